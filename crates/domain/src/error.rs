@@ -1,0 +1,142 @@
+//! The one error vocabulary of the system. HTTP maps it to a status, the WebSocket puts the same
+//! code in an error frame, so a client handles failures the same way on both transports.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Validation,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is answered with. The only place this mapping exists.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Validation => 422,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Validation => "validation",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// A short human title used as the RFC 9457 `title`.
+    pub fn title(self) -> &'static str {
+        match self {
+            ErrorCode::Validation => "Invalid input",
+            ErrorCode::Unauthorized => "Authentication required",
+            ErrorCode::Forbidden => "Forbidden",
+            ErrorCode::NotFound => "Not found",
+            ErrorCode::Conflict => "Conflict",
+            ErrorCode::PayloadTooLarge => "Payload too large",
+            ErrorCode::UnsupportedMediaType => "Unsupported media type",
+            ErrorCode::RateLimited => "Too many requests",
+            ErrorCode::Unavailable => "Service unavailable",
+            ErrorCode::Internal => "Internal error",
+        }
+    }
+}
+
+/// The JSON body of every error (RFC 9457 problem details plus a machine `code`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub code: ErrorCode,
+    pub detail: String,
+    /// Field-level problems for validation errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank".to_owned(),
+            title: code.title().to_owned(),
+            status: code.http_status(),
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_serializes_as_its_str_and_maps_to_a_distinct_status_class() {
+        let all = [
+            ErrorCode::Validation,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ];
+        for code in all {
+            let json = serde_json::to_string(&code).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let is_server = code.http_status() >= 500;
+            assert_eq!(
+                is_server,
+                matches!(code, ErrorCode::Unavailable | ErrorCode::Internal),
+                "{code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_body_has_problem_details_shape() {
+        let body = ErrorBody::new(ErrorCode::NotFound, "conversation 7 not found");
+        let v = serde_json::to_value(&body).unwrap_or_default();
+        assert_eq!(v["status"], 404);
+        assert_eq!(v["code"], "not_found");
+        assert_eq!(v["type"], "about:blank");
+        assert!(v.get("errors").is_none());
+    }
+}

@@ -1,0 +1,181 @@
+//! Events on a conversation's log (DESIGN §4). The bus assigns each one an (epoch, offset); the
+//! gateway forwards them to sockets unchanged. The payload is versioned: `{"v":1,"type":…}`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    CharacterId, ConversationId, MemberRole, MessageId, MessageRole, MessageStatus, MessageType,
+    UserId,
+};
+
+/// The current payload version written by this code.
+pub const EVENT_VERSION: u8 = 1;
+
+/// A message as every client sees it, over REST and in events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub author_id: Option<UserId>,
+    pub author_username: Option<String>,
+    pub character_id: Option<CharacterId>,
+    pub role: MessageRole,
+    pub message_type: MessageType,
+    pub content: String,
+    pub reply_to_id: Option<MessageId>,
+    pub status: MessageStatus,
+    pub model: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub client_id: Option<String>,
+    pub job_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Token usage normalised across providers. Cached prompt tokens are part of `prompt_tokens` and
+/// reported again only as detail, never added twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    #[serde(default)]
+    pub cached_prompt_tokens: i64,
+}
+
+impl Usage {
+    pub fn total(&self) -> i64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ConversationEvent {
+    #[serde(rename = "message.created")]
+    MessageCreated { message: MessageView },
+    #[serde(rename = "message.edited")]
+    MessageEdited { message: MessageView },
+    #[serde(rename = "message.deleted")]
+    MessageDeleted {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    /// An AI reply began (or began again after a worker was lost: `attempt` > 1 tells clients to
+    /// drop the deltas they hold for this job).
+    #[serde(rename = "generation.started")]
+    GenerationStarted {
+        job_id: String,
+        attempt: u32,
+        model: String,
+        character_id: Option<CharacterId>,
+    },
+    /// A batch of tokens of an AI reply in progress.
+    #[serde(rename = "delta")]
+    Delta {
+        job_id: String,
+        attempt: u32,
+        text: String,
+    },
+    #[serde(rename = "message.completed")]
+    Completed {
+        job_id: String,
+        message: MessageView,
+        usage: Usage,
+    },
+    #[serde(rename = "message.failed")]
+    Failed {
+        job_id: String,
+        reason: String,
+        retryable: bool,
+    },
+    #[serde(rename = "typing")]
+    Typing { user_id: UserId, username: String },
+    #[serde(rename = "member.joined")]
+    MemberJoined { user_id: UserId, role: MemberRole },
+    #[serde(rename = "member.left")]
+    MemberLeft { user_id: UserId },
+    #[serde(rename = "member.role_changed")]
+    MemberRoleChanged { user_id: UserId, role: MemberRole },
+}
+
+/// What is stored on the log: the event with its schema version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventPayload {
+    pub v: u8,
+    #[serde(flatten)]
+    pub event: ConversationEvent,
+}
+
+impl From<ConversationEvent> for EventPayload {
+    fn from(event: ConversationEvent) -> Self {
+        Self {
+            v: EVENT_VERSION,
+            event,
+        }
+    }
+}
+
+impl ConversationEvent {
+    /// The user whose action produced the event, used by the fan-out block filter.
+    pub fn actor(&self) -> Option<UserId> {
+        match self {
+            ConversationEvent::MessageCreated { message }
+            | ConversationEvent::MessageEdited { message } => message.author_id,
+            ConversationEvent::Typing { user_id, .. } => Some(*user_id),
+            _ => None,
+        }
+    }
+}
+
+/// Events on a user's own channel: notifications and multi-device sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum UserEvent {
+    #[serde(rename = "friend.request")]
+    FriendRequest {
+        from_user_id: UserId,
+        from_username: String,
+    },
+    #[serde(rename = "friend.accepted")]
+    FriendAccepted { user_id: UserId, username: String },
+    #[serde(rename = "conversation.added")]
+    ConversationAdded { conversation_id: ConversationId },
+    #[serde(rename = "conversation.removed")]
+    ConversationRemoved { conversation_id: ConversationId },
+    /// The account was deactivated or its tokens revoked: sockets must close.
+    #[serde(rename = "session.revoked")]
+    SessionRevoked,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_is_versioned_and_tagged_with_dotted_type() {
+        let payload = EventPayload::from(ConversationEvent::Delta {
+            job_id: "j1".into(),
+            attempt: 1,
+            text: "Hel".into(),
+        });
+        let json = serde_json::to_value(&payload).unwrap();
+        assert_eq!(json["v"], 1);
+        assert_eq!(json["type"], "delta");
+        assert_eq!(json["text"], "Hel");
+        let back: EventPayload = serde_json::from_value(json).unwrap();
+        assert_eq!(back, payload);
+    }
+
+    #[test]
+    fn usage_total_counts_cached_tokens_once() {
+        let u = Usage {
+            prompt_tokens: 100,
+            completion_tokens: 20,
+            cached_prompt_tokens: 60,
+        };
+        assert_eq!(u.total(), 120);
+    }
+}

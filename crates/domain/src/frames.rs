@@ -1,0 +1,155 @@
+//! WebSocket frames (DESIGN §5), documented for clients in `docs/protocol.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    events::EventPayload, events::MessageView, ConversationId, ErrorCode, MessageId, UserId,
+};
+
+/// A frame a client sends. `id` is echoed in the answer so clients can match replies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    Subscribe {
+        #[serde(default)]
+        id: Option<String>,
+        conversation_id: ConversationId,
+        /// Resume point: the last (epoch, offset) the client saw.
+        #[serde(default)]
+        epoch: Option<String>,
+        #[serde(default)]
+        offset: Option<u64>,
+    },
+    Unsubscribe {
+        #[serde(default)]
+        id: Option<String>,
+        conversation_id: ConversationId,
+    },
+    Send {
+        #[serde(default)]
+        id: Option<String>,
+        conversation_id: ConversationId,
+        content: String,
+        #[serde(default)]
+        client_id: Option<String>,
+        #[serde(default)]
+        reply_to_id: Option<MessageId>,
+    },
+    Typing {
+        conversation_id: ConversationId,
+    },
+    Cancel {
+        #[serde(default)]
+        id: Option<String>,
+        conversation_id: ConversationId,
+        #[serde(default)]
+        job_id: Option<String>,
+    },
+    /// Re-authenticate an open socket with a fresh access token.
+    Auth {
+        #[serde(default)]
+        id: Option<String>,
+        token: String,
+    },
+    Ping {
+        #[serde(default)]
+        id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadyUser {
+    pub id: UserId,
+    pub username: String,
+}
+
+/// A frame the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Ready {
+        connection_id: String,
+        user: ReadyUser,
+    },
+    Subscribed {
+        id: Option<String>,
+        conversation_id: ConversationId,
+        epoch: String,
+        offset: u64,
+        /// False when missed events could not be replayed: reload history over REST.
+        recovered: bool,
+    },
+    Unsubscribed {
+        id: Option<String>,
+        conversation_id: ConversationId,
+    },
+    Event {
+        conversation_id: ConversationId,
+        epoch: String,
+        offset: u64,
+        event: EventPayload,
+    },
+    Ack {
+        id: Option<String>,
+        message: MessageView,
+        job_id: Option<String>,
+    },
+    Presence {
+        conversation_id: ConversationId,
+        user_id: UserId,
+        online: bool,
+    },
+    Pong {
+        id: Option<String>,
+    },
+    Error {
+        id: Option<String>,
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_parse_from_their_documented_shape() {
+        let f: ClientFrame = serde_json::from_str(
+            r#"{"type":"subscribe","conversation_id":5,"epoch":"e1","offset":17}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f,
+            ClientFrame::Subscribe {
+                id: None,
+                conversation_id: ConversationId(5),
+                epoch: Some("e1".into()),
+                offset: Some(17)
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_rejected() {
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"ping","bogus":1}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"explode"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(
+            r#"{"type":"send","conversation_id":"x","content":"a"}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn error_frame_carries_the_shared_error_code() {
+        let frame = ServerFrame::Error {
+            id: Some("7".into()),
+            code: ErrorCode::Forbidden,
+            message: "not a member".into(),
+        };
+        let v = serde_json::to_value(&frame).unwrap();
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["code"], "forbidden");
+        assert_eq!(v["id"], "7");
+    }
+}

@@ -1,0 +1,57 @@
+//! Jobs on the `llm.jobs` stream (DESIGN §4). Every side effect of a job is idempotent on
+//! `job_id`, so a job delivered twice never stores two replies or charges twice.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{ConversationId, MessageId, StoryId, UserId};
+
+pub const JOB_VERSION: u8 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Answer the triggering user message in an AI conversation.
+    Reply,
+    /// Replace the last AI reply with a new one.
+    Regenerate,
+    /// Write a story (seed 000) from a prompt.
+    Story,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmJob {
+    pub v: u8,
+    pub job_id: String,
+    pub kind: JobKind,
+    pub user_id: UserId,
+    pub conversation_id: Option<ConversationId>,
+    pub trigger_message_id: Option<MessageId>,
+    pub story_id: Option<StoryId>,
+    /// `provider/model`, or `None` for the character's preference or the default.
+    pub model: Option<String>,
+    pub enqueued_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_round_trips_with_snake_case_kind() {
+        let job = LlmJob {
+            v: JOB_VERSION,
+            job_id: "abc".into(),
+            kind: JobKind::Regenerate,
+            user_id: UserId(1),
+            conversation_id: Some(ConversationId(2)),
+            trigger_message_id: Some(MessageId(3)),
+            story_id: None,
+            model: Some("mock/echo".into()),
+            enqueued_at: Utc::now(),
+        };
+        let json = serde_json::to_value(&job).unwrap();
+        assert_eq!(json["kind"], "regenerate");
+        assert_eq!(serde_json::from_value::<LlmJob>(json).unwrap(), job);
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure types shared by every service. No I/O lives here: only ids, entity enums, validated input
+//! newtypes, the one [`ErrorCode`] and the versioned schemas carried on Redis and the WebSocket.
+
+pub mod entities;
+pub mod error;
+pub mod events;
+pub mod frames;
+pub mod ids;
+pub mod jobs;
+pub mod validate;
+
+pub use entities::*;
+pub use error::{ErrorBody, ErrorCode};
+pub use ids::*;
+pub use validate::ValidationError;

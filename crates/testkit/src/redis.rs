@@ -1,0 +1,96 @@
+//! A real `redis-server` on an ephemeral loopback port, without persistence.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::process::{find_binary, free_port, reap_when_parent_exits};
+
+pub struct RedisServer {
+    dir: PathBuf,
+    port: u16,
+    binary: PathBuf,
+    child: Mutex<Option<Child>>,
+}
+
+/// One test's view of Redis: the server URL and a key prefix nobody else uses.
+#[derive(Clone, Debug)]
+pub struct TestRedis {
+    pub url: String,
+    pub prefix: String,
+}
+
+impl RedisServer {
+    /// The server shared by every test in this binary.
+    pub fn shared() -> &'static RedisServer {
+        static SHARED: OnceLock<RedisServer> = OnceLock::new();
+        SHARED.get_or_init(RedisServer::start)
+    }
+
+    /// A server of its own, for tests that stop and restart Redis.
+    pub fn start() -> RedisServer {
+        let binary = find_binary("redis-server", &["/usr/bin", "/usr/local/bin"])
+            .expect("redis-server not found: install the Debian package redis-server");
+        let dir = tempfile::Builder::new()
+            .prefix("chatkit-redis-")
+            .tempdir()
+            .expect("create redis temp dir")
+            .keep();
+        let server = RedisServer {
+            dir,
+            port: free_port(),
+            binary,
+            child: Mutex::new(None),
+        };
+        server.start_process();
+        server
+    }
+
+    fn start_process(&self) {
+        let child = Command::new(&self.binary)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--maxclients", "20000"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        reap_when_parent_exits(child.id(), "TERM", &self.dir);
+        *self.child.lock().expect("redis child lock") = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// A fresh key prefix on this server.
+    pub fn fresh(&self) -> TestRedis {
+        TestRedis {
+            url: self.url(),
+            prefix: format!("{}:", crate::unique_name("t")),
+        }
+    }
+
+    /// Kills the server (all data is lost, as in a crash without persistence).
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().expect("redis child lock").take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port.
+    pub fn resume(&self) {
+        self.start_process();
+    }
+}
