@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    /// Malformed syntax: broken JSON, non-UTF-8, an unparsable id.
+    BadRequest,
+    /// Well-formed input that breaks a rule.
     Validation,
     Unauthorized,
     Forbidden,
@@ -22,6 +25,7 @@ impl ErrorCode {
     /// The HTTP status this code is answered with. The only place this mapping exists.
     pub fn http_status(self) -> u16 {
         match self {
+            ErrorCode::BadRequest => 400,
             ErrorCode::Validation => 422,
             ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
@@ -37,6 +41,7 @@ impl ErrorCode {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            ErrorCode::BadRequest => "bad_request",
             ErrorCode::Validation => "validation",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
@@ -53,6 +58,7 @@ impl ErrorCode {
     /// A short human title used as the RFC 9457 `title`.
     pub fn title(self) -> &'static str {
         match self {
+            ErrorCode::BadRequest => "Bad request",
             ErrorCode::Validation => "Invalid input",
             ErrorCode::Unauthorized => "Authentication required",
             ErrorCode::Forbidden => "Forbidden",
@@ -107,6 +113,7 @@ mod tests {
     #[test]
     fn every_code_serializes_as_its_str_and_maps_to_a_distinct_status_class() {
         let all = [
+            ErrorCode::BadRequest,
             ErrorCode::Validation,
             ErrorCode::Unauthorized,
             ErrorCode::Forbidden,

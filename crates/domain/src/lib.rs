@@ -10,6 +10,9 @@ pub mod jobs;
 pub mod validate;
 
 pub use entities::*;
-pub use error::{ErrorBody, ErrorCode};
+pub use error::{ErrorBody, ErrorCode, FieldError};
 pub use ids::*;
-pub use validate::ValidationError;
+pub use validate::{
+    bounded_text, bounded_text_opt, Email, HttpUrl, MessageContent, Password, Username,
+    ValidationError,
+};

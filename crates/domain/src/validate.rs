@@ -54,6 +54,16 @@ pub fn bounded_text(
     Ok(trimmed.to_owned())
 }
 
+/// [`bounded_text`] for an optional field: `None` stays `None` (the field is left unchanged).
+pub fn bounded_text_opt(
+    field: &str,
+    value: Option<&str>,
+    min: usize,
+    max: usize,
+) -> Result<Option<String>, ValidationError> {
+    value.map(|v| bounded_text(field, v, min, max)).transpose()
+}
+
 macro_rules! string_newtype {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*

@@ -11,7 +11,11 @@
 
 mod postgres;
 mod process;
+#[cfg(feature = "providers")]
+pub mod providers;
 mod redis;
+#[cfg(feature = "services")]
+pub mod services;
 
 pub use postgres::{PgCluster, TestDatabase};
 pub use redis::{RedisServer, TestRedis};

@@ -1,0 +1,25 @@
+# The two commands of the README: `make run` and `make test`.
+.PHONY: run test build fmt lint ci migrate
+
+run:
+	bash scripts/run-local.sh
+
+test:
+	bash scripts/ensure-deps.sh
+	cargo test --workspace --no-fail-fast
+
+build:
+	cargo build --workspace --bins
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+migrate:
+	cargo run -p api-service -- migrate
+
+ci:
+	bash .ci/run

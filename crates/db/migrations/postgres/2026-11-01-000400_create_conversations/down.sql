@@ -1,0 +1,3 @@
+DROP TABLE conversation_characters;
+DROP TABLE conversation_members;
+DROP TABLE conversations;

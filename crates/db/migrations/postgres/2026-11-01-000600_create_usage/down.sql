@@ -1,0 +1,2 @@
+DROP TABLE usage_charges;
+DROP TABLE usage_daily;

@@ -1,0 +1,2 @@
+DROP TABLE common_prompts;
+DROP TABLE characters;

@@ -1,0 +1,2 @@
+DROP TABLE server_members;
+DROP TABLE servers;

@@ -1,0 +1,246 @@
+//! The one hand-kept schema for both backends. Only portable SQL types appear here (`BigInt`,
+//! `Integer`, `Text`, `Bool`, `Timestamp`, `Date`); enums and JSON are `Text`. Column order must
+//! match the migrations and the row structs, which are read by position.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        is_active -> Bool,
+        display_name -> Text,
+        bio -> Text,
+        avatar_url -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_active_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        family_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    characters (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        personality -> Text,
+        scenario -> Text,
+        greeting -> Text,
+        alternate_greetings -> Text,
+        example_dialogue -> Text,
+        system_prompt -> Text,
+        post_history_instructions -> Text,
+        tags -> Text,
+        avatar_url -> Nullable<Text>,
+        visibility -> Text,
+        model_preference -> Nullable<Text>,
+        creator_notes -> Text,
+        extensions -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    common_prompts (id) {
+        id -> BigInt,
+        name -> Text,
+        content -> Text,
+        position -> Integer,
+        is_enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    servers (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        visibility -> Text,
+        invite_code -> Text,
+        icon_url -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    server_members (server_id, user_id) {
+        server_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        joined_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        kind -> Text,
+        title -> Text,
+        description -> Text,
+        character_id -> Nullable<BigInt>,
+        server_id -> Nullable<BigInt>,
+        owner_id -> Nullable<BigInt>,
+        visibility -> Text,
+        member_limit -> Integer,
+        direct_key -> Nullable<Text>,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_message_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    conversation_members (conversation_id, user_id) {
+        conversation_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        joined_at -> Timestamp,
+        left_at -> Nullable<Timestamp>,
+        last_read_message_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    conversation_characters (conversation_id, character_id) {
+        conversation_id -> BigInt,
+        character_id -> BigInt,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        conversation_id -> BigInt,
+        author_id -> Nullable<BigInt>,
+        character_id -> Nullable<BigInt>,
+        role -> Text,
+        message_type -> Text,
+        content -> Text,
+        metadata -> Text,
+        reply_to_id -> Nullable<BigInt>,
+        status -> Text,
+        job_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        prompt_tokens -> Nullable<BigInt>,
+        completion_tokens -> Nullable<BigInt>,
+        model -> Nullable<Text>,
+        created_at -> Timestamp,
+        edited_at -> Nullable<Timestamp>,
+        edited_by -> Nullable<BigInt>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    usage_daily (user_id, day, model) {
+        user_id -> BigInt,
+        day -> Date,
+        model -> Text,
+        prompt_tokens -> BigInt,
+        completion_tokens -> BigInt,
+        messages -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    usage_charges (job_id) {
+        job_id -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    friendships (id) {
+        id -> BigInt,
+        requester_id -> BigInt,
+        addressee_id -> BigInt,
+        pair_key -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        responded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    blocks (blocker_id, blocked_id) {
+        blocker_id -> BigInt,
+        blocked_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stories (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        title -> Text,
+        prompt -> Text,
+        content -> Text,
+        character_ids -> Text,
+        status -> Text,
+        job_id -> Nullable<Text>,
+        model -> Nullable<Text>,
+        prompt_tokens -> Nullable<BigInt>,
+        completion_tokens -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(characters -> users (owner_id));
+diesel::joinable!(servers -> users (owner_id));
+diesel::joinable!(server_members -> servers (server_id));
+diesel::joinable!(server_members -> users (user_id));
+diesel::joinable!(conversations -> servers (server_id));
+diesel::joinable!(conversations -> characters (character_id));
+diesel::joinable!(conversation_members -> conversations (conversation_id));
+diesel::joinable!(conversation_members -> users (user_id));
+diesel::joinable!(conversation_characters -> conversations (conversation_id));
+diesel::joinable!(conversation_characters -> characters (character_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(messages -> users (author_id));
+diesel::joinable!(usage_daily -> users (user_id));
+diesel::joinable!(stories -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    characters,
+    common_prompts,
+    servers,
+    server_members,
+    conversations,
+    conversation_members,
+    conversation_characters,
+    messages,
+    usage_daily,
+    usage_charges,
+    friendships,
+    blocks,
+    stories,
+);

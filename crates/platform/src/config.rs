@@ -1,0 +1,372 @@
+//! Configuration: built-in defaults → optional `config/default.toml` and `config/<environment>.toml`
+//! → environment (`APP__SECTION__KEY`, plus the conventional `DATABASE_URL`, `REDIS_URL`,
+//! `JWT_SECRET`, `*_API_KEY`). One plain struct that tests build directly.
+
+use serde::Deserialize;
+
+/// The JWT secret shipped in `.env.example` and the defaults; refused outside development.
+pub const EXAMPLE_JWT_SECRET: &str = "change-me-development-only-secret-0123456789";
+
+/// The built-in defaults, also the reference for every key (mirrored in `.env.example`).
+const DEFAULTS: &str = r#"
+environment = "development"
+
+[database]
+url = "sqlite://./.data/chat.db"
+pool_size = 16
+migrate_on_start = true
+connect_timeout_secs = 5
+
+[redis]
+url = "redis://127.0.0.1:6379"
+key_prefix = ""
+pool_size = 32
+log_max_len = 10000
+log_ttl_secs = 86400
+
+[auth]
+jwt_secret = "change-me-development-only-secret-0123456789"
+access_ttl_secs = 900
+refresh_ttl_secs = 2592000
+bcrypt_cost = 12
+issuer = "chat-platform"
+
+[http]
+host = "0.0.0.0"
+api_port = 8000
+gateway_port = 3001
+admin_port = 8002
+worker_ops_port = 8003
+body_limit_bytes = 1048576
+cors_origins = []
+shutdown_timeout_secs = 20
+workers = 0
+
+[chat]
+message_max_chars = 2000
+strict_message_chars = 0
+
+[rate_limit]
+login_per_minute = 10
+register_per_hour = 20
+sends_per_minute = 60
+
+[llm]
+default_model = ""
+openai_api_key = ""
+openai_base_url = "https://api.openai.com/v1"
+anthropic_api_key = ""
+anthropic_base_url = "https://api.anthropic.com"
+gemini_api_key = ""
+gemini_base_url = "https://generativelanguage.googleapis.com"
+mock_tokens_per_sec = 40
+max_concurrent_jobs = 64
+max_deliveries = 3
+
+[log]
+format = "pretty"
+filter = "info"
+"#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub environment: Environment,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub http: HttpSettings,
+    pub chat: ChatSettings,
+    pub rate_limit: RateLimitSettings,
+    pub llm: LlmSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: usize,
+    /// Embedded/dev deployments migrate at start; production runs `api-service migrate` once.
+    pub migrate_on_start: bool,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: String,
+    pub key_prefix: String,
+    pub pool_size: usize,
+    pub log_max_len: usize,
+    pub log_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: String,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub bcrypt_cost: u32,
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub host: String,
+    pub api_port: u16,
+    pub gateway_port: u16,
+    pub admin_port: u16,
+    pub worker_ops_port: u16,
+    pub body_limit_bytes: usize,
+    pub cors_origins: Vec<String>,
+    pub shutdown_timeout_secs: u64,
+    /// actix worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatSettings {
+    pub message_max_chars: usize,
+    /// A stricter per-deployment limit (seed 001's 200-character rule); 0 disables it.
+    pub strict_message_chars: usize,
+}
+
+impl ChatSettings {
+    /// The limit a message is validated against.
+    pub fn effective_max_chars(&self) -> usize {
+        match self.strict_message_chars {
+            0 => self.message_max_chars,
+            strict => strict.min(self.message_max_chars),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub login_per_minute: u32,
+    pub register_per_hour: u32,
+    pub sends_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmSettings {
+    pub default_model: String,
+    pub openai_api_key: String,
+    pub openai_base_url: String,
+    pub anthropic_api_key: String,
+    pub anthropic_base_url: String,
+    pub gemini_api_key: String,
+    pub gemini_base_url: String,
+    pub mock_tokens_per_sec: u32,
+    pub max_concurrent_jobs: usize,
+    pub max_deliveries: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// Conventional variable names read in addition to `APP__SECTION__KEY`.
+const CONVENTIONAL_VARS: &[(&str, &str)] = &[
+    ("APP_ENV", "environment"),
+    ("DATABASE_URL", "database.url"),
+    ("REDIS_URL", "redis.url"),
+    ("JWT_SECRET", "auth.jwt_secret"),
+    ("OPENAI_API_KEY", "llm.openai_api_key"),
+    ("OPENAI_BASE_URL", "llm.openai_base_url"),
+    ("ANTHROPIC_API_KEY", "llm.anthropic_api_key"),
+    ("GEMINI_API_KEY", "llm.gemini_api_key"),
+    ("RUST_LOG", "log.filter"),
+];
+
+impl Settings {
+    /// The built-in defaults alone (what tests start from).
+    pub fn defaults() -> Result<Settings, ConfigError> {
+        Ok(config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?)
+    }
+
+    /// Loads defaults, then optional files under `config/`, then the process environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        Self::load_from(std::env::vars())
+    }
+
+    /// As [`Settings::load`], from an explicit set of variables (testable without touching the
+    /// process environment).
+    pub fn load_from(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let vars: std::collections::HashMap<String, String> = vars.into_iter().collect();
+        let environment = vars
+            .get("APP_ENV")
+            .or_else(|| vars.get("APP__ENVIRONMENT"))
+            .cloned()
+            .unwrap_or_else(|| "development".to_owned());
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::with_name("config/default").required(false))
+            .add_source(config::File::with_name(&format!("config/{environment}")).required(false))
+            .add_source(
+                config::Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("http.cors_origins")
+                    .try_parsing(true)
+                    .source(Some(vars.clone())),
+            );
+        for (var, key) in CONVENTIONAL_VARS {
+            if let Some(value) = vars.get(*var).filter(|v| !v.is_empty()) {
+                builder = builder.set_override(*key, value.as_str())?;
+            }
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses configurations that would be unsafe or cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.environment == Environment::Production
+            && (self.auth.jwt_secret == EXAMPLE_JWT_SECRET || self.auth.jwt_secret.len() < 32)
+        {
+            return Err(ConfigError::Invalid(
+                "JWT_SECRET: set a random secret of at least 32 characters; the example secret is refused outside development"
+                    .to_owned(),
+            ));
+        }
+        if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_secs <= 0 {
+            return Err(ConfigError::Invalid(
+                "auth: token lifetimes must be positive".to_owned(),
+            ));
+        }
+        if !(4..=31).contains(&self.auth.bcrypt_cost) {
+            return Err(ConfigError::Invalid(
+                "auth.bcrypt_cost: must be between 4 and 31".to_owned(),
+            ));
+        }
+        if self.chat.message_max_chars == 0 {
+            return Err(ConfigError::Invalid(
+                "chat.message_max_chars: must be positive".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Settings for a service started in-process by a test: loopback, port 0 (a free port), one
+    /// worker thread, the lowest bcrypt cost, its own database and Redis key prefix.
+    pub fn for_tests(
+        database_url: &str,
+        redis_url: &str,
+        key_prefix: &str,
+    ) -> Result<Settings, ConfigError> {
+        let mut s = Self::defaults()?;
+        s.environment = Environment::Test;
+        s.database.url = database_url.to_owned();
+        s.database.pool_size = 4;
+        s.redis.url = redis_url.to_owned();
+        s.redis.key_prefix = key_prefix.to_owned();
+        s.redis.pool_size = 8;
+        s.auth.bcrypt_cost = 4;
+        s.http.host = "127.0.0.1".to_owned();
+        s.http.api_port = 0;
+        s.http.gateway_port = 0;
+        s.http.admin_port = 0;
+        s.http.worker_ops_port = 0;
+        s.http.workers = 1;
+        s.http.shutdown_timeout_secs = 1;
+        s.log.filter = "warn".to_owned();
+        Ok(s)
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.environment != Environment::Production
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_development_setup() {
+        let s = Settings::load_from(vars(&[])).unwrap();
+        assert_eq!(s.environment, Environment::Development);
+        assert!(s.database.url.starts_with("sqlite://"));
+        assert_eq!(s.http.api_port, 8000);
+        assert_eq!(s.http.gateway_port, 3001);
+        assert_eq!(s.chat.effective_max_chars(), 2000);
+    }
+
+    #[test]
+    fn environment_overrides_nested_and_conventional_keys() {
+        let s = Settings::load_from(vars(&[
+            ("APP__HTTP__API_PORT", "9100"),
+            ("APP__CHAT__STRICT_MESSAGE_CHARS", "200"),
+            (
+                "APP__HTTP__CORS_ORIGINS",
+                "https://a.example,https://b.example",
+            ),
+            ("DATABASE_URL", "postgres://u@db/chat"),
+            ("REDIS_URL", "redis://cache:6379"),
+        ]))
+        .unwrap();
+        assert_eq!(s.http.api_port, 9100);
+        assert_eq!(s.chat.effective_max_chars(), 200);
+        assert_eq!(
+            s.http.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+        assert_eq!(s.database.url, "postgres://u@db/chat");
+        assert_eq!(s.redis.url, "redis://cache:6379");
+    }
+
+    #[test]
+    fn production_refuses_the_example_secret() {
+        let err = Settings::load_from(vars(&[("APP_ENV", "production")])).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+        let ok = Settings::load_from(vars(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "a-real-secret-that-is-long-enough-123456"),
+        ]));
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_non_numeric_port_is_a_clear_error() {
+        let err = Settings::load_from(vars(&[("APP__HTTP__API_PORT", "eighty")])).unwrap_err();
+        assert!(err.to_string().contains("api_port"), "{err}");
+    }
+}

@@ -1,0 +1,33 @@
+//! Plumbing shared by every service: configuration, tracing, the `ApiError` → HTTP mapping, the
+//! JWT extractor, `/health` `/ready` `/metrics`, and shutdown.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod ops;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use auth::{AuthUser, Authenticator, JwtKeys};
+pub use config::Settings;
+pub use error::ApiError;
+
+/// Connects the database pool and the Redis bus described by the settings. Neither needs its
+/// server to be up yet: both connect lazily and recover when the server comes back.
+pub async fn connect(settings: &Settings) -> anyhow::Result<(db::DbPool, bus::Bus)> {
+    let pool = db::connect(&settings.database.url, settings.database.pool_size).await?;
+    let bus = bus::Bus::connect(bus_config(settings))?;
+    Ok((pool, bus))
+}
+
+pub fn bus_config(settings: &Settings) -> bus::BusConfig {
+    let mut cfg = bus::BusConfig::new(settings.redis.url.clone());
+    cfg.key_prefix = settings.redis.key_prefix.clone();
+    cfg.pool_size = settings.redis.pool_size;
+    cfg.log_max_len = settings.redis.log_max_len;
+    cfg.log_ttl_secs = settings.redis.log_ttl_secs;
+    cfg
+}

@@ -1,0 +1,3 @@
+//! admin-stats: the admin API, usage statistics and operational views (DESIGN §1).
+
+pub mod startup;

@@ -1,0 +1,4 @@
+//! Integration tests of admin-stats against a real PostgreSQL/SQLite and redis-server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod ops;

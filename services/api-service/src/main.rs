@@ -1,0 +1,18 @@
+use api_service::{cli, startup::Application};
+use platform::Settings;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    platform::telemetry::init(&settings.log);
+    match cli::Command::parse(std::env::args().skip(1))? {
+        cli::Command::Serve => {
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await?
+        }
+        cli::Command::Migrate => cli::migrate(&settings).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Builds api-service from settings: connect, migrate when configured, bind, serve.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use platform::{ops::Readiness, server::RunningServer, Authenticator, JwtKeys, Settings};
+
+use crate::{routes, state::AppState};
+
+pub struct Application {
+    server: RunningServer,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let (pool, bus) = platform::connect(&settings).await?;
+        if settings.database.migrate_on_start {
+            let applied = db::migrate(&pool).await?;
+            tracing::info!(applied, "database migrated");
+        }
+        let jwt = JwtKeys::new(&settings.auth);
+        let state = AppState {
+            db: pool.clone(),
+            bus: bus.clone(),
+            jwt: jwt.clone(),
+            settings: Arc::new(settings.clone()),
+        };
+        let readiness = Readiness {
+            service: "api-service",
+            db: Some(pool),
+            bus: Some(bus.clone()),
+        };
+        let authenticator = web::Data::new(Authenticator { keys: jwt, bus });
+        let app_state = web::Data::new(state.clone());
+        let server =
+            RunningServer::bind(&settings, settings.http.api_port, readiness, move |cfg| {
+                cfg.app_data(app_state.clone())
+                    .app_data(authenticator.clone())
+                    .service(web::scope("/api/v1").configure(routes::configure));
+            })?;
+        Ok(Application { server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.run_until_stopped().await
+    }
+}

@@ -1,0 +1,11 @@
+//! What every handler can reach. Cheap to clone: pools and keys are reference-counted.
+
+use platform::{JwtKeys, Settings};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: db::DbPool,
+    pub bus: bus::Bus,
+    pub jwt: JwtKeys,
+    pub settings: std::sync::Arc<Settings>,
+}

@@ -1,0 +1,123 @@
+//! Health, readiness through outages, metrics, and the JSON error contract for bad input.
+
+use std::time::{Duration, Instant};
+
+use api_service::startup::Application;
+use platform::Settings;
+use testkit::services::{assert_ops_contract, TestEnv, BACKENDS};
+use testkit::{PgCluster, RedisServer};
+
+async fn start(settings: Settings) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let app = Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    (base, tokio::spawn(app.run_until_stopped()))
+}
+
+async fn ready_body(base: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::get(format!("{base}/ready")).await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+/// Polls `/ready` until it answers `want` (services must recover without a restart).
+async fn wait_for_ready_status(base: &str, want: u16) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = ready_body(base).await;
+        if status == want {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "/ready stayed {status}: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn serves_health_ready_metrics_on_both_backends() {
+    for backend in BACKENDS {
+        let env = TestEnv::new(backend).await;
+        let (base, server) = start(env.settings.clone()).await;
+        assert_ops_contract(&base, "api-service").await;
+        server.abort();
+    }
+}
+
+#[tokio::test]
+async fn ready_reports_redis_down_and_recovers_when_it_returns() {
+    let redis = RedisServer::start();
+    let env = TestEnv::new(testkit::services::Backend::Sqlite).await;
+    let mut settings = env.settings.clone();
+    settings.redis.url = redis.url();
+    let (base, server) = start(settings).await;
+    wait_for_ready_status(&base, 200).await;
+
+    redis.stop();
+    let body = wait_for_ready_status(&base, 503).await;
+    assert_eq!(body["status"], "unavailable");
+    assert!(
+        body["checks"]["redis"]
+            .as_str()
+            .unwrap()
+            .starts_with("down"),
+        "{body}"
+    );
+    assert_eq!(body["checks"]["database"], "ok");
+
+    redis.resume();
+    let body = wait_for_ready_status(&base, 200).await;
+    assert_eq!(body["checks"]["redis"], "ok");
+    server.abort();
+}
+
+#[tokio::test]
+async fn ready_reports_postgres_down_and_recovers_when_it_returns() {
+    let cluster: &'static PgCluster = Box::leak(Box::new(PgCluster::start()));
+    let database = cluster.fresh_database();
+    let redis = RedisServer::shared().fresh();
+    let settings = Settings::for_tests(&database.url(), &redis.url, &redis.prefix).unwrap();
+    let (base, server) = start(settings).await;
+    wait_for_ready_status(&base, 200).await;
+
+    cluster.stop();
+    let body = wait_for_ready_status(&base, 503).await;
+    assert!(
+        body["checks"]["database"]
+            .as_str()
+            .unwrap()
+            .starts_with("down"),
+        "{body}"
+    );
+    assert_eq!(body["checks"]["redis"], "ok");
+
+    cluster.resume();
+    let body = wait_for_ready_status(&base, 200).await;
+    assert_eq!(body["checks"]["database"], "ok");
+    server.abort();
+}
+
+#[tokio::test]
+async fn malformed_database_url_is_a_one_line_error_naming_the_variable() {
+    let redis = RedisServer::shared().fresh();
+    let settings = Settings::for_tests("mysql://nope", &redis.url, &redis.prefix).unwrap();
+    let err = Application::build(settings)
+        .await
+        .err()
+        .expect("must refuse");
+    let text = err.to_string();
+    assert!(text.contains("DATABASE_URL"), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+}
+
+#[tokio::test]
+async fn malformed_redis_url_is_a_one_line_error_naming_the_variable() {
+    let env = TestEnv::new(testkit::services::Backend::Sqlite).await;
+    let mut settings = env.settings.clone();
+    settings.redis.url = "http://not-redis".into();
+    let err = Application::build(settings)
+        .await
+        .err()
+        .expect("must refuse");
+    let text = err.to_string();
+    assert!(text.contains("REDIS_URL"), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+}
