@@ -115,7 +115,11 @@ pub struct CharacterChanges {
 pub fn insert(conn: &mut DbConn, new: NewCharacterRow) -> Result<CharacterRow, DbError> {
     let at = now();
     Ok(diesel::insert_into(characters::table)
-        .values((new, characters::created_at.eq(at), characters::updated_at.eq(at)))
+        .values((
+            new,
+            characters::created_at.eq(at),
+            characters::updated_at.eq(at),
+        ))
         .get_result(conn)?)
 }
 
@@ -137,7 +141,10 @@ pub fn update(
         .alternate_greetings
         .as_ref()
         .map(|g| characters::alternate_greetings.eq(to_json(g)));
-    let tags = changes.tags.as_ref().map(|t| characters::tags.eq(to_json(t)));
+    let tags = changes
+        .tags
+        .as_ref()
+        .map(|t| characters::tags.eq(to_json(t)));
     let visibility = changes
         .visibility
         .map(|v| characters::visibility.eq(v.as_str()));

@@ -163,18 +163,17 @@ pub fn get_or_create_direct(
         new.direct_key = Some(key.clone());
         new.member_limit = 2;
         let at = now();
-        let created: Option<ConversationRow> = on_backend!(conn, |c| diesel::insert_into(
-            conversations::table
-        )
-        .values((
-            new,
-            conversations::created_at.eq(at),
-            conversations::updated_at.eq(at),
-        ))
-        .on_conflict(conversations::direct_key)
-        .do_nothing()
-        .get_result(c)
-        .optional())?;
+        let created: Option<ConversationRow> =
+            on_backend!(conn, |c| diesel::insert_into(conversations::table)
+                .values((
+                    new,
+                    conversations::created_at.eq(at),
+                    conversations::updated_at.eq(at),
+                ))
+                .on_conflict(conversations::direct_key)
+                .do_nothing()
+                .get_result(c)
+                .optional())?;
         match created {
             Some(conversation) => {
                 for user in [a, b] {
@@ -320,10 +319,7 @@ pub fn list_for_user(
 }
 
 /// A server's channels in display order.
-pub fn list_channels(
-    conn: &mut DbConn,
-    server: ServerId,
-) -> Result<Vec<ConversationRow>, DbError> {
+pub fn list_channels(conn: &mut DbConn, server: ServerId) -> Result<Vec<ConversationRow>, DbError> {
     Ok(conversations::table
         .filter(conversations::server_id.eq(server.0))
         .filter(conversations::kind.eq(ConversationKind::Channel.as_str()))
@@ -360,14 +356,16 @@ pub fn add_character(
     character: CharacterId,
 ) -> Result<bool, DbError> {
     let at = now();
-    let n = on_backend!(conn, |c| diesel::insert_into(conversation_characters::table)
-        .values((
-            conversation_characters::conversation_id.eq(id.0),
-            conversation_characters::character_id.eq(character.0),
-            conversation_characters::added_at.eq(at),
-        ))
-        .on_conflict_do_nothing()
-        .execute(c))?;
+    let n = on_backend!(conn, |c| diesel::insert_into(
+        conversation_characters::table
+    )
+    .values((
+        conversation_characters::conversation_id.eq(id.0),
+        conversation_characters::character_id.eq(character.0),
+        conversation_characters::added_at.eq(at),
+    ))
+    .on_conflict_do_nothing()
+    .execute(c))?;
     Ok(n == 1)
 }
 
@@ -386,10 +384,7 @@ pub fn remove_character(
 }
 
 /// The characters added to a conversation, in the order they were added.
-pub fn list_characters(
-    conn: &mut DbConn,
-    id: ConversationId,
-) -> Result<Vec<CharacterId>, DbError> {
+pub fn list_characters(conn: &mut DbConn, id: ConversationId) -> Result<Vec<CharacterId>, DbError> {
     let ids: Vec<i64> = conversation_characters::table
         .filter(conversation_characters::conversation_id.eq(id.0))
         .order((

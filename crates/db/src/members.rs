@@ -72,9 +72,12 @@ pub fn add(
                 conversation_members::joined_at.eq(excluded(conversation_members::joined_at)),
             ));
         // `ON CONFLICT … DO UPDATE … WHERE`: only a former member is updated.
-        diesel::query_dsl::methods::FilterDsl::filter(upsert, conversation_members::left_at.is_not_null())
-            .get_result(c)
-            .optional()
+        diesel::query_dsl::methods::FilterDsl::filter(
+            upsert,
+            conversation_members::left_at.is_not_null(),
+        )
+        .get_result(c)
+        .optional()
     })?;
     match changed {
         Some(row) => Ok(row),
@@ -125,7 +128,10 @@ pub fn list(conn: &mut DbConn, conversation: ConversationId) -> Result<Vec<Membe
     Ok(conversation_members::table
         .filter(conversation_members::conversation_id.eq(conversation.0))
         .filter(conversation_members::left_at.is_null())
-        .order((conversation_members::joined_at, conversation_members::user_id))
+        .order((
+            conversation_members::joined_at,
+            conversation_members::user_id,
+        ))
         .select(MemberRow::as_select())
         .load(conn)?)
 }
@@ -139,7 +145,10 @@ pub fn list_with_users(
         .inner_join(users::table)
         .filter(conversation_members::conversation_id.eq(conversation.0))
         .filter(conversation_members::left_at.is_null())
-        .order((conversation_members::joined_at, conversation_members::user_id))
+        .order((
+            conversation_members::joined_at,
+            conversation_members::user_id,
+        ))
         .select((
             MemberRow::as_select(),
             users::username,

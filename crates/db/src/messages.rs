@@ -196,18 +196,17 @@ pub fn insert_idempotent(conn: &mut DbConn, new: NewMessageRow) -> Result<Insert
     let conversation = new.conversation_id;
     transaction(conn, |conn| {
         let at = now();
-        let created: Option<MessageRow> = on_backend!(conn, |c| diesel::insert_into(
-            messages::table
-        )
-        .values((new, messages::created_at.eq(at)))
-        .on_conflict((
-            messages::conversation_id,
-            messages::author_id,
-            messages::client_id,
-        ))
-        .do_nothing()
-        .get_result(c)
-        .optional())?;
+        let created: Option<MessageRow> =
+            on_backend!(conn, |c| diesel::insert_into(messages::table)
+                .values((new, messages::created_at.eq(at)))
+                .on_conflict((
+                    messages::conversation_id,
+                    messages::author_id,
+                    messages::client_id,
+                ))
+                .do_nothing()
+                .get_result(c)
+                .optional())?;
         if let Some(message) = created {
             conversations::touch_last_message_at(conn, conversation, at)?;
             return Ok(Inserted {
@@ -465,7 +464,10 @@ pub fn search(
 
 /// Wire forms of `rows` with their authors' usernames, in one extra query.
 pub fn views(conn: &mut DbConn, rows: &[MessageRow]) -> Result<Vec<MessageView>, DbError> {
-    let mut author_ids: Vec<i64> = rows.iter().filter_map(|m| m.author_id.map(|a| a.0)).collect();
+    let mut author_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|m| m.author_id.map(|a| a.0))
+        .collect();
     author_ids.sort_unstable();
     author_ids.dedup();
     let names: HashMap<i64, String> = if author_ids.is_empty() {

@@ -79,7 +79,11 @@ pub fn insert(conn: &mut DbConn, new: NewPromptRow) -> Result<PromptRow, DbError
     })
 }
 
-pub fn update(conn: &mut DbConn, id: PromptId, changes: &PromptChanges) -> Result<PromptRow, DbError> {
+pub fn update(
+    conn: &mut DbConn,
+    id: PromptId,
+    changes: &PromptChanges,
+) -> Result<PromptRow, DbError> {
     Ok(diesel::update(common_prompts::table.find(id.0))
         .set((changes, common_prompts::updated_at.eq(now())))
         .get_result(conn)?)

@@ -65,7 +65,11 @@ pub fn mark_used(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<bool, 
 }
 
 /// Revokes every live token of a family; returns how many were revoked.
-pub fn revoke_family(conn: &mut DbConn, family_id: &str, at: NaiveDateTime) -> Result<usize, DbError> {
+pub fn revoke_family(
+    conn: &mut DbConn,
+    family_id: &str,
+    at: NaiveDateTime,
+) -> Result<usize, DbError> {
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))

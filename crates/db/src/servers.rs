@@ -96,7 +96,9 @@ pub fn update(
     id: ServerId,
     changes: &ServerChanges,
 ) -> Result<ServerRow, DbError> {
-    let visibility = changes.visibility.map(|v| servers::visibility.eq(v.as_str()));
+    let visibility = changes
+        .visibility
+        .map(|v| servers::visibility.eq(v.as_str()));
     Ok(diesel::update(servers::table.find(id.0))
         .set((changes, visibility, servers::updated_at.eq(now())))
         .get_result(conn)?)
@@ -118,11 +120,7 @@ pub fn list_for_user(conn: &mut DbConn, user: UserId) -> Result<Vec<ServerRow>, 
 }
 
 /// Public servers for discovery, newest first.
-pub fn list_public(
-    conn: &mut DbConn,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<ServerRow>, DbError> {
+pub fn list_public(conn: &mut DbConn, limit: i64, offset: i64) -> Result<Vec<ServerRow>, DbError> {
     let (limit, offset) = clamp_page(limit, offset);
     Ok(servers::table
         .filter(servers::visibility.eq(Visibility::Public.as_str()))

@@ -116,11 +116,7 @@ pub fn set_job(
 
 /// Stores the generated text and final status. Completing again overwrites with the same result,
 /// so a retried job is harmless.
-pub fn complete(
-    conn: &mut DbConn,
-    id: StoryId,
-    result: &StoryResult,
-) -> Result<StoryRow, DbError> {
+pub fn complete(conn: &mut DbConn, id: StoryId, result: &StoryResult) -> Result<StoryRow, DbError> {
     Ok(diesel::update(stories::table.find(id.0))
         .set((
             stories::content.eq(&result.content),

@@ -7,7 +7,10 @@ both_backends!(block_unblock_and_queries, |c| {
     let bob = user(c, "bob")?;
     let carol = user(c, "carol")?;
     assert!(blocks::block(c, alice.id, bob.id)?);
-    assert!(!blocks::block(c, alice.id, bob.id)?, "blocking twice is a no-op");
+    assert!(
+        !blocks::block(c, alice.id, bob.id)?,
+        "blocking twice is a no-op"
+    );
     assert!(blocks::block(c, alice.id, carol.id)?);
     assert!(blocks::block(c, carol.id, bob.id)?);
 
@@ -15,7 +18,10 @@ both_backends!(block_unblock_and_queries, |c| {
     assert!(blocks::is_blocked_either_way(c, bob.id, alice.id)?);
     assert!(!blocks::is_blocked_either_way(c, bob.id, bob.id)?);
 
-    let listed: Vec<_> = blocks::list(c, alice.id)?.into_iter().map(|b| b.blocked_id).collect();
+    let listed: Vec<_> = blocks::list(c, alice.id)?
+        .into_iter()
+        .map(|b| b.blocked_id)
+        .collect();
     assert_eq!(listed.len(), 2);
     assert!(listed.contains(&bob.id) && listed.contains(&carol.id));
     assert_eq!(blocks::blocked_by(c, alice.id)?, [bob.id, carol.id]);
@@ -27,5 +33,8 @@ both_backends!(block_unblock_and_queries, |c| {
     assert!(!blocks::is_blocked_either_way(c, alice.id, bob.id)?);
 
     delete_user(c, carol.id)?;
-    assert!(blocks::blockers_of(c, bob.id)?.is_empty(), "blocks go with their user");
+    assert!(
+        blocks::blockers_of(c, bob.id)?.is_empty(),
+        "blocks go with their user"
+    );
 });

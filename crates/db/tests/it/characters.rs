@@ -16,7 +16,12 @@ fn card(owner: UserId, name: &str, visibility: Visibility, tags: &[&str]) -> New
 
 both_backends!(insert_find_update_delete, |c| {
     let alice = user(c, "alice")?;
-    let mut new = card(alice.id, "Seraphina", Visibility::Public, &["fantasy", "elf"]);
+    let mut new = card(
+        alice.id,
+        "Seraphina",
+        Visibility::Public,
+        &["fantasy", "elf"],
+    );
     new.description = "A guardian".into();
     new.alternate_greetings = vec!["Hello".into(), "Hi \"there\"".into()];
     new.avatar_url = Some("http://x/s.png".into());
@@ -26,7 +31,10 @@ both_backends!(insert_find_update_delete, |c| {
     assert_eq!(ch.owner_id, alice.id);
     assert_eq!(ch.tags, ["fantasy", "elf"]);
     assert_eq!(ch.alternate_greetings, ["Hello", "Hi \"there\""]);
-    assert_eq!(ch.extensions, EXTENSIONS, "extensions are kept byte for byte");
+    assert_eq!(
+        ch.extensions, EXTENSIONS,
+        "extensions are kept byte for byte"
+    );
     assert_eq!(characters::find(c, ch.id)?, ch);
 
     let updated = characters::update(
@@ -52,7 +60,10 @@ both_backends!(insert_find_update_delete, |c| {
 
     characters::delete(c, ch.id)?;
     assert!(matches!(characters::find(c, ch.id), Err(DbError::NotFound)));
-    assert!(matches!(characters::delete(c, ch.id), Err(DbError::NotFound)));
+    assert!(matches!(
+        characters::delete(c, ch.id),
+        Err(DbError::NotFound)
+    ));
     assert!(matches!(
         characters::update(c, CharacterId(ch.id.0 + 5), &CharacterChanges::default()),
         Err(DbError::NotFound)
@@ -62,28 +73,107 @@ both_backends!(insert_find_update_delete, |c| {
 both_backends!(list_visible_is_own_plus_public, |c| {
     let alice = user(c, "alice")?;
     let bob = user(c, "bob")?;
-    let a_pub = characters::insert(c, card(alice.id, "Elf Queen", Visibility::Public, &["Fantasy", "elf"]))?;
-    let a_priv = characters::insert(c, card(alice.id, "Secret Elf", Visibility::Private, &["elf"]))?;
-    let b_priv = characters::insert(c, card(bob.id, "Robot 100%", Visibility::Private, &["scifi", "elfish"]))?;
+    let a_pub = characters::insert(
+        c,
+        card(
+            alice.id,
+            "Elf Queen",
+            Visibility::Public,
+            &["Fantasy", "elf"],
+        ),
+    )?;
+    let a_priv = characters::insert(
+        c,
+        card(alice.id, "Secret Elf", Visibility::Private, &["elf"]),
+    )?;
+    let b_priv = characters::insert(
+        c,
+        card(
+            bob.id,
+            "Robot 100%",
+            Visibility::Private,
+            &["scifi", "elfish"],
+        ),
+    )?;
 
-    let ids = |rows: Vec<characters::CharacterRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let ids =
+        |rows: Vec<characters::CharacterRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
     // Most recently updated first.
-    assert_eq!(ids(characters::list_visible(c, bob.id, None, None, 10, 0)?), [b_priv.id, a_pub.id]);
+    assert_eq!(
+        ids(characters::list_visible(c, bob.id, None, None, 10, 0)?),
+        [b_priv.id, a_pub.id]
+    );
     assert_eq!(
         ids(characters::list_visible(c, alice.id, None, None, 10, 0)?),
         [a_priv.id, a_pub.id]
     );
-    assert_eq!(ids(characters::list_visible(c, alice.id, None, None, 1, 1)?), [a_pub.id]);
+    assert_eq!(
+        ids(characters::list_visible(c, alice.id, None, None, 1, 1)?),
+        [a_pub.id]
+    );
     // Name search is a case-insensitive substring; wildcards are literal.
-    assert_eq!(ids(characters::list_visible(c, bob.id, Some("ELF"), None, 10, 0)?), [a_pub.id]);
-    assert_eq!(ids(characters::list_visible(c, bob.id, Some("100%"), None, 10, 0)?), [b_priv.id]);
+    assert_eq!(
+        ids(characters::list_visible(
+            c,
+            bob.id,
+            Some("ELF"),
+            None,
+            10,
+            0
+        )?),
+        [a_pub.id]
+    );
+    assert_eq!(
+        ids(characters::list_visible(
+            c,
+            bob.id,
+            Some("100%"),
+            None,
+            10,
+            0
+        )?),
+        [b_priv.id]
+    );
     assert!(characters::list_visible(c, bob.id, Some("%"), None, 10, 0)?.len() == 1);
     // A tag matches a whole element, in any case: `elf` is not `elfish`.
-    assert_eq!(ids(characters::list_visible(c, bob.id, None, Some("elf"), 10, 0)?), [a_pub.id]);
-    assert_eq!(ids(characters::list_visible(c, bob.id, None, Some("fantasy"), 10, 0)?), [a_pub.id]);
-    assert_eq!(ids(characters::list_visible(c, alice.id, Some("secret"), Some("elf"), 10, 0)?), [a_priv.id]);
+    assert_eq!(
+        ids(characters::list_visible(
+            c,
+            bob.id,
+            None,
+            Some("elf"),
+            10,
+            0
+        )?),
+        [a_pub.id]
+    );
+    assert_eq!(
+        ids(characters::list_visible(
+            c,
+            bob.id,
+            None,
+            Some("fantasy"),
+            10,
+            0
+        )?),
+        [a_pub.id]
+    );
+    assert_eq!(
+        ids(characters::list_visible(
+            c,
+            alice.id,
+            Some("secret"),
+            Some("elf"),
+            10,
+            0
+        )?),
+        [a_priv.id]
+    );
 
-    assert_eq!(ids(characters::list_for_owner(c, alice.id)?), [a_priv.id, a_pub.id]);
+    assert_eq!(
+        ids(characters::list_for_owner(c, alice.id)?),
+        [a_priv.id, a_pub.id]
+    );
 });
 
 both_backends!(characters_go_with_their_owner, |c| {

@@ -44,10 +44,16 @@ both_backends!(insert_find_update_delete_cascades, |c| {
 
     let m = say(c, conv.id, alice.id, "hello")?;
     conversations::delete(c, conv.id)?;
-    assert!(matches!(conversations::find(c, conv.id), Err(DbError::NotFound)));
+    assert!(matches!(
+        conversations::find(c, conv.id),
+        Err(DbError::NotFound)
+    ));
     assert!(matches!(messages::find(c, m.id), Err(DbError::NotFound)));
     assert_eq!(members::find(c, conv.id, alice.id)?, None);
-    assert!(matches!(conversations::delete(c, conv.id), Err(DbError::NotFound)));
+    assert!(matches!(
+        conversations::delete(c, conv.id),
+        Err(DbError::NotFound)
+    ));
     assert!(matches!(
         conversations::update(c, conv.id, &ConversationChanges::default()),
         Err(DbError::NotFound)
@@ -69,7 +75,10 @@ both_backends!(one_direct_conversation_per_pair, |c| {
     let (again, created) = conversations::get_or_create_direct(c, bob.id, alice.id)?;
     assert!(!created);
     assert_eq!(again.id, dm.id);
-    assert_eq!(conversations::find_direct(c, &key)?.map(|d| d.id), Some(dm.id));
+    assert_eq!(
+        conversations::find_direct(c, &key)?.map(|d| d.id),
+        Some(dm.id)
+    );
     assert_eq!(members::active_user_ids(c, dm.id)?.len(), 2);
 
     let mut dup = NewConversationRow::new(ConversationKind::Direct, None);
@@ -107,7 +116,10 @@ both_backends!(list_for_user_orders_previews_and_counts_unread, |c| {
         Some(f2.id),
         "the preview skips deleted messages"
     );
-    assert_eq!(top.unread_count, 2, "bob's two messages; alice's own do not count");
+    assert_eq!(
+        top.unread_count, 2,
+        "bob's two messages; alice's own do not count"
+    );
     assert_eq!(list[1].unread_count, 0);
     assert_eq!(list[2].last_message, None);
 
@@ -124,7 +136,9 @@ both_backends!(list_for_user_orders_previews_and_counts_unread, |c| {
 
     let bobs = conversations::list_for_user(c, bob.id, 10, 0)?;
     assert_eq!(
-        bobs.iter().map(|s| (s.conversation.id, s.unread_count)).collect::<Vec<_>>(),
+        bobs.iter()
+            .map(|s| (s.conversation.id, s.unread_count))
+            .collect::<Vec<_>>(),
         [(left.id, 0), (first.id, 0)],
         "bob's own messages are not unread; alice's was deleted"
     );
@@ -137,7 +151,10 @@ both_backends!(touch_last_message_at_only_moves_forward, |c| {
     let earlier = later - chrono::Duration::seconds(60);
     conversations::touch_last_message_at(c, conv.id, later)?;
     conversations::touch_last_message_at(c, conv.id, earlier)?;
-    assert_eq!(conversations::find(c, conv.id)?.last_message_at, Some(later));
+    assert_eq!(
+        conversations::find(c, conv.id)?.last_message_at,
+        Some(later)
+    );
     let m = say(c, conv.id, alice.id, "hi")?;
     assert_eq!(
         conversations::find(c, conv.id)?.last_message_at,
@@ -201,7 +218,10 @@ both_backends!(characters_in_a_conversation, |c| {
     let b = characters::insert(c, NewCharacterRow::new(alice.id, "B"))?;
     assert!(conversations::add_character(c, conv.id, b.id)?);
     assert!(conversations::add_character(c, conv.id, a.id)?);
-    assert!(!conversations::add_character(c, conv.id, a.id)?, "adding twice is a no-op");
+    assert!(
+        !conversations::add_character(c, conv.id, a.id)?,
+        "adding twice is a no-op"
+    );
     assert_eq!(conversations::list_characters(c, conv.id)?, [b.id, a.id]);
     assert!(conversations::remove_character(c, conv.id, b.id)?);
     assert!(!conversations::remove_character(c, conv.id, b.id)?);

@@ -10,7 +10,10 @@ both_backends!(add_leave_and_rejoin, |c| {
     let conv = conversation(c, ConversationKind::Group, alice.id)?;
 
     let m = members::add(c, conv.id, bob.id, MemberRole::Member)?;
-    assert_eq!((m.conversation_id, m.user_id, m.role), (conv.id, bob.id, MemberRole::Member));
+    assert_eq!(
+        (m.conversation_id, m.user_id, m.role),
+        (conv.id, bob.id, MemberRole::Member)
+    );
     assert!(m.is_active());
     assert!(members::is_member(c, conv.id, bob.id)?);
     assert_eq!(members::count_active(c, conv.id)?, 2);
@@ -34,7 +37,11 @@ both_backends!(add_leave_and_rejoin, |c| {
     let back = members::add(c, conv.id, bob.id, MemberRole::Admin)?;
     assert!(back.is_active());
     assert_eq!(back.role, MemberRole::Admin);
-    assert_eq!(back.last_read_message_id, Some(msg.id), "a re-join keeps the read marker");
+    assert_eq!(
+        back.last_read_message_id,
+        Some(msg.id),
+        "a re-join keeps the read marker"
+    );
     assert!(back.joined_at >= m.joined_at);
     assert!(members::is_member(c, conv.id, bob.id)?);
 
@@ -60,7 +67,10 @@ both_backends!(roles_read_markers_and_lists, |c| {
         .into_iter()
         .map(|m| (m.user_id, m.role))
         .collect();
-    assert_eq!(listed, [(alice.id, MemberRole::Owner), (bob.id, MemberRole::Admin)]);
+    assert_eq!(
+        listed,
+        [(alice.id, MemberRole::Owner), (bob.id, MemberRole::Admin)]
+    );
     let named: Vec<String> = members::list_with_users(c, conv.id)?
         .into_iter()
         .map(|m| m.username)
@@ -71,15 +81,30 @@ both_backends!(roles_read_markers_and_lists, |c| {
     let m1 = say(c, conv.id, alice.id, "1")?;
     let m2 = say(c, conv.id, alice.id, "2")?;
     assert!(members::mark_read(c, conv.id, bob.id, m2.id)?);
-    assert!(!members::mark_read(c, conv.id, bob.id, m1.id)?, "never moves back");
+    assert!(
+        !members::mark_read(c, conv.id, bob.id, m1.id)?,
+        "never moves back"
+    );
     assert_eq!(
-        members::find(c, conv.id, bob.id)?.unwrap().last_read_message_id,
+        members::find(c, conv.id, bob.id)?
+            .unwrap()
+            .last_read_message_id,
         Some(m2.id)
     );
-    assert!(!members::mark_read(c, conv.id, UserId(999_999), MessageId(1))?);
+    assert!(!members::mark_read(
+        c,
+        conv.id,
+        UserId(999_999),
+        MessageId(1)
+    )?);
 
-    let err = members::add(c, ConversationId(conv.id.0 + 100), bob.id, MemberRole::Member)
-        .unwrap_err();
+    let err = members::add(
+        c,
+        ConversationId(conv.id.0 + 100),
+        bob.id,
+        MemberRole::Member,
+    )
+    .unwrap_err();
     assert!(matches!(err, DbError::ForeignKey), "{err:?}");
     assert_eq!(err.code(), ErrorCode::Validation);
 });

@@ -28,7 +28,10 @@ both_backends!(insert_find_and_views, |c| {
     assert_eq!(second.status, MessageStatus::Complete);
     assert_eq!(second.metadata, r#"{"attachments":[]}"#);
     assert_eq!(messages::find(c, second.id)?, second);
-    assert!(matches!(messages::find(c, MessageId(second.id.0 + 10)), Err(DbError::NotFound)));
+    assert!(matches!(
+        messages::find(c, MessageId(second.id.0 + 10)),
+        Err(DbError::NotFound)
+    ));
 
     let notice = messages::insert(c, NewMessageRow::system(conv.id, "alice joined"))?;
     assert_eq!(notice.author_id, None);
@@ -40,7 +43,10 @@ both_backends!(insert_find_and_views, |c| {
     assert_eq!(views[1].author_username, None);
     assert_eq!(views[1].id, notice.id);
 
-    let orphan = messages::insert(c, NewMessageRow::user(ConversationId(conv.id.0 + 9), alice.id, "x"));
+    let orphan = messages::insert(
+        c,
+        NewMessageRow::user(ConversationId(conv.id.0 + 9), alice.id, "x"),
+    );
     assert!(matches!(orphan, Err(DbError::ForeignKey)), "{orphan:?}");
 });
 
@@ -88,13 +94,27 @@ both_backends!(list_page_cursors, |c| {
         say(c, other.id, alice.id, "noise")?;
     }
     let page = |c: &mut db::DbConn, before: Option<usize>, after: Option<usize>, limit| {
-        messages::list_page(c, conv.id, before.map(|i| all[i]), after.map(|i| all[i]), limit)
-            .map(|rows| ids(&rows))
+        messages::list_page(
+            c,
+            conv.id,
+            before.map(|i| all[i]),
+            after.map(|i| all[i]),
+            limit,
+        )
+        .map(|rows| ids(&rows))
     };
     assert_eq!(page(c, None, None, 3)?, all[7..10], "latest, ascending");
-    assert_eq!(page(c, Some(7), None, 3)?, all[4..7], "older page before the cursor");
+    assert_eq!(
+        page(c, Some(7), None, 3)?,
+        all[4..7],
+        "older page before the cursor"
+    );
     assert_eq!(page(c, Some(2), None, 5)?, all[0..2]);
-    assert_eq!(page(c, None, Some(2), 2)?, all[3..5], "newer page after the cursor");
+    assert_eq!(
+        page(c, None, Some(2), 2)?,
+        all[3..5],
+        "newer page after the cursor"
+    );
     assert_eq!(page(c, None, Some(8), 5)?, all[9..10]);
     assert_eq!(page(c, Some(6), Some(1), 10)?, all[2..6], "a window");
     assert_eq!(page(c, Some(6), Some(1), 2)?, all[2..4]);
@@ -120,14 +140,24 @@ both_backends!(edit_and_soft_delete, |c| {
     assert!(deleted.is_deleted());
     assert_eq!(deleted.content, "");
     assert_eq!(deleted.metadata, "{}");
-    assert_eq!(messages::soft_delete(c, m.id)?, deleted, "deleting twice keeps the tombstone");
-    assert!(matches!(messages::edit(c, m.id, "x", alice.id), Err(DbError::NotFound)));
+    assert_eq!(
+        messages::soft_delete(c, m.id)?,
+        deleted,
+        "deleting twice keeps the tombstone"
+    );
+    assert!(matches!(
+        messages::edit(c, m.id, "x", alice.id),
+        Err(DbError::NotFound)
+    ));
     assert!(matches!(
         messages::soft_delete(c, MessageId(m.id.0 + 10)),
         Err(DbError::NotFound)
     ));
     // The tombstone keeps its place in history pages.
-    assert_eq!(ids(&messages::list_page(c, conv.id, None, None, 10)?), [m.id]);
+    assert_eq!(
+        ids(&messages::list_page(c, conv.id, None, None, 10)?),
+        [m.id]
+    );
 });
 
 both_backends!(assistant_reply_is_idempotent_on_job_id, |c| {
@@ -168,12 +198,25 @@ both_backends!(assistant_reply_is_idempotent_on_job_id, |c| {
     let twice = messages::upsert_assistant_reply(c, done)?;
     assert_eq!(complete.id, placeholder.id);
     assert_eq!(twice, complete, "completing twice changes nothing");
-    assert_eq!((complete.prompt_tokens, complete.completion_tokens), (Some(12), Some(3)));
+    assert_eq!(
+        (complete.prompt_tokens, complete.completion_tokens),
+        (Some(12), Some(3))
+    );
     assert_eq!(complete.created_at, placeholder.created_at);
-    assert_eq!(messages::list_page(c, conv.id, None, None, 10)?.len(), 2, "one reply row");
-    assert_eq!(messages::find_by_job_id(c, "job-1")?, Some(complete.clone()));
+    assert_eq!(
+        messages::list_page(c, conv.id, None, None, 10)?.len(),
+        2,
+        "one reply row"
+    );
+    assert_eq!(
+        messages::find_by_job_id(c, "job-1")?,
+        Some(complete.clone())
+    );
     assert_eq!(messages::find_by_job_id(c, "job-2")?, None);
-    assert_eq!(messages::last_assistant_message(c, conv.id)?, Some(complete.clone()));
+    assert_eq!(
+        messages::last_assistant_message(c, conv.id)?,
+        Some(complete.clone())
+    );
 
     let cancelled = messages::set_status(c, complete.id, MessageStatus::Cancelled)?;
     assert_eq!(cancelled.status, MessageStatus::Cancelled);
@@ -209,17 +252,48 @@ both_backends!(history_is_what_a_model_should_see, |c| {
         prompt_tokens: None,
         completion_tokens: None,
     };
-    let ok = messages::upsert_assistant_reply(c, AssistantReply { job_id: "j1".into(), ..base.clone() })?;
-    messages::upsert_assistant_reply(c, AssistantReply { job_id: "j2".into(), status: MessageStatus::Failed, ..base.clone() })?;
-    let cancelled = messages::upsert_assistant_reply(c, AssistantReply { job_id: "j3".into(), status: MessageStatus::Cancelled, ..base.clone() })?;
-    messages::upsert_assistant_reply(c, AssistantReply { job_id: "j4".into(), status: MessageStatus::Streaming, ..base })?;
+    let ok = messages::upsert_assistant_reply(
+        c,
+        AssistantReply {
+            job_id: "j1".into(),
+            ..base.clone()
+        },
+    )?;
+    messages::upsert_assistant_reply(
+        c,
+        AssistantReply {
+            job_id: "j2".into(),
+            status: MessageStatus::Failed,
+            ..base.clone()
+        },
+    )?;
+    let cancelled = messages::upsert_assistant_reply(
+        c,
+        AssistantReply {
+            job_id: "j3".into(),
+            status: MessageStatus::Cancelled,
+            ..base.clone()
+        },
+    )?;
+    messages::upsert_assistant_reply(
+        c,
+        AssistantReply {
+            job_id: "j4".into(),
+            status: MessageStatus::Streaming,
+            ..base
+        },
+    )?;
     let m3 = say(c, conv.id, alice.id, "three")?;
 
     assert_eq!(
         ids(&messages::history(c, conv.id, 10)?),
         [m1.id, m2.id, ok.id, cancelled.id, m3.id]
     );
-    assert_eq!(ids(&messages::history(c, conv.id, 2)?), [cancelled.id, m3.id], "the last N, oldest first");
+    assert_eq!(
+        ids(&messages::history(c, conv.id, 2)?),
+        [cancelled.id, m3.id],
+        "the last N, oldest first"
+    );
 });
 
 both_backends!(search_in_a_conversation_or_everywhere_i_am, |c| {
@@ -242,10 +316,44 @@ both_backends!(search_in_a_conversation_or_everywhere_i_am, |c| {
     let pct = say(c, mine.id, alice.id, "100% sure")?;
 
     let found = messages::search(c, SearchScope::MemberOf(alice.id), "pizza", 10, 0)?;
-    assert_eq!(ids(&found), [b.id, a.id], "newest first, only live messages in my conversations");
-    assert_eq!(ids(&messages::search(c, SearchScope::Conversation(mine.id), "PIZZA", 10, 0)?), [a.id]);
-    assert_eq!(ids(&messages::search(c, SearchScope::MemberOf(alice.id), "pizza", 1, 1)?), [a.id]);
-    assert_eq!(ids(&messages::search(c, SearchScope::MemberOf(alice.id), "0%", 10, 0)?), [pct.id]);
+    assert_eq!(
+        ids(&found),
+        [b.id, a.id],
+        "newest first, only live messages in my conversations"
+    );
+    assert_eq!(
+        ids(&messages::search(
+            c,
+            SearchScope::Conversation(mine.id),
+            "PIZZA",
+            10,
+            0
+        )?),
+        [a.id]
+    );
+    assert_eq!(
+        ids(&messages::search(
+            c,
+            SearchScope::MemberOf(alice.id),
+            "pizza",
+            1,
+            1
+        )?),
+        [a.id]
+    );
+    assert_eq!(
+        ids(&messages::search(
+            c,
+            SearchScope::MemberOf(alice.id),
+            "0%",
+            10,
+            0
+        )?),
+        [pct.id]
+    );
     assert!(messages::search(c, SearchScope::MemberOf(alice.id), "%%", 10, 0)?.is_empty());
-    assert_eq!(messages::search(c, SearchScope::MemberOf(bob.id), "pizza", 10, 0)?.len(), 3);
+    assert_eq!(
+        messages::search(c, SearchScope::MemberOf(bob.id), "pizza", 10, 0)?.len(),
+        3
+    );
 });

@@ -22,7 +22,12 @@ fn short_timeouts(max_size: usize) -> PoolOptions {
 
 #[tokio::test]
 async fn bad_url_is_invalid_url_naming_database_url() {
-    for url in ["mysql://root:hunter2@db/app", "", "redis://x", "sqlite::memory:"] {
+    for url in [
+        "mysql://root:hunter2@db/app",
+        "",
+        "redis://x",
+        "sqlite::memory:",
+    ] {
         let err = db::connect(url, 2).await.unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, DbError::InvalidUrl(_)), "{url}: {err:?}");
@@ -41,8 +46,13 @@ async fn bad_url_is_invalid_url_naming_database_url() {
 #[tokio::test]
 async fn backend_follows_the_scheme() {
     let file = TestSqlite::new();
-    assert_eq!(db::connect(&file.url(), 1).await.unwrap().backend(), Backend::Sqlite);
-    let pg = db::connect("postgresql://u@127.0.0.1:1/x", 1).await.unwrap();
+    assert_eq!(
+        db::connect(&file.url(), 1).await.unwrap().backend(),
+        Backend::Sqlite
+    );
+    let pg = db::connect("postgresql://u@127.0.0.1:1/x", 1)
+        .await
+        .unwrap();
     assert_eq!(pg.backend(), Backend::Postgres);
 }
 
@@ -80,7 +90,10 @@ struct Flag {
 #[tokio::test]
 async fn sqlite_creates_its_directory_and_sets_pragmas() {
     let file = TestSqlite::new();
-    let dir = file.url().trim_start_matches("sqlite://").replace("test.db", "");
+    let dir = file
+        .url()
+        .trim_start_matches("sqlite://")
+        .replace("test.db", "");
     let url = format!("sqlite://{dir}nested/deeper/app.db");
     let pool = db::connect(&url, 2).await.unwrap();
     assert_eq!(db::migrate(&pool).await.unwrap(), 8);
@@ -150,7 +163,7 @@ async fn stopped_postgres_is_unavailable_and_the_same_pool_recovers() {
             .unwrap_err();
         assert_eq!(err.code(), ErrorCode::Unavailable, "{err:?}");
     }
-    let err = db::run(&pool, |c| db::users::count(c)).await.unwrap_err();
+    let err = db::run(&pool, db::users::count).await.unwrap_err();
     assert!(matches!(err, DbError::Unavailable(_)), "{err:?}");
 
     let cluster = tokio::task::spawn_blocking(move || {
@@ -161,14 +174,19 @@ async fn stopped_postgres_is_unavailable_and_the_same_pool_recovers() {
     .unwrap();
     db::ping(&pool).await.expect("the same pool works again");
     drop(pool);
-    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .unwrap();
 }
 
 async fn panic_is_interact_and_the_pool_recovers(pool: db::DbPool) {
     let err = db::run(&pool, |_| -> Result<(), DbError> { panic!("boom") })
         .await
         .unwrap_err();
-    assert!(matches!(err, DbError::Interact(ref m) if m == "boom"), "{err:?}");
+    assert!(
+        matches!(err, DbError::Interact(ref m) if m == "boom"),
+        "{err:?}"
+    );
     assert_eq!(err.code(), ErrorCode::Internal);
     for _ in 0..3 {
         db::ping(&pool).await.unwrap();
@@ -231,7 +249,11 @@ both_backends!(transaction_rolls_back_on_error_and_nests, |c| {
         Ok(())
     })?;
     assert!(users::find_by_username(c, "outer")?.is_some());
-    assert_eq!(users::find_by_username(c, "inner")?, None, "the savepoint rolled back");
+    assert_eq!(
+        users::find_by_username(c, "inner")?,
+        None,
+        "the savepoint rolled back"
+    );
 });
 
 #[test]
@@ -246,7 +268,10 @@ fn error_codes() {
     assert_eq!(DbError::NotFound.code(), ErrorCode::NotFound);
     assert_eq!(DbError::Conflict("x".into()).code(), ErrorCode::Conflict);
     assert_eq!(DbError::ForeignKey.code(), ErrorCode::Validation);
-    assert_eq!(DbError::Unavailable("x".into()).code(), ErrorCode::Unavailable);
+    assert_eq!(
+        DbError::Unavailable("x".into()).code(),
+        ErrorCode::Unavailable
+    );
     assert_eq!(DbError::Interact("x".into()).code(), ErrorCode::Internal);
     assert_eq!(
         DbError::from(diesel::result::Error::NotFound).code(),
@@ -256,6 +281,9 @@ fn error_codes() {
         DbError::from(diesel::result::Error::RollbackTransaction).code(),
         ErrorCode::Internal
     );
-    assert!(DbError::Conflict("conversation_id, author_id, client_id".into()).is_conflict_on("author_id"));
+    assert!(
+        DbError::Conflict("conversation_id, author_id, client_id".into())
+            .is_conflict_on("author_id")
+    );
     assert!(!DbError::Conflict("username".into()).is_conflict_on("user"));
 }

@@ -44,7 +44,10 @@ both_backends!(insert_appends_and_lists_in_order, |c| {
         Err(DbError::NotFound)
     ));
     let e = prompts::insert(c, prompt("e", true))?;
-    assert_eq!(e.position, 3, "appends after the last position even after a delete");
+    assert_eq!(
+        e.position, 3,
+        "appends after the last position even after a delete"
+    );
     assert_eq!(names(prompts::list(c)?), ["b", "d", "e"]);
 });
 

@@ -27,7 +27,10 @@ both_backends!(mark_used_wins_once_and_detects_replay, |c| {
     assert_eq!(used.used_at, Some(at));
 
     let dup = refresh_tokens::insert(c, token(alice.id, "h1", "f2"));
-    assert!(matches!(dup, Err(ref e) if e.is_conflict_on("token_hash")), "{dup:?}");
+    assert!(
+        matches!(dup, Err(ref e) if e.is_conflict_on("token_hash")),
+        "{dup:?}"
+    );
     let orphan = refresh_tokens::insert(c, token(UserId(alice.id.0 + 9), "h9", "f9"));
     assert!(matches!(orphan, Err(DbError::ForeignKey)), "{orphan:?}");
 });
@@ -42,14 +45,24 @@ both_backends!(revoke_family_all_and_expired, |c| {
     let at = db::now();
 
     assert_eq!(refresh_tokens::revoke_family(c, "fa", at)?, 2);
-    assert_eq!(refresh_tokens::revoke_family(c, "fa", at)?, 0, "already revoked");
-    assert!(!refresh_tokens::mark_used(c, a1.id, at)?, "a revoked token cannot be used");
+    assert_eq!(
+        refresh_tokens::revoke_family(c, "fa", at)?,
+        0,
+        "already revoked"
+    );
+    assert!(
+        !refresh_tokens::mark_used(c, a1.id, at)?,
+        "a revoked token cannot be used"
+    );
     assert!(refresh_tokens::mark_used(c, a3.id, at)?);
 
     assert_eq!(refresh_tokens::revoke_all_for_user(c, alice.id, at)?, 1);
     let a3 = refresh_tokens::find_by_hash(c, "a3")?.unwrap();
     assert_eq!(a3.revoked_at, Some(at));
-    assert_eq!(refresh_tokens::find_by_hash(c, "b1")?.unwrap().revoked_at, None);
+    assert_eq!(
+        refresh_tokens::find_by_hash(c, "b1")?.unwrap().revoked_at,
+        None
+    );
 
     let mut old = token(bob.id, "old", "fd");
     old.expires_at = at - Duration::days(1);

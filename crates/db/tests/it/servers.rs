@@ -22,13 +22,21 @@ both_backends!(insert_find_update_delete, |c| {
     let s = servers::insert(c, server(alice.id, "Guild", "abc", Visibility::Private))?;
     assert_eq!(servers::find(c, s.id)?, s);
     let owner = servers::find_member(c, s.id, alice.id)?.unwrap();
-    assert_eq!(owner.role, MemberRole::Owner, "the creator is the owner member");
+    assert_eq!(
+        owner.role,
+        MemberRole::Owner,
+        "the creator is the owner member"
+    );
     assert_eq!(servers::find_by_invite_code(c, "abc")?, Some(s.clone()));
     assert_eq!(servers::find_by_invite_code(c, "zzz")?, None);
 
     let err = servers::insert(c, server(alice.id, "Other", "abc", Visibility::Public)).unwrap_err();
     assert!(err.is_conflict_on("invite_code"), "{err:?}");
-    assert_eq!(servers::list_for_user(c, alice.id)?.len(), 1, "the failed insert left nothing");
+    assert_eq!(
+        servers::list_for_user(c, alice.id)?.len(),
+        1,
+        "the failed insert left nothing"
+    );
 
     let updated = servers::update(
         c,
@@ -52,7 +60,10 @@ both_backends!(insert_find_update_delete, |c| {
     let msg = say(c, channel.id, alice.id, "hi")?;
     servers::delete(c, s.id)?;
     assert!(matches!(servers::find(c, s.id), Err(DbError::NotFound)));
-    assert!(matches!(conversations::find(c, channel.id), Err(DbError::NotFound)));
+    assert!(matches!(
+        conversations::find(c, channel.id),
+        Err(DbError::NotFound)
+    ));
     assert!(matches!(messages::find(c, msg.id), Err(DbError::NotFound)));
     assert_eq!(servers::find_member(c, s.id, alice.id)?, None);
     assert!(matches!(servers::delete(c, s.id), Err(DbError::NotFound)));
@@ -79,11 +90,20 @@ both_backends!(membership, |c| {
         .into_iter()
         .map(|(m, name)| (m.user_id, name))
         .collect();
-    assert_eq!(members, [(alice.id, "alice".into()), (bob.id, "bob".into())]);
+    assert_eq!(
+        members,
+        [(alice.id, "alice".into()), (bob.id, "bob".into())]
+    );
     assert_eq!(servers::count_members(c, s1.id)?, 2);
-    let bobs: Vec<ServerId> = servers::list_for_user(c, bob.id)?.into_iter().map(|s| s.id).collect();
+    let bobs: Vec<ServerId> = servers::list_for_user(c, bob.id)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(bobs, [s2.id, s1.id], "in join order");
-    let public: Vec<ServerId> = servers::list_public(c, 10, 0)?.into_iter().map(|s| s.id).collect();
+    let public: Vec<ServerId> = servers::list_public(c, 10, 0)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(public, [s1.id]);
 
     assert_eq!(

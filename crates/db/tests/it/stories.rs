@@ -23,7 +23,10 @@ both_backends!(story_life_cycle, |c| {
     let running = stories::set_job(c, s.id, "job-s1", "mock/echo")?;
     assert_eq!(running.status, StoryStatus::Streaming);
     assert_eq!(running.job_id.as_deref(), Some("job-s1"));
-    assert_eq!(stories::find_by_job_id(c, "job-s1")?.map(|r| r.id), Some(s.id));
+    assert_eq!(
+        stories::find_by_job_id(c, "job-s1")?.map(|r| r.id),
+        Some(s.id)
+    );
 
     let result = StoryResult {
         content: "The end.".into(),
@@ -40,14 +43,26 @@ both_backends!(story_life_cycle, |c| {
     let second = stories::insert(c, new("Second"))?;
     let err = stories::set_job(c, second.id, "job-s1", "m").unwrap_err();
     assert!(err.is_conflict_on("job_id"), "{err:?}");
-    let listed: Vec<StoryId> = stories::list_for_user(c, alice.id, 10, 0)?.into_iter().map(|s| s.id).collect();
+    let listed: Vec<StoryId> = stories::list_for_user(c, alice.id, 10, 0)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(listed, [second.id, s.id], "newest first");
     assert_eq!(stories::list_for_user(c, alice.id, 1, 1)?.len(), 1);
 
     stories::delete(c, second.id)?;
-    assert!(matches!(stories::find(c, second.id), Err(DbError::NotFound)));
-    assert!(matches!(stories::delete(c, second.id), Err(DbError::NotFound)));
-    assert!(matches!(stories::complete(c, second.id, &result), Err(DbError::NotFound)));
+    assert!(matches!(
+        stories::find(c, second.id),
+        Err(DbError::NotFound)
+    ));
+    assert!(matches!(
+        stories::delete(c, second.id),
+        Err(DbError::NotFound)
+    ));
+    assert!(matches!(
+        stories::complete(c, second.id, &result),
+        Err(DbError::NotFound)
+    ));
     delete_user(c, alice.id)?;
     assert!(matches!(stories::find(c, s.id), Err(DbError::NotFound)));
 });

@@ -9,7 +9,10 @@ both_backends!(insert_and_find_round_trip, |c| {
     new.bio = "hi".into();
     let alice = users::insert(c, new)?;
     assert_eq!(alice.username, "alice");
-    assert_eq!(alice.email, "alice@example.com", "emails are stored lower-cased");
+    assert_eq!(
+        alice.email, "alice@example.com",
+        "emails are stored lower-cased"
+    );
     assert_eq!(alice.role, Role::User);
     assert!(alice.is_active);
     assert_eq!(alice.display_name, "alice");
@@ -25,9 +28,15 @@ both_backends!(insert_and_find_round_trip, |c| {
 both_backends!(find_by_username_and_login, |c| {
     let alice = user(c, "alice")?;
     user(c, "bob")?;
-    assert_eq!(users::find_by_username(c, "alice")?.map(|u| u.id), Some(alice.id));
+    assert_eq!(
+        users::find_by_username(c, "alice")?.map(|u| u.id),
+        Some(alice.id)
+    );
     assert_eq!(users::find_by_username(c, "ALICE")?, None);
-    assert_eq!(users::find_by_login(c, "alice")?.map(|u| u.id), Some(alice.id));
+    assert_eq!(
+        users::find_by_login(c, "alice")?.map(|u| u.id),
+        Some(alice.id)
+    );
     assert_eq!(
         users::find_by_login(c, "ALICE@example.com")?.map(|u| u.id),
         Some(alice.id),
@@ -81,10 +90,22 @@ both_backends!(profile_role_active_and_activity_updates, |c| {
         users::update_profile(c, missing, &UserChanges::default()),
         Err(DbError::NotFound)
     ));
-    assert!(matches!(users::set_active(c, missing, true), Err(DbError::NotFound)));
-    assert!(matches!(users::set_role(c, missing, Role::User), Err(DbError::NotFound)));
-    assert!(matches!(users::touch_last_active(c, missing, at), Err(DbError::NotFound)));
-    assert!(matches!(users::set_password_hash(c, missing, "x"), Err(DbError::NotFound)));
+    assert!(matches!(
+        users::set_active(c, missing, true),
+        Err(DbError::NotFound)
+    ));
+    assert!(matches!(
+        users::set_role(c, missing, Role::User),
+        Err(DbError::NotFound)
+    ));
+    assert!(matches!(
+        users::touch_last_active(c, missing, at),
+        Err(DbError::NotFound)
+    ));
+    assert!(matches!(
+        users::set_password_hash(c, missing, "x"),
+        Err(DbError::NotFound)
+    ));
 });
 
 both_backends!(search_count_and_paging, |c| {
@@ -95,8 +116,12 @@ both_backends!(search_count_and_paging, |c| {
     carol.display_name = "Big AL".into();
     users::insert(c, carol)?;
 
-    let names = |rows: Vec<users::UserRow>| rows.into_iter().map(|u| u.username).collect::<Vec<_>>();
-    assert_eq!(names(users::search(c, "AL", 10, 0)?), ["alice", "alina", "carol"]);
+    let names =
+        |rows: Vec<users::UserRow>| rows.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    assert_eq!(
+        names(users::search(c, "AL", 10, 0)?),
+        ["alice", "alina", "carol"]
+    );
     assert_eq!(names(users::search(c, "al", 2, 1)?), ["alina", "carol"]);
     assert_eq!(users::count_search(c, "aL")?, 3);
     assert_eq!(users::count(c)?, 4);
