@@ -200,7 +200,12 @@ pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 /// The wait a response asks for: `retry-after-ms` (OpenAI), else `retry-after` in seconds
 /// (fractions accepted) or as an HTTP date.
 pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
         return duration_from_secs(ms / 1000.0);
     }
@@ -241,7 +246,10 @@ mod tests {
         headers.insert("retry-after", HeaderValue::from_static("2"));
         assert_eq!(retry_after_header(&headers), Some(Duration::from_secs(2)));
         headers.insert("retry-after-ms", HeaderValue::from_static("1500"));
-        assert_eq!(retry_after_header(&headers), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            retry_after_header(&headers),
+            Some(Duration::from_millis(1500))
+        );
         let mut headers = HeaderMap::new();
         headers.insert(
             "retry-after",

@@ -135,7 +135,10 @@ impl Router {
                 .as_deref()
                 .unwrap_or(anthropic::DEFAULT_BASE_URL);
             let model = Anthropic::new(base, api_key, timeouts)?;
-            providers.insert("anthropic".to_owned(), Arc::new(Retrying::new(model, retry)));
+            providers.insert(
+                "anthropic".to_owned(),
+                Arc::new(Retrying::new(model, retry)),
+            );
         }
         if let Some(api_key) = key(&config.gemini_api_key) {
             let base = config
@@ -146,7 +149,10 @@ impl Router {
             providers.insert("gemini".to_owned(), Arc::new(Retrying::new(model, retry)));
         }
         let mock_only = providers.is_empty();
-        providers.insert("mock".to_owned(), Arc::new(Mock::new(config.mock_tokens_per_sec)));
+        providers.insert(
+            "mock".to_owned(),
+            Arc::new(Mock::new(config.mock_tokens_per_sec)),
+        );
 
         let default_model = if mock_only {
             tracing::info!(

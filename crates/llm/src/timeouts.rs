@@ -71,11 +71,7 @@ pub(crate) trait Decoder: Send + 'static {
 
     /// Handles one raw item, pushing any events it completes. An `Err` ends the stream after the
     /// events already pushed.
-    fn decode(
-        &mut self,
-        raw: Self::Raw,
-        out: &mut VecDeque<StreamEvent>,
-    ) -> Result<(), LlmError>;
+    fn decode(&mut self, raw: Self::Raw, out: &mut VecDeque<StreamEvent>) -> Result<(), LlmError>;
 
     /// The body ended without the decoder having pushed `Done`: the final event if the reply is
     /// complete anyway (a format that ends with the body), or why it was cut short.

@@ -366,6 +366,8 @@ async fn respond(kind: ProviderKind, model: &str, behavior: Behavior) -> Respons
             let wire = Wire::plain(kind, model, &after_chunks);
             let mut steps = wire.opening();
             steps.extend(wire.deltas(&after_chunks, Duration::ZERO, Duration::ZERO, false));
+            // Let hyper flush what was sent (it discards its write buffer when the body fails).
+            steps.push(Step::Sleep(Duration::from_millis(50)));
             steps.push(Step::Drop);
             steps
         }

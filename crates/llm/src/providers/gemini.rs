@@ -293,13 +293,18 @@ impl Decoder for GeminiDecoder {
     fn decode(&mut self, raw: SseItem, out: &mut VecDeque<StreamEvent>) -> Result<(), LlmError> {
         let event = raw.map_err(sse::stream_error)?;
         let chunk: WireChunk = serde_json::from_str(&event.data).map_err(|e| {
-            LlmError::Protocol(format!("malformed chunk ({e}): {}", truncate(&event.data, 200)))
+            LlmError::Protocol(format!(
+                "malformed chunk ({e}): {}",
+                truncate(&event.data, 200)
+            ))
         })?;
         if let Some(error) = &chunk.error {
             return Err(map_wire_error(error, 0, None));
         }
         if let Some(reason) = chunk.prompt_feedback.and_then(|f| f.block_reason) {
-            return Err(LlmError::ContentRefused(format!("prompt blocked: {reason}")));
+            return Err(LlmError::ContentRefused(format!(
+                "prompt blocked: {reason}"
+            )));
         }
         if let Some(meta) = chunk.usage_metadata {
             // Every chunk carries running totals; the last one wins. promptTokenCount already

@@ -90,7 +90,13 @@ impl ChatModel for Mock {
                 .split_whitespace()
                 .take(limit)
                 .enumerate()
-                .map(|(i, w)| if i == 0 { w.to_owned() } else { format!(" {w}") })
+                .map(|(i, w)| {
+                    if i == 0 {
+                        w.to_owned()
+                    } else {
+                        format!(" {w}")
+                    }
+                })
                 .collect();
             let truncated = reply.split_whitespace().count() > words.len();
             let usage = Usage {

@@ -62,8 +62,8 @@ impl std::fmt::Debug for OpenAiCompatible {
 impl OpenAiCompatible {
     /// `base_url` including the version path (e.g. [`DEFAULT_BASE_URL`],
     /// `http://localhost:11434/v1`). `provider_name` prefixes the model id in
-    /// [`StreamEvent::Done`] (`openai`, `compat`, …). An empty key is sent as is, for local
-    /// servers that need none.
+    /// [`StreamEvent::Done`] (`openai`, `compat`, …). With an empty key no `Authorization`
+    /// header is sent, for local servers that need none.
     pub fn new(
         provider_name: impl Into<String>,
         base_url: impl AsRef<str>,
@@ -72,6 +72,7 @@ impl OpenAiCompatible {
     ) -> Result<Self, LlmError> {
         let base_url = base_url.as_ref().trim_end_matches('/').to_owned();
         let api_key: String = api_key.into();
+        let api_key_is_empty = api_key.trim().is_empty();
         // async-openai panics on a key that is not a valid header value; refuse it up front.
         let key_is_valid =
             reqwest::header::HeaderValue::from_str(&format!("Bearer {api_key}")).is_ok();
@@ -79,7 +80,11 @@ impl OpenAiCompatible {
         let config = OpenAIConfig::new()
             .with_api_base(base_url.clone())
             .with_api_key(if key_is_valid { api_key } else { String::new() });
-        let client = Client::build(http.clone(), config).with_http_service(Transport { http });
+        let transport = Transport {
+            http: http.clone(),
+            send_auth: !api_key_is_empty,
+        };
+        let client = Client::build(http, config).with_http_service(transport);
         Ok(Self {
             provider_name: provider_name.into(),
             base_url,
@@ -161,6 +166,8 @@ impl ChatModel for OpenAiCompatible {
 #[derive(Clone)]
 struct Transport {
     http: reqwest::Client,
+    /// False for keyless local servers: no `Authorization: Bearer ` with an empty token.
+    send_auth: bool,
 }
 
 impl tower_service::Service<HttpRequestFactory> for Transport {
@@ -174,8 +181,12 @@ impl tower_service::Service<HttpRequestFactory> for Transport {
 
     fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
         let http = self.http.clone();
+        let send_auth = self.send_auth;
         Box::pin(async move {
-            let request = factory.build().await?;
+            let mut request = factory.build().await?;
+            if !send_auth {
+                request.headers_mut().remove(reqwest::header::AUTHORIZATION);
+            }
             let response = http
                 .execute(request)
                 .await
@@ -201,14 +212,15 @@ fn from_openai_error(err: OpenAIError) -> LlmError {
             Err(other) => LlmError::Transport(other.to_string()),
         },
         OpenAIError::Reqwest(e) => LlmError::from_reqwest(&e),
-        OpenAIError::JSONDeserialize(e, content) => match serde_json::from_str::<ErrorBody>(&content)
-        {
-            Ok(body) => map_wire_error(&body.error, 0, None),
-            Err(_) => LlmError::Protocol(format!(
-                "malformed chunk ({e}): {}",
-                truncate(&content, 200)
-            )),
-        },
+        OpenAIError::JSONDeserialize(e, content) => {
+            match serde_json::from_str::<ErrorBody>(&content) {
+                Ok(body) => map_wire_error(&body.error, 0, None),
+                Err(_) => LlmError::Protocol(format!(
+                    "malformed chunk ({e}): {}",
+                    truncate(&content, 200)
+                )),
+            }
+        }
         OpenAIError::StreamError(stream) => match *stream {
             StreamError::EventStream(msg) => LlmError::Transport(msg),
             StreamError::UnknownEvent(event) => {
@@ -383,7 +395,9 @@ impl Decoder for OpenAiDecoder {
             ));
         }
         if self.finish_reason.as_deref() == Some("content_filter") && self.completion_chars == 0 {
-            return Err(LlmError::ContentRefused("finish_reason: content_filter".into()));
+            return Err(LlmError::ContentRefused(
+                "finish_reason: content_filter".into(),
+            ));
         }
         // A compatible server that ignores `stream_options` reports no usage: estimate it
         // rather than bill nothing.
@@ -399,4 +413,3 @@ impl Decoder for OpenAiDecoder {
         })
     }
 }
-

@@ -2,8 +2,8 @@ use std::{sync::Arc, time::Duration};
 
 use futures_util::StreamExt;
 use llm::{
-    Anthropic, ChatMessage, ChatModel, ChatRequest, ChatStream, Gemini, LlmError,
-    OpenAiCompatible, RetryPolicy, StreamEvent, Timeouts, Usage,
+    Anthropic, ChatMessage, ChatModel, ChatRequest, ChatStream, Gemini, LlmError, OpenAiCompatible,
+    RetryPolicy, StreamEvent, Timeouts, Usage,
 };
 use testkit::providers::{FakeProvider, ProviderKind};
 
@@ -29,13 +29,15 @@ pub fn quick_retry() -> RetryPolicy {
 /// The provider client for a fake, unwrapped (no retries).
 pub fn client(fake: &FakeProvider, timeouts: Timeouts) -> Arc<dyn ChatModel> {
     match fake.kind() {
-        ProviderKind::OpenAi => Arc::new(
-            OpenAiCompatible::new("openai", fake.base_url(), "sk-test", timeouts).unwrap(),
-        ),
+        ProviderKind::OpenAi => {
+            Arc::new(OpenAiCompatible::new("openai", fake.base_url(), "sk-test", timeouts).unwrap())
+        }
         ProviderKind::Anthropic => {
             Arc::new(Anthropic::new(fake.base_url(), "ak-test", timeouts).unwrap())
         }
-        ProviderKind::Gemini => Arc::new(Gemini::new(fake.base_url(), "gk-test", timeouts).unwrap()),
+        ProviderKind::Gemini => {
+            Arc::new(Gemini::new(fake.base_url(), "gk-test", timeouts).unwrap())
+        }
     }
 }
 

@@ -29,11 +29,17 @@ async fn mock_streams_at_the_configured_speed_and_counts_words() {
     assert!(text.contains("Tell me about the stars tonight"), "{text}");
     assert!(text.contains("mock"), "the mock says what it is: {text}");
     let expected = Duration::from_secs_f64(words as f64 / 100.0);
-    assert!(elapsed >= expected.mul_f64(0.9), "{elapsed:?} < {expected:?}");
-    assert!(elapsed <= expected.mul_f64(2.0) + Duration::from_millis(200), "{elapsed:?}");
+    assert!(
+        elapsed >= expected.mul_f64(0.9),
+        "{elapsed:?} < {expected:?}"
+    );
+    assert!(
+        elapsed <= expected.mul_f64(2.0) + Duration::from_millis(200),
+        "{elapsed:?}"
+    );
     let (usage, finish, model) = got.done.unwrap();
     assert_eq!(usage.completion_tokens, words as i64);
-    assert_eq!(usage.prompt_tokens, 2 + 6, "system and user words");
+    assert_eq!(usage.prompt_tokens, 3 + 6, "system and user words");
     assert_eq!(usage.cached_prompt_tokens, 0);
     assert_eq!(finish.as_deref(), Some("stop"));
     assert_eq!(model, "mock/echo");

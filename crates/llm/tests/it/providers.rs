@@ -8,7 +8,10 @@ use testkit::providers::{Behavior, FakeProvider, ProviderKind};
 
 use crate::helpers::{client, quick_retry, request, run, timeouts};
 
-fn retrying(fake: &FakeProvider, policy: RetryPolicy) -> Retrying<std::sync::Arc<dyn llm::ChatModel>> {
+fn retrying(
+    fake: &FakeProvider,
+    policy: RetryPolicy,
+) -> Retrying<std::sync::Arc<dyn llm::ChatModel>> {
     Retrying::new(client(fake, timeouts()), policy)
 }
 
@@ -74,7 +77,11 @@ async fn rate_limit_too_long_is_returned(kind: ProviderKind) {
         }
         other => panic!("expected RateLimited, got {other:?}"),
     }
-    assert_eq!(fake.request_count(), 1, "a wait beyond max_retry_after is not waited out");
+    assert_eq!(
+        fake.request_count(),
+        1,
+        "a wait beyond max_retry_after is not waited out"
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
@@ -95,7 +102,11 @@ async fn retries_are_bounded(kind: ProviderKind) {
     let err = got.error.expect("an error");
     assert!(matches!(err, LlmError::ServerError(_)), "{err:?}");
     assert!(err.is_retryable());
-    assert_eq!(fake.request_count(), 4, "one attempt and max_retries = 3 retries");
+    assert_eq!(
+        fake.request_count(),
+        4,
+        "one attempt and max_retries = 3 retries"
+    );
 }
 
 async fn unauthorized_fails_fast(kind: ProviderKind) {
@@ -105,7 +116,10 @@ async fn unauthorized_fails_fast(kind: ProviderKind) {
     let err = got.error.expect("an error");
     assert!(matches!(err, LlmError::Auth(_)), "{err:?}");
     assert!(!err.is_retryable());
-    assert_eq!(err.reason(), "The AI provider rejected the configured API key.");
+    assert_eq!(
+        err.reason(),
+        "The AI provider rejected the configured API key."
+    );
     assert_eq!(fake.request_count(), 1, "no retry");
 }
 
@@ -167,7 +181,9 @@ async fn dropped_connection(kind: ProviderKind) {
     let got = run(&retrying(&fake, quick_retry()), request("test-model")).await;
     assert_eq!(got.text(), "Once upon");
     assert!(got.done.is_none());
-    let err = got.error.expect("a dropped connection is an error, not a short reply");
+    let err = got
+        .error
+        .expect("a dropped connection is an error, not a short reply");
     assert!(matches!(err, LlmError::Transport(_)), "{err:?}");
     assert_eq!(fake.request_count(), 1);
 
@@ -175,7 +191,11 @@ async fn dropped_connection(kind: ProviderKind) {
     fake.push(Behavior::drop_connection(&[]));
     let got = run(&retrying(&fake, quick_retry()), request("test-model")).await;
     assert!(got.error.is_none(), "{:?}", got.error);
-    assert_eq!(fake.request_count(), 2, "dropped before the first token: retried");
+    assert_eq!(
+        fake.request_count(),
+        2,
+        "dropped before the first token: retried"
+    );
 }
 
 fn short(first_token_ms: u64, idle_ms: u64) -> Timeouts {

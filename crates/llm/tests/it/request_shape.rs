@@ -54,7 +54,8 @@ async fn anthropic_request_shape() {
     let mut req = request("claude-3-5-haiku-latest");
     // An in-history system message joins the top-level system prompt; consecutive user turns
     // merge.
-    req.messages.insert(1, ChatMessage::system("Stay in character."));
+    req.messages
+        .insert(1, ChatMessage::system("Stay in character."));
     req.messages.push(ChatMessage::user("With wheels."));
     let got = run(&*client(&fake, timeouts()), req).await;
     assert!(got.error.is_none(), "{:?}", got.error);
@@ -126,4 +127,27 @@ async fn gemini_request_shape() {
         body["generationConfig"],
         json!({ "maxOutputTokens": 256, "temperature": 0.5, "stopSequences": ["\nUser:"] })
     );
+}
+
+#[tokio::test]
+async fn unreachable_server_is_a_retryable_transport_error() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let models: Vec<Box<dyn llm::ChatModel>> = vec![
+        Box::new(OpenAiCompatible::new("openai", format!("{base}/v1"), "k", timeouts()).unwrap()),
+        Box::new(llm::Anthropic::new(&base, "k", timeouts()).unwrap()),
+        Box::new(llm::Gemini::new(&base, "k", timeouts()).unwrap()),
+    ];
+    for model in models {
+        let got = run(&*model, request("m")).await;
+        let err = got.error.expect("an error");
+        assert!(matches!(err, llm::LlmError::Transport(_)), "{err:?}");
+        assert!(err.is_retryable());
+        assert_eq!(err.reason(), "Could not reach the AI provider.");
+    }
 }

@@ -115,12 +115,20 @@ async fn no_fallback_for_request_errors_or_after_first_token() {
 
     openai.push(Behavior::status(400));
     let got = run(&*model, request("x")).await;
-    assert!(matches!(got.error, Some(LlmError::BadRequest(_))), "{:?}", got.error);
+    assert!(
+        matches!(got.error, Some(LlmError::BadRequest(_))),
+        "{:?}",
+        got.error
+    );
 
     openai.push(Behavior::mid_stream_error(&["Partial"]));
     let got = run(&*model, request("x")).await;
     assert_eq!(got.text(), "Partial");
-    assert!(matches!(got.error, Some(LlmError::ServerError(_))), "{:?}", got.error);
+    assert!(
+        matches!(got.error, Some(LlmError::ServerError(_))),
+        "{:?}",
+        got.error
+    );
 
     assert_eq!(gemini.request_count(), 0, "never fell back");
 }
@@ -146,7 +154,11 @@ async fn auth_failure_falls_back_to_another_provider() {
     let got = run(&*model, request("x")).await;
     assert!(got.error.is_none(), "{:?}", got.error);
     assert_eq!(got.done.unwrap().2, "gemini/gemini-1.5-flash");
-    assert_eq!(openai.request_count(), 1, "auth is not retried, only fallen back from");
+    assert_eq!(
+        openai.request_count(),
+        1,
+        "auth is not retried, only fallen back from"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +196,9 @@ async fn no_key_at_all_means_the_mock() {
     assert!(got.error.is_none(), "{:?}", got.error);
     assert!(got.text().contains("mock"), "{}", got.text());
     assert_eq!(got.done.unwrap().2, "mock/echo");
-    let (_, id) = router.resolve(Some("anthropic/claude-3-5-haiku-latest")).unwrap();
+    let (_, id) = router
+        .resolve(Some("anthropic/claude-3-5-haiku-latest"))
+        .unwrap();
     assert_eq!(id, "mock/echo", "every model is served by the mock");
 }
 
@@ -202,5 +216,10 @@ async fn compat_provider_from_a_base_url() {
     let got = run(&*model, request("x")).await;
     assert!(got.error.is_none(), "{:?}", got.error);
     assert_eq!(server.requests()[0]["body"]["model"], "llama3.1");
-    assert_eq!(server.requests()[0]["headers"]["authorization"], "Bearer ");
+    assert!(
+        server.requests()[0]["headers"]
+            .get("authorization")
+            .is_none(),
+        "no key, no Authorization header"
+    );
 }
