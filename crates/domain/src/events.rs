@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     CharacterId, ConversationId, MemberRole, MessageId, MessageRole, MessageStatus, MessageType,
-    UserId,
+    StoryId, UserId,
 };
 
 /// The current payload version written by this code.
@@ -148,6 +148,39 @@ pub enum UserEvent {
     /// The account was deactivated or its tokens revoked: sockets must close.
     #[serde(rename = "session.revoked")]
     SessionRevoked,
+    /// A story's generation began (or began again after a worker was lost: `attempt` > 1 tells
+    /// clients to drop the text they hold for this job).
+    #[serde(rename = "story.started")]
+    StoryStarted {
+        story_id: StoryId,
+        job_id: String,
+        attempt: u32,
+        model: String,
+    },
+    /// A batch of text of a story in progress.
+    #[serde(rename = "story.delta")]
+    StoryDelta {
+        story_id: StoryId,
+        job_id: String,
+        attempt: u32,
+        text: String,
+    },
+    /// The story is stored: fetch it over REST for the full text.
+    #[serde(rename = "story.completed")]
+    StoryCompleted {
+        story_id: StoryId,
+        job_id: String,
+        usage: Usage,
+    },
+    /// The story could not be written (or was stopped); `retryable` says whether asking again
+    /// may succeed.
+    #[serde(rename = "story.failed")]
+    StoryFailed {
+        story_id: StoryId,
+        job_id: String,
+        reason: String,
+        retryable: bool,
+    },
 }
 
 #[cfg(test)]
@@ -167,6 +200,20 @@ mod tests {
         assert_eq!(json["text"], "Hel");
         let back: EventPayload = serde_json::from_value(json).unwrap();
         assert_eq!(back, payload);
+    }
+
+    #[test]
+    fn story_events_are_tagged_with_dotted_type() {
+        let event = UserEvent::StoryDelta {
+            story_id: StoryId(4),
+            job_id: "story-4".into(),
+            attempt: 1,
+            text: "Once".into(),
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "story.delta");
+        assert_eq!(json["story_id"], 4);
+        assert_eq!(serde_json::from_value::<UserEvent>(json).unwrap(), event);
     }
 
     #[test]

@@ -62,6 +62,20 @@ gemini_base_url = "https://generativelanguage.googleapis.com"
 mock_tokens_per_sec = 40
 max_concurrent_jobs = 64
 max_deliveries = 3
+compat_base_url = ""
+compat_api_key = ""
+aliases = {}
+fallbacks = {}
+connect_timeout_secs = 10
+first_token_timeout_secs = 60
+idle_timeout_secs = 30
+max_retries = 3
+max_output_tokens = 1024
+max_prompt_tokens = 0
+history_messages = 200
+delta_coalesce_ms = 30
+reclaim_idle_ms = 15000
+reclaim_interval_ms = 1000
 
 [log]
 format = "pretty"
@@ -166,6 +180,36 @@ pub struct LlmSettings {
     pub mock_tokens_per_sec: u32,
     pub max_concurrent_jobs: usize,
     pub max_deliveries: u32,
+    /// An OpenAI-compatible server (Ollama, vLLM, OpenRouter) serving `compat/<model>`; empty = off.
+    pub compat_base_url: String,
+    pub compat_api_key: String,
+    /// `alias → model id or alias`, e.g. `fast = "openai/gpt-4o-mini"`.
+    #[serde(default)]
+    pub aliases: std::collections::HashMap<String, String>,
+    /// `model id → ids (or aliases) tried in order` when it fails before the first token.
+    #[serde(default)]
+    pub fallbacks: std::collections::HashMap<String, Vec<String>>,
+    pub connect_timeout_secs: u64,
+    /// Request sent → first token of the reply.
+    pub first_token_timeout_secs: u64,
+    /// Longest silence between two chunks of a reply.
+    pub idle_timeout_secs: u64,
+    /// Retries of a provider call before its first token (backoff honours `retry-after`).
+    pub max_retries: usize,
+    /// Tokens reserved for (and requested as the limit of) one reply.
+    pub max_output_tokens: u32,
+    /// A cap on prompt tokens below the model's context window (cost control); 0 = no cap.
+    pub max_prompt_tokens: usize,
+    /// How many recent messages are loaded before trimming history to the context budget.
+    pub history_messages: i64,
+    /// Token deltas are coalesced into one event per this many milliseconds (the first token
+    /// of a reply is sent at once).
+    pub delta_coalesce_ms: u64,
+    /// A job unacknowledged and untouched this long belongs to a dead worker and is reclaimed;
+    /// live workers touch their jobs every third of it.
+    pub reclaim_idle_ms: u64,
+    /// How often a worker looks for jobs to reclaim.
+    pub reclaim_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -27,10 +27,13 @@ impl RunningServer {
         let port = listener.local_addr()?.port();
         let body_limit = settings.http.body_limit_bytes;
         let service = readiness.service;
+        let cors_origins = settings.http.cors_origins.clone();
+        let any_origin = cors_origins.is_empty() && settings.is_development();
         crate::metrics::install();
         let mut server = HttpServer::new(move || {
             let routes = routes.clone();
             App::new()
+                .wrap(cors(&cors_origins, any_origin))
                 .wrap(from_fn(crate::metrics::track_http))
                 .configure(|cfg| crate::http::configure_common(cfg, readiness.clone(), body_limit))
                 .configure(routes)
@@ -60,4 +63,20 @@ impl RunningServer {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// CORS from `http.cors_origins`; in development with none configured, any origin (the browser
+/// client may run on another port), in production none but the listed ones.
+fn cors(origins: &[String], any_origin: bool) -> actix_cors::Cors {
+    let cors = actix_cors::Cors::default()
+        .allow_any_method()
+        .allow_any_header()
+        .expose_headers(["Retry-After"])
+        .max_age(3600);
+    if any_origin {
+        return cors.allow_any_origin();
+    }
+    origins
+        .iter()
+        .fold(cors, |cors, origin| cors.allowed_origin(origin))
 }

@@ -2,6 +2,7 @@
 
 pub mod cards;
 pub mod cli;
+pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod security;

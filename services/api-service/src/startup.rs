@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::{web, HttpResponse};
 use platform::{ops::Readiness, server::RunningServer, Authenticator, JwtKeys, Settings};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{routes, state::AppState};
+use crate::{openapi::ApiDoc, routes, state::AppState};
 
 pub struct Application {
     server: RunningServer,
@@ -33,11 +35,14 @@ impl Application {
         };
         let authenticator = web::Data::new(Authenticator { keys: jwt, bus });
         let app_state = web::Data::new(state.clone());
+        let openapi = ApiDoc::openapi();
         let server =
             RunningServer::bind(&settings, settings.http.api_port, readiness, move |cfg| {
                 cfg.app_data(app_state.clone())
                     .app_data(authenticator.clone())
-                    .service(web::scope("/api/v1").configure(routes::configure));
+                    .service(web::scope("/api/v1").configure(routes::configure))
+                    .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                    .route("/docs", web::get().to(redirect_to_docs));
             })?;
         Ok(Application { server, state })
     }
@@ -53,4 +58,10 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.run_until_stopped().await
     }
+}
+
+async fn redirect_to_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
 }

@@ -9,3 +9,14 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub settings: std::sync::Arc<Settings>,
 }
+
+impl AppState {
+    /// The context of the conversation use cases shared with the gateway.
+    pub fn chat(&self) -> chat::ChatContext {
+        chat::ChatContext {
+            db: self.db.clone(),
+            bus: self.bus.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Sending, editing and deleting messages, and the AI jobs a message triggers.
+
+use std::time::Duration;
+
+use bus::RateDecision;
+use db::conversations::ConversationRow;
+use db::messages::{MessageRow, NewMessageRow};
+use domain::events::{ConversationEvent, EventPayload, MessageView};
+use domain::jobs::{JobKind, LlmJob, JOB_VERSION};
+use domain::{
+    ConversationId, ConversationKind, HttpUrl, MessageContent, MessageId, MessageRole,
+    MessageStatus, MessageType, UserId, ValidationError,
+};
+use platform::ApiError;
+
+use crate::{access, Actor, ChatContext};
+
+/// A message as a client submits it (REST body or WebSocket `send` frame).
+#[derive(Debug, Clone, Default)]
+pub struct SendInput {
+    pub content: String,
+    /// Makes retries idempotent: the same client id in the same conversation returns the first
+    /// stored message instead of storing a second one.
+    pub client_id: Option<String>,
+    pub reply_to_id: Option<MessageId>,
+    pub message_type: Option<MessageType>,
+    /// Attachment details for image/file messages: `{"url": "https://…", "name": …, "size": …}`.
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    pub message: MessageView,
+    /// The generation job answering this message, for AI conversations.
+    pub job_id: Option<String>,
+    /// False when the client id was seen before and `message` is the original.
+    pub created: bool,
+}
+
+fn validate_client_id(client_id: Option<String>) -> Result<Option<String>, ApiError> {
+    match client_id {
+        None => Ok(None),
+        Some(id) if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_graphic()) => {
+            Ok(Some(id))
+        }
+        Some(_) => Err(ValidationError::new("client_id", "must be 1 to 64 printable ASCII characters").into()),
+    }
+}
+
+/// Checks type and metadata: text needs nothing, image/file need an http(s) `url`; users
+/// cannot send system messages.
+fn validate_attachment(
+    message_type: MessageType,
+    metadata: Option<serde_json::Value>,
+) -> Result<String, ApiError> {
+    let metadata = metadata.unwrap_or_else(|| serde_json::json!({}));
+    let object = metadata
+        .as_object()
+        .ok_or_else(|| ValidationError::new("metadata", "must be a JSON object"))?;
+    if metadata.to_string().len() > 4096 {
+        return Err(ValidationError::new("metadata", "must be at most 4096 bytes of JSON").into());
+    }
+    match message_type {
+        MessageType::Text => {}
+        MessageType::Image | MessageType::File => {
+            let url = object
+                .get("url")
+                .and_then(|u| u.as_str())
+                .ok_or_else(|| ValidationError::new("metadata.url", "image and file messages need a url"))?;
+            HttpUrl::parse("metadata.url", url)?;
+        }
+        MessageType::System => {
+            return Err(ValidationError::new("message_type", "system messages cannot be sent").into())
+        }
+    }
+    Ok(metadata.to_string())
+}
+
+async fn enforce_send_rate(ctx: &ChatContext, user: UserId) -> Result<(), ApiError> {
+    let limit = ctx.settings.rate_limit.sends_per_minute;
+    match ctx
+        .bus
+        .rate_limit(&format!("send:user:{user}"), limit, Duration::from_secs(60))
+        .await?
+    {
+        RateDecision::Allowed { .. } => Ok(()),
+        RateDecision::Limited { retry_after } => {
+            Err(ApiError::rate_limited(retry_after.as_secs_f64().ceil() as u64))
+        }
+    }
+}
+
+/// In a DM, either side's block stops messages.
+async fn ensure_not_blocked(ctx: &ChatContext, conversation: &ConversationRow, sender: UserId) -> Result<(), ApiError> {
+    if conversation.kind != ConversationKind::Direct {
+        return Ok(());
+    }
+    let id = conversation.id;
+    let blocked = db::run(&ctx.db, move |c| {
+        let others = db::members::active_user_ids(c, id)?;
+        for other in others.into_iter().filter(|o| *o != sender) {
+            if db::blocks::is_blocked_either_way(c, sender, other)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })
+    .await?;
+    if blocked {
+        return Err(ApiError::forbidden("you cannot message this user"));
+    }
+    Ok(())
+}
+
+/// Stores a user's message, publishes `message.created`, and for AI conversations enqueues the
+/// reply job. Idempotent on `client_id`.
+pub async fn send(
+    ctx: &ChatContext,
+    actor: &Actor,
+    conversation_id: ConversationId,
+    input: SendInput,
+) -> Result<SendOutcome, ApiError> {
+    let content = MessageContent::parse(&input.content, ctx.settings.chat.effective_max_chars())?;
+    let client_id = validate_client_id(input.client_id)?;
+    let message_type = input.message_type.unwrap_or(MessageType::Text);
+    let metadata = validate_attachment(message_type, input.metadata)?;
+    let (conversation, _) = access::member_conversation(ctx, conversation_id, actor.id).await?;
+    ensure_not_blocked(ctx, &conversation, actor.id).await?;
+    enforce_send_rate(ctx, actor.id).await?;
+
+    let new = NewMessageRow {
+        conversation_id,
+        author_id: Some(actor.id),
+        character_id: None,
+        role: MessageRole::User,
+        message_type,
+        content: content.into_inner(),
+        metadata,
+        reply_to_id: input.reply_to_id,
+        status: MessageStatus::Complete,
+        job_id: None,
+        client_id,
+        prompt_tokens: None,
+        completion_tokens: None,
+        model: None,
+    };
+    let reply_to = input.reply_to_id;
+    let (inserted, view) = db::run(&ctx.db, move |c| {
+        if let Some(target) = reply_to {
+            let target_row = db::messages::find(c, target).ok();
+            if target_row.is_none_or(|t| t.conversation_id != conversation_id) {
+                return Err(db::DbError::NotFound);
+            }
+        }
+        let inserted = db::messages::insert_idempotent(c, new)?;
+        let view = db::messages::views(c, std::slice::from_ref(&inserted.message))?;
+        Ok((inserted, view))
+    })
+    .await
+    .map_err(|e| match e {
+        db::DbError::NotFound => ValidationError::new("reply_to_id", "must be a message of this conversation").into(),
+        other => ApiError::from(other),
+    })?;
+    let message = view
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("stored message has no view"))?;
+
+    if inserted.created {
+        publish(ctx, conversation_id, ConversationEvent::MessageCreated { message: message.clone() }).await?;
+    }
+    let job_id = match conversation.kind {
+        ConversationKind::AiChat => Some(ensure_reply_job(ctx, &conversation, &inserted.message, inserted.created).await?),
+        _ => None,
+    };
+    Ok(SendOutcome {
+        message,
+        job_id,
+        created: inserted.created,
+    })
+}
+
+/// The job id answering a user message: derived from the message so a retried send never
+/// creates a second job, and the worker's writes are idempotent on it.
+pub fn reply_job_id(message: MessageId) -> String {
+    format!("reply-{message}")
+}
+
+/// Enqueues the reply job for `trigger`. On a retried send (`created == false`) it enqueues again
+/// only if no reply exists yet: a crash between storing and enqueueing is healed by the retry.
+async fn ensure_reply_job(
+    ctx: &ChatContext,
+    conversation: &ConversationRow,
+    trigger: &MessageRow,
+    created: bool,
+) -> Result<String, ApiError> {
+    let job_id = reply_job_id(trigger.id);
+    if !created {
+        let lookup = job_id.clone();
+        let existing = db::run(&ctx.db, move |c| db::messages::find_by_job_id(c, &lookup)).await?;
+        if existing.is_some() {
+            return Ok(job_id);
+        }
+    }
+    enqueue(ctx, job_id.clone(), JobKind::Reply, trigger.author_id.unwrap_or(UserId(0)), conversation.id, trigger.id).await?;
+    Ok(job_id)
+}
+
+pub async fn enqueue(
+    ctx: &ChatContext,
+    job_id: String,
+    kind: JobKind,
+    user_id: UserId,
+    conversation_id: ConversationId,
+    trigger_message_id: MessageId,
+) -> Result<(), ApiError> {
+    let job = LlmJob {
+        v: JOB_VERSION,
+        job_id,
+        kind,
+        user_id,
+        conversation_id: Some(conversation_id),
+        trigger_message_id: Some(trigger_message_id),
+        story_id: None,
+        model: None,
+        enqueued_at: chrono::Utc::now(),
+    };
+    ctx.bus.enqueue_job(&job).await?;
+    Ok(())
+}
+
+pub async fn publish(ctx: &ChatContext, conversation_id: ConversationId, event: ConversationEvent) -> Result<(), ApiError> {
+    ctx.bus.publish(conversation_id, &EventPayload::from(event)).await?;
+    Ok(())
+}
+
+async fn load_view(ctx: &ChatContext, row: MessageRow) -> Result<MessageView, ApiError> {
+    db::run(&ctx.db, move |c| db::messages::views(c, std::slice::from_ref(&row)))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("stored message has no view"))
+}
+
+/// A message of this conversation, or 404.
+async fn message_in(
+    ctx: &ChatContext,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+) -> Result<MessageRow, ApiError> {
+    let row = db::run(&ctx.db, move |c| db::messages::find(c, message_id)).await?;
+    if row.conversation_id != conversation_id {
+        return Err(ApiError::not_found("message not found"));
+    }
+    Ok(row)
+}
+
+/// Edits one's own message (marks it edited, by whom and when) and publishes `message.edited`.
+pub async fn edit(
+    ctx: &ChatContext,
+    actor: &Actor,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    content: &str,
+) -> Result<MessageView, ApiError> {
+    let content = MessageContent::parse(content, ctx.settings.chat.effective_max_chars())?;
+    access::member_conversation(ctx, conversation_id, actor.id).await?;
+    let row = message_in(ctx, conversation_id, message_id).await?;
+    if row.author_id != Some(actor.id) {
+        return Err(ApiError::forbidden("only the author may edit a message"));
+    }
+    if row.deleted_at.is_some() {
+        return Err(ApiError::conflict("a deleted message cannot be edited"));
+    }
+    let editor = actor.id;
+    let text = content.into_inner();
+    let updated = db::run(&ctx.db, move |c| db::messages::edit(c, message_id, &text, editor)).await?;
+    let view = load_view(ctx, updated).await?;
+    publish(ctx, conversation_id, ConversationEvent::MessageEdited { message: view.clone() }).await?;
+    Ok(view)
+}
+
+/// Soft-deletes a message (content removed). Authors delete their own; owners and admins of a
+/// group or channel may delete anyone's. Publishes `message.deleted`.
+pub async fn delete(
+    ctx: &ChatContext,
+    actor: &Actor,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+) -> Result<MessageView, ApiError> {
+    let (conversation, member) = access::member_conversation(ctx, conversation_id, actor.id).await?;
+    let row = message_in(ctx, conversation_id, message_id).await?;
+    let is_author = row.author_id == Some(actor.id);
+    let moderates = member.role.can_manage() && conversation.kind != ConversationKind::Direct;
+    // In one's own AI chat the user may delete the AI's replies too.
+    let own_ai_reply = conversation.kind == ConversationKind::AiChat && row.author_id.is_none();
+    if !(is_author || moderates || own_ai_reply) {
+        return Err(ApiError::forbidden("you may delete only your own messages"));
+    }
+    let deleted = db::run(&ctx.db, move |c| db::messages::soft_delete(c, message_id)).await?;
+    publish(ctx, conversation_id, ConversationEvent::MessageDeleted { conversation_id, message_id }).await?;
+    load_view(ctx, deleted).await
+}

@@ -1,0 +1,50 @@
+//! The OpenAPI document, generated from the handlers' annotations; served at `/openapi.json` and
+//! rendered at `/docs`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{auth, characters, conversations, messages, prompts, stories, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Chat platform API", description = "AI characters, conversations and messages. Errors use RFC 9457 problem details with a machine `code`."),
+    paths(
+        auth::register, auth::login, auth::refresh, auth::logout, auth::me,
+        users::get_me, users::update_me, users::get_user,
+        characters::list_characters, characters::create_character, characters::get_character,
+        characters::update_character, characters::delete_character, characters::import_character,
+        characters::export_character,
+        prompts::list_prompts, prompts::create_prompt, prompts::update_prompt, prompts::delete_prompt,
+        prompts::reorder_prompts,
+        conversations::create_conversation, conversations::list_conversations, conversations::get_conversation,
+        conversations::update_conversation, conversations::delete_conversation, conversations::mark_read,
+        messages::list_messages, messages::send_message, messages::edit_message, messages::delete_message,
+        messages::regenerate, messages::stop_generation,
+        stories::create_story, stories::list_stories, stories::get_story,
+    ),
+    components(schemas(domain::ErrorBody, domain::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "users", description = "Profiles"),
+        (name = "characters", description = "AI characters and Character Card V2"),
+        (name = "prompts", description = "Common prompts (admins manage)"),
+        (name = "conversations", description = "Conversations"),
+        (name = "messages", description = "Messages and AI replies"),
+        (name = "stories", description = "Story generation"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}

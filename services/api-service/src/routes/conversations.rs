@@ -1,0 +1,298 @@
+//! Conversations: create an AI chat with a character (its greeting becomes the first message),
+//! list mine with the last message and unread count, get, rename, delete, mark read.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use db::conversations::{ConversationChanges, ConversationRow, ConversationSummary, NewConversationRow};
+use db::messages::NewMessageRow;
+use domain::events::MessageView;
+use domain::{
+    bounded_text_opt, CharacterId, ConversationId, ConversationKind, MemberRole, MessageId, MessageRole,
+    MessageStatus, MessageType, ServerId, UserId, ValidationError, Visibility,
+};
+use platform::{ApiError, AuthUser};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::routes::{users::utc, Page};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    #[schema(value_type = i64)]
+    pub id: ConversationId,
+    #[schema(value_type = String, example = "ai_chat")]
+    pub kind: ConversationKind,
+    pub title: String,
+    pub description: String,
+    #[schema(value_type = Option<i64>)]
+    pub character_id: Option<CharacterId>,
+    #[schema(value_type = Option<i64>)]
+    pub server_id: Option<ServerId>,
+    #[schema(value_type = Option<i64>)]
+    pub owner_id: Option<UserId>,
+    #[schema(value_type = String)]
+    pub visibility: Visibility,
+    pub member_limit: i32,
+    /// The caller's role in the conversation.
+    #[schema(value_type = Option<String>)]
+    pub role: Option<MemberRole>,
+    #[schema(value_type = Option<Object>)]
+    pub last_message: Option<MessageView>,
+    pub unread_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_message_at: Option<DateTime<Utc>>,
+}
+
+impl ConversationView {
+    pub fn new(row: &ConversationRow, role: Option<MemberRole>) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            title: row.title.clone(),
+            description: row.description.clone(),
+            character_id: row.character_id,
+            server_id: row.server_id,
+            owner_id: row.owner_id,
+            visibility: row.visibility,
+            member_limit: row.member_limit,
+            role,
+            last_message: None,
+            unread_count: 0,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            last_message_at: row.last_message_at.map(utc),
+        }
+    }
+
+    fn from_summary(summary: &ConversationSummary) -> Self {
+        let mut view = Self::new(&summary.conversation, Some(summary.role));
+        view.last_message = summary.last_message.as_ref().map(|m| m.to_view(None));
+        view.unread_count = summary.unread_count;
+        view
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConversationRequest {
+    /// `ai_chat` (with `character_id`); `direct` and `group` are described in the social API.
+    #[schema(value_type = String, example = "ai_chat")]
+    pub kind: ConversationKind,
+    #[schema(value_type = Option<i64>)]
+    pub character_id: Option<CharacterId>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// For `direct`: the other user.
+    #[schema(value_type = Option<i64>)]
+    pub user_id: Option<UserId>,
+    #[schema(value_type = Option<String>)]
+    pub visibility: Option<Visibility>,
+    pub member_limit: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConversationRequest {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarkReadRequest {
+    #[schema(value_type = i64)]
+    pub message_id: MessageId,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// `{{char}}` and `{{user}}` as character cards use them.
+pub fn substitute(text: &str, character: &str, user: &str) -> String {
+    text.replace("{{char}}", character).replace("{{user}}", user)
+}
+
+async fn create_ai_chat(
+    state: &AppState,
+    user: &AuthUser,
+    body: CreateConversationRequest,
+) -> Result<ConversationView, ApiError> {
+    let character_id = body
+        .character_id
+        .ok_or_else(|| ValidationError::new("character_id", "an ai_chat needs a character"))?;
+    let title = bounded_text_opt("title", body.title.as_deref(), 1, 100)?;
+    let description = bounded_text_opt("description", body.description.as_deref(), 0, 1000)?;
+    let owner = user.id;
+    let admin = user.is_admin();
+    let username = user.username.clone();
+    let row = db::run(&state.db, move |c| {
+        let character = db::characters::find(c, character_id)?;
+        if character.owner_id != owner && character.visibility != Visibility::Public && !admin {
+            return Err(db::DbError::NotFound);
+        }
+        db::transaction(c, |c| {
+            let conversation = db::conversations::insert_with_members(
+                c,
+                NewConversationRow {
+                    kind: ConversationKind::AiChat,
+                    title: title.unwrap_or_else(|| character.name.clone()),
+                    description: description.unwrap_or_default(),
+                    character_id: Some(character.id),
+                    server_id: None,
+                    owner_id: Some(owner),
+                    visibility: Visibility::Private,
+                    member_limit: 1,
+                    direct_key: None,
+                    position: 0,
+                },
+                &[(owner, MemberRole::Owner)],
+            )?;
+            if !character.greeting.trim().is_empty() {
+                db::messages::insert(
+                    c,
+                    NewMessageRow {
+                        conversation_id: conversation.id,
+                        author_id: None,
+                        character_id: Some(character.id),
+                        role: MessageRole::Assistant,
+                        message_type: MessageType::Text,
+                        content: substitute(&character.greeting, &character.name, &username),
+                        metadata: "{}".to_owned(),
+                        reply_to_id: None,
+                        status: MessageStatus::Complete,
+                        job_id: None,
+                        client_id: None,
+                        prompt_tokens: None,
+                        completion_tokens: None,
+                        model: None,
+                    },
+                )?;
+            }
+            db::conversations::find(c, conversation.id)
+        })
+    })
+    .await
+    .map_err(|e| match e {
+        db::DbError::NotFound => ValidationError::new("character_id", "no such character").into(),
+        other => ApiError::from(other),
+    })?;
+    Ok(ConversationView::new(&row, Some(MemberRole::Owner)))
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])),
+    request_body = CreateConversationRequest,
+    responses((status = 201, body = ConversationView), (status = 401), (status = 422)))]
+pub async fn create_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<CreateConversationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let view = match body.kind {
+        ConversationKind::AiChat => create_ai_chat(&state, &user, body).await?,
+        ConversationKind::Direct | ConversationKind::Group => {
+            return crate::routes::social::create_human_conversation(&state, &user, body).await
+        }
+        ConversationKind::Channel => {
+            return Err(ValidationError::new("kind", "channels are created under /servers/{id}/channels").into())
+        }
+    };
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])),
+    params(ListQuery), responses((status = 200, body = Object), (status = 401)))]
+pub async fn list_conversations(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<Page<ConversationView>>, ApiError> {
+    let (limit, offset) = Page::<ConversationView>::bounds(query.limit, query.offset)?;
+    let me = user.id;
+    let summaries = db::run(&state.db, move |c| db::conversations::list_for_user(c, me, limit, offset)).await?;
+    Ok(web::Json(Page::new(summaries.iter().map(ConversationView::from_summary).collect(), limit, offset)))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = ConversationView), (status = 404)))]
+pub async fn get_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<ConversationView>, ApiError> {
+    let (row, member) = chat::access::member_conversation(&state.chat(), ConversationId(path.into_inner()), user.id).await?;
+    Ok(web::Json(ConversationView::new(&row, Some(member.role))))
+}
+
+#[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = UpdateConversationRequest,
+    responses((status = 200, body = ConversationView), (status = 403), (status = 404), (status = 422)))]
+pub async fn update_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<UpdateConversationRequest>,
+) -> Result<web::Json<ConversationView>, ApiError> {
+    let id = ConversationId(path.into_inner());
+    let (conversation, member) = chat::access::managed_conversation(&state.chat(), id, user.id).await?;
+    if conversation.kind == ConversationKind::Direct {
+        return Err(ApiError::forbidden("direct conversations cannot be renamed"));
+    }
+    let body = body.into_inner();
+    let changes = ConversationChanges {
+        title: bounded_text_opt("title", body.title.as_deref(), 1, 100)?,
+        description: bounded_text_opt("description", body.description.as_deref(), 0, 1000)?,
+        ..Default::default()
+    };
+    let row = db::run(&state.db, move |c| db::conversations::update(c, id, &changes)).await?;
+    Ok(web::Json(ConversationView::new(&row, Some(member.role))))
+}
+
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 403), (status = 404)))]
+pub async fn delete_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ConversationId(path.into_inner());
+    let (conversation, member) = chat::access::member_conversation(&state.chat(), id, user.id).await?;
+    if member.role != MemberRole::Owner || conversation.kind == ConversationKind::Channel {
+        return Err(ApiError::forbidden("only the owner may delete this conversation"));
+    }
+    db::run(&state.db, move |c| db::conversations::delete(c, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/read", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = MarkReadRequest, responses((status = 204), (status = 404), (status = 422)))]
+pub async fn mark_read(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<MarkReadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ConversationId(path.into_inner());
+    chat::access::member_conversation(&state.chat(), id, user.id).await?;
+    let message_id = body.message_id;
+    let me = user.id;
+    db::run(&state.db, move |c| {
+        let message = db::messages::find(c, message_id)?;
+        if message.conversation_id != id {
+            return Err(db::DbError::NotFound);
+        }
+        db::members::mark_read(c, id, me, message_id)
+    })
+    .await
+    .map_err(|e| match e {
+        db::DbError::NotFound => ValidationError::new("message_id", "must be a message of this conversation").into(),
+        other => ApiError::from(other),
+    })?;
+    Ok(HttpResponse::NoContent().finish())
+}
