@@ -82,6 +82,39 @@ return 1
 
 impl Bus {
     /// Appends a job to `llm.jobs`; returns its stream id.
+    /// Enqueues `job` unless a job with the same id was enqueued in the last `remember`; returns
+    /// whether it was enqueued now. Check and append are one script, so a retried request that
+    /// races the first never enqueues twice, and a request that crashed before enqueueing is
+    /// healed by its retry.
+    pub async fn enqueue_job_once(
+        &self,
+        job: &LlmJob,
+        remember: std::time::Duration,
+    ) -> Result<bool, BusError> {
+        static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                r"
+                if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+                redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[3])
+                redis.call('SET', KEYS[2], '1', 'EX', ARGV[4])
+                return 1
+                ",
+            )
+        });
+        let json = serde_json::to_string(job).map_err(|e| decode_err("encode job", e))?;
+        let mut conn = self.conn().await?;
+        let added: i64 = SCRIPT
+            .key(self.keys().jobs())
+            .key(self.keys().job_enqueued(&job.job_id))
+            .arg(self.config().job_stream_max_len.max(1))
+            .arg(JOB_FIELD)
+            .arg(json)
+            .arg(remember.as_secs().max(1))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(added == 1)
+    }
+
     pub async fn enqueue_job(&self, job: &LlmJob) -> Result<String, BusError> {
         let json = serde_json::to_string(job).map_err(|e| decode_err("encode job", e))?;
         let mut conn = self.conn().await?;

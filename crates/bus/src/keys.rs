@@ -39,6 +39,11 @@ impl Keys {
     pub(crate) fn jobs(&self) -> String {
         format!("{}llm.jobs", self.prefix)
     }
+    /// "This job id was enqueued": shares the job stream's slot (the stream's whole name is the
+    /// hash tag) so one script can check it and append to the stream.
+    pub(crate) fn job_enqueued(&self, job_id: &str) -> String {
+        format!("{{{}}}:enqueued:{job_id}", self.jobs())
+    }
     pub(crate) fn jobs_dead(&self) -> String {
         format!("{}llm.jobs.dead", self.prefix)
     }

@@ -35,7 +35,9 @@ pub async fn managed_conversation(
 ) -> Result<(ConversationRow, MemberRow), ApiError> {
     let (conversation, member) = member_conversation(ctx, conversation_id, user).await?;
     if !member.role.can_manage() {
-        return Err(ApiError::forbidden("only the owner or an admin may do this"));
+        return Err(ApiError::forbidden(
+            "only the owner or an admin may do this",
+        ));
     }
     Ok((conversation, member))
 }

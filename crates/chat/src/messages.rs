@@ -40,10 +40,16 @@ pub struct SendOutcome {
 fn validate_client_id(client_id: Option<String>) -> Result<Option<String>, ApiError> {
     match client_id {
         None => Ok(None),
-        Some(id) if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_graphic()) => {
+        Some(id)
+            if !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_graphic()) =>
+        {
             Ok(Some(id))
         }
-        Some(_) => Err(ValidationError::new("client_id", "must be 1 to 64 printable ASCII characters").into()),
+        Some(_) => Err(ValidationError::new(
+            "client_id",
+            "must be 1 to 64 printable ASCII characters",
+        )
+        .into()),
     }
 }
 
@@ -63,14 +69,15 @@ fn validate_attachment(
     match message_type {
         MessageType::Text => {}
         MessageType::Image | MessageType::File => {
-            let url = object
-                .get("url")
-                .and_then(|u| u.as_str())
-                .ok_or_else(|| ValidationError::new("metadata.url", "image and file messages need a url"))?;
+            let url = object.get("url").and_then(|u| u.as_str()).ok_or_else(|| {
+                ValidationError::new("metadata.url", "image and file messages need a url")
+            })?;
             HttpUrl::parse("metadata.url", url)?;
         }
         MessageType::System => {
-            return Err(ValidationError::new("message_type", "system messages cannot be sent").into())
+            return Err(
+                ValidationError::new("message_type", "system messages cannot be sent").into(),
+            )
         }
     }
     Ok(metadata.to_string())
@@ -84,14 +91,18 @@ async fn enforce_send_rate(ctx: &ChatContext, user: UserId) -> Result<(), ApiErr
         .await?
     {
         RateDecision::Allowed { .. } => Ok(()),
-        RateDecision::Limited { retry_after } => {
-            Err(ApiError::rate_limited(retry_after.as_secs_f64().ceil() as u64))
-        }
+        RateDecision::Limited { retry_after } => Err(ApiError::rate_limited(
+            retry_after.as_secs_f64().ceil() as u64,
+        )),
     }
 }
 
 /// In a DM, either side's block stops messages.
-async fn ensure_not_blocked(ctx: &ChatContext, conversation: &ConversationRow, sender: UserId) -> Result<(), ApiError> {
+async fn ensure_not_blocked(
+    ctx: &ChatContext,
+    conversation: &ConversationRow,
+    sender: UserId,
+) -> Result<(), ApiError> {
     if conversation.kind != ConversationKind::Direct {
         return Ok(());
     }
@@ -158,7 +169,9 @@ pub async fn send(
     })
     .await
     .map_err(|e| match e {
-        db::DbError::NotFound => ValidationError::new("reply_to_id", "must be a message of this conversation").into(),
+        db::DbError::NotFound => {
+            ValidationError::new("reply_to_id", "must be a message of this conversation").into()
+        }
         other => ApiError::from(other),
     })?;
     let message = view
@@ -167,10 +180,19 @@ pub async fn send(
         .ok_or_else(|| ApiError::internal("stored message has no view"))?;
 
     if inserted.created {
-        publish(ctx, conversation_id, ConversationEvent::MessageCreated { message: message.clone() }).await?;
+        publish(
+            ctx,
+            conversation_id,
+            ConversationEvent::MessageCreated {
+                message: message.clone(),
+            },
+        )
+        .await?;
     }
     let job_id = match conversation.kind {
-        ConversationKind::AiChat => Some(ensure_reply_job(ctx, &conversation, &inserted.message, inserted.created).await?),
+        ConversationKind::AiChat => {
+            Some(ensure_reply_job(ctx, &conversation, &inserted.message, inserted.created).await?)
+        }
         _ => None,
     };
     Ok(SendOutcome {
@@ -186,8 +208,9 @@ pub fn reply_job_id(message: MessageId) -> String {
     format!("reply-{message}")
 }
 
-/// Enqueues the reply job for `trigger`. On a retried send (`created == false`) it enqueues again
-/// only if no reply exists yet: a crash between storing and enqueueing is healed by the retry.
+/// Enqueues the reply job for `trigger`, once per job id. On a retried send (`created == false`)
+/// it tries again unless a reply exists: if the first request crashed between storing the
+/// message and enqueueing, the retry enqueues; otherwise the bus remembers the id and does not.
 async fn ensure_reply_job(
     ctx: &ChatContext,
     conversation: &ConversationRow,
@@ -202,8 +225,38 @@ async fn ensure_reply_job(
             return Ok(job_id);
         }
     }
-    enqueue(ctx, job_id.clone(), JobKind::Reply, trigger.author_id.unwrap_or(UserId(0)), conversation.id, trigger.id).await?;
+    let job = reply_job(
+        job_id.clone(),
+        JobKind::Reply,
+        trigger.author_id.unwrap_or(UserId(0)),
+        conversation.id,
+        trigger.id,
+    );
+    ctx.bus.enqueue_job_once(&job, JOB_MEMORY).await?;
     Ok(job_id)
+}
+
+/// How long the bus remembers an enqueued job id (longer than any client retries a send).
+const JOB_MEMORY: Duration = Duration::from_secs(24 * 3600);
+
+fn reply_job(
+    job_id: String,
+    kind: JobKind,
+    user_id: UserId,
+    conversation_id: ConversationId,
+    trigger_message_id: MessageId,
+) -> LlmJob {
+    LlmJob {
+        v: JOB_VERSION,
+        job_id,
+        kind,
+        user_id,
+        conversation_id: Some(conversation_id),
+        trigger_message_id: Some(trigger_message_id),
+        story_id: None,
+        model: None,
+        enqueued_at: chrono::Utc::now(),
+    }
 }
 
 pub async fn enqueue(
@@ -214,32 +267,30 @@ pub async fn enqueue(
     conversation_id: ConversationId,
     trigger_message_id: MessageId,
 ) -> Result<(), ApiError> {
-    let job = LlmJob {
-        v: JOB_VERSION,
-        job_id,
-        kind,
-        user_id,
-        conversation_id: Some(conversation_id),
-        trigger_message_id: Some(trigger_message_id),
-        story_id: None,
-        model: None,
-        enqueued_at: chrono::Utc::now(),
-    };
-    ctx.bus.enqueue_job(&job).await?;
+    let job = reply_job(job_id, kind, user_id, conversation_id, trigger_message_id);
+    ctx.bus.enqueue_job_once(&job, JOB_MEMORY).await?;
     Ok(())
 }
 
-pub async fn publish(ctx: &ChatContext, conversation_id: ConversationId, event: ConversationEvent) -> Result<(), ApiError> {
-    ctx.bus.publish(conversation_id, &EventPayload::from(event)).await?;
+pub async fn publish(
+    ctx: &ChatContext,
+    conversation_id: ConversationId,
+    event: ConversationEvent,
+) -> Result<(), ApiError> {
+    ctx.bus
+        .publish(conversation_id, &EventPayload::from(event))
+        .await?;
     Ok(())
 }
 
 async fn load_view(ctx: &ChatContext, row: MessageRow) -> Result<MessageView, ApiError> {
-    db::run(&ctx.db, move |c| db::messages::views(c, std::slice::from_ref(&row)))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::internal("stored message has no view"))
+    db::run(&ctx.db, move |c| {
+        db::messages::views(c, std::slice::from_ref(&row))
+    })
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| ApiError::internal("stored message has no view"))
 }
 
 /// A message of this conversation, or 404.
@@ -274,9 +325,19 @@ pub async fn edit(
     }
     let editor = actor.id;
     let text = content.into_inner();
-    let updated = db::run(&ctx.db, move |c| db::messages::edit(c, message_id, &text, editor)).await?;
+    let updated = db::run(&ctx.db, move |c| {
+        db::messages::edit(c, message_id, &text, editor)
+    })
+    .await?;
     let view = load_view(ctx, updated).await?;
-    publish(ctx, conversation_id, ConversationEvent::MessageEdited { message: view.clone() }).await?;
+    publish(
+        ctx,
+        conversation_id,
+        ConversationEvent::MessageEdited {
+            message: view.clone(),
+        },
+    )
+    .await?;
     Ok(view)
 }
 
@@ -288,7 +349,8 @@ pub async fn delete(
     conversation_id: ConversationId,
     message_id: MessageId,
 ) -> Result<MessageView, ApiError> {
-    let (conversation, member) = access::member_conversation(ctx, conversation_id, actor.id).await?;
+    let (conversation, member) =
+        access::member_conversation(ctx, conversation_id, actor.id).await?;
     let row = message_in(ctx, conversation_id, message_id).await?;
     let is_author = row.author_id == Some(actor.id);
     let moderates = member.role.can_manage() && conversation.kind != ConversationKind::Direct;
@@ -298,6 +360,14 @@ pub async fn delete(
         return Err(ApiError::forbidden("you may delete only your own messages"));
     }
     let deleted = db::run(&ctx.db, move |c| db::messages::soft_delete(c, message_id)).await?;
-    publish(ctx, conversation_id, ConversationEvent::MessageDeleted { conversation_id, message_id }).await?;
+    publish(
+        ctx,
+        conversation_id,
+        ConversationEvent::MessageDeleted {
+            conversation_id,
+            message_id,
+        },
+    )
+    .await?;
     load_view(ctx, deleted).await
 }

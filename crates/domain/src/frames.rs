@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    events::EventPayload, events::MessageView, ConversationId, ErrorCode, MessageId, UserId,
+    events::EventPayload, events::MessageView, events::UserEvent, ConversationId, ErrorCode,
+    MessageId, UserId,
 };
 
 /// A frame a client sends. `id` is echoed in the answer so clients can match replies.
@@ -35,7 +36,10 @@ pub enum ClientFrame {
         #[serde(default)]
         reply_to_id: Option<MessageId>,
     },
+    /// The user is typing. Ephemeral; rate-limited by the gateway.
     Typing {
+        #[serde(default)]
+        id: Option<String>,
         conversation_id: ConversationId,
     },
     Cancel {
@@ -70,6 +74,20 @@ pub enum ServerFrame {
     Ready {
         connection_id: String,
         user: ReadyUser,
+        /// The gateway replica serving this socket (for support and debugging).
+        #[serde(default)]
+        node_id: String,
+        /// How often the server pings; a client silent for much longer is disconnected.
+        #[serde(default)]
+        heartbeat_interval_ms: u64,
+        /// When the access token expires (Unix seconds); send an `auth` frame before then.
+        #[serde(default)]
+        expires_at: i64,
+    },
+    /// The answer to an `auth` frame: the socket now runs on the new token.
+    Authenticated {
+        id: Option<String>,
+        expires_at: i64,
     },
     Subscribed {
         id: Option<String>,
@@ -93,6 +111,16 @@ pub enum ServerFrame {
         id: Option<String>,
         message: MessageView,
         job_id: Option<String>,
+    },
+    /// The answer to `cancel`: the stop was requested (the worker then publishes the outcome).
+    CancelRequested {
+        id: Option<String>,
+        conversation_id: ConversationId,
+        job_id: String,
+    },
+    /// An event on the user's own channel (friend requests, conversations added or removed).
+    Notification {
+        event: UserEvent,
     },
     Presence {
         conversation_id: ConversationId,

@@ -1,4 +1,5 @@
 //! The harness itself: servers start, databases are isolated, and templates are copied.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use std::io::{Read, Write};

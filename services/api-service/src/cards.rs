@@ -177,8 +177,11 @@ pub fn to_card_json(fields: &CardFields) -> Value {
 
 const PNG_SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
 
-/// Iterates the chunks of a PNG: (type, data).
-fn chunks(png: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, CardError> {
+/// One PNG chunk: its four-letter type and its data.
+type Chunk<'a> = ([u8; 4], &'a [u8]);
+
+/// The chunks of a PNG, in order, up to `IEND`.
+fn chunks(png: &[u8]) -> Result<Vec<Chunk<'_>>, CardError> {
     if png.len() < 8 || &png[..8] != PNG_SIGNATURE {
         return Err(CardError::NotPng);
     }

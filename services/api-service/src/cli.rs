@@ -49,7 +49,12 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 /// Creates (or promotes) an administrator. Returns a one-line description of what happened.
-pub async fn create_admin(settings: &Settings, username: &str, email: &str, password: Option<String>) -> anyhow::Result<String> {
+pub async fn create_admin(
+    settings: &Settings,
+    username: &str,
+    email: &str,
+    password: Option<String>,
+) -> anyhow::Result<String> {
     let username = Username::parse(username)?;
     let email = Email::parse(email)?;
     let pool = db::connect(&settings.database.url, 1).await?;
@@ -59,13 +64,18 @@ pub async fn create_admin(settings: &Settings, username: &str, email: &str, pass
     if let Some(user) = existing {
         let id = user.id;
         db::run(&pool, move |c| db::users::set_role(c, id, Role::Admin)).await?;
-        return Ok(format!("promoted existing user {} (id {}) to admin", user.username, id));
+        return Ok(format!(
+            "promoted existing user {} (id {}) to admin",
+            user.username, id
+        ));
     }
     let password = Password::parse(&match password {
         Some(p) => p,
         None => read_password()?,
     })?;
-    let hash = crate::security::hash_password(password.expose().to_owned(), settings.auth.bcrypt_cost).await?;
+    let hash =
+        crate::security::hash_password(password.expose().to_owned(), settings.auth.bcrypt_cost)
+            .await?;
     let mut new = db::users::NewUserRow::new(username.as_str(), email.as_str(), &hash);
     new.role = Role::Admin;
     let user = db::run(&pool, move |c| db::users::insert(c, new)).await?;

@@ -6,10 +6,18 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     platform::telemetry::init(&settings.log);
     match cli::Command::parse(std::env::args().skip(1))? {
-        cli::Command::Serve => Application::build(settings).await?.run_until_stopped().await?,
+        cli::Command::Serve => {
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await?
+        }
         cli::Command::Migrate => cli::migrate(&settings).await?,
         cli::Command::CreateAdmin { username, email } => {
-            println!("{}", cli::create_admin(&settings, &username, &email, None).await?)
+            println!(
+                "{}",
+                cli::create_admin(&settings, &username, &email, None).await?
+            )
         }
     }
     Ok(())

@@ -233,3 +233,17 @@ async fn consumer_recovers_when_redis_restarts_and_loses_the_group() {
     assert_eq!(got.first().map(|d| d.job.job_id.as_str()), Some("b"));
     server.stop();
 }
+
+#[tokio::test]
+async fn enqueue_once_appends_a_job_id_only_once() {
+    let bus = bus();
+    let first = job("once-1");
+    let remember = Duration::from_secs(60);
+    assert!(bus.enqueue_job_once(&first, remember).await.unwrap());
+    assert!(!bus.enqueue_job_once(&first, remember).await.unwrap());
+    assert!(bus
+        .enqueue_job_once(&job("once-2"), remember)
+        .await
+        .unwrap());
+    assert_eq!(bus.stream_len("llm.jobs").await.unwrap(), 2);
+}

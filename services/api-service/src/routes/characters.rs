@@ -5,7 +5,10 @@
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use db::characters::{CharacterChanges, CharacterRow, NewCharacterRow};
-use domain::{bounded_text, bounded_text_opt, CharacterId, ErrorCode, HttpUrl, UserId, ValidationError, Visibility};
+use domain::{
+    bounded_text, bounded_text_opt, CharacterId, ErrorCode, HttpUrl, UserId, ValidationError,
+    Visibility,
+};
 use platform::{ApiError, AuthUser};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -74,7 +77,10 @@ impl CharacterView {
             avatar_url: row.avatar_url.clone(),
             visibility: row.visibility,
             model_preference: row.model_preference.clone(),
-            extensions: stored.get("extensions").cloned().unwrap_or_else(|| json!({})),
+            extensions: stored
+                .get("extensions")
+                .cloned()
+                .unwrap_or_else(|| json!({})),
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
         }
@@ -141,10 +147,16 @@ pub struct UpdateCharacterRequest {
 
 fn long(field: &str, value: &str) -> Result<String, ValidationError> {
     if value.contains('\0') {
-        return Err(ValidationError::new(field, "must not contain NUL characters"));
+        return Err(ValidationError::new(
+            field,
+            "must not contain NUL characters",
+        ));
     }
     if value.chars().count() > LONG_TEXT {
-        return Err(ValidationError::new(field, format!("must be at most {LONG_TEXT} characters")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {LONG_TEXT} characters"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -155,14 +167,23 @@ fn long_opt(field: &str, value: Option<String>) -> Result<Option<String>, Valida
 
 fn greetings(values: Vec<String>) -> Result<Vec<String>, ValidationError> {
     if values.len() > MAX_LIST_ITEMS {
-        return Err(ValidationError::new("alternate_greetings", format!("at most {MAX_LIST_ITEMS} items")));
+        return Err(ValidationError::new(
+            "alternate_greetings",
+            format!("at most {MAX_LIST_ITEMS} items"),
+        ));
     }
-    values.iter().map(|g| long("alternate_greetings", g)).collect()
+    values
+        .iter()
+        .map(|g| long("alternate_greetings", g))
+        .collect()
 }
 
 fn tags(values: Vec<String>) -> Result<Vec<String>, ValidationError> {
     if values.len() > MAX_LIST_ITEMS {
-        return Err(ValidationError::new("tags", format!("at most {MAX_LIST_ITEMS} tags")));
+        return Err(ValidationError::new(
+            "tags",
+            format!("at most {MAX_LIST_ITEMS} tags"),
+        ));
     }
     let mut out: Vec<String> = Vec::with_capacity(values.len());
     for tag in values {
@@ -179,16 +200,23 @@ fn model_id(value: &str) -> Result<String, ValidationError> {
     let v = value.trim();
     let ok = v.len() <= 100
         && !v.chars().any(char::is_whitespace)
-        && v.split_once('/').is_some_and(|(p, m)| !p.is_empty() && !m.is_empty());
+        && v.split_once('/')
+            .is_some_and(|(p, m)| !p.is_empty() && !m.is_empty());
     if ok {
         Ok(v.to_owned())
     } else {
-        Err(ValidationError::new("model_preference", "must look like provider/model"))
+        Err(ValidationError::new(
+            "model_preference",
+            "must look like provider/model",
+        ))
     }
 }
 
 /// Merges new card `extensions` into the stored blob, keeping unmodelled card fields.
-fn extensions_blob(stored: Option<&str>, extensions: Option<Value>) -> Result<String, ValidationError> {
+fn extensions_blob(
+    stored: Option<&str>,
+    extensions: Option<Value>,
+) -> Result<String, ValidationError> {
     let mut blob = stored.map(blob).unwrap_or_else(|| json!({}));
     if let Some(ext) = extensions {
         if !ext.is_object() {
@@ -198,12 +226,18 @@ fn extensions_blob(stored: Option<&str>, extensions: Option<Value>) -> Result<St
     }
     let text = blob.to_string();
     if text.len() > MAX_EXTENSIONS_BYTES {
-        return Err(ValidationError::new("extensions", "must be at most 64 KiB of JSON"));
+        return Err(ValidationError::new(
+            "extensions",
+            "must be at most 64 KiB of JSON",
+        ));
     }
     Ok(text)
 }
 
-fn new_row(owner: UserId, body: CreateCharacterRequest) -> Result<NewCharacterRow, ValidationError> {
+fn new_row(
+    owner: UserId,
+    body: CreateCharacterRequest,
+) -> Result<NewCharacterRow, ValidationError> {
     Ok(NewCharacterRow {
         owner_id: owner,
         name: bounded_text("name", &body.name, 1, 64)?,
@@ -214,7 +248,10 @@ fn new_row(owner: UserId, body: CreateCharacterRequest) -> Result<NewCharacterRo
         alternate_greetings: greetings(body.alternate_greetings)?,
         example_dialogue: long("example_dialogue", &body.example_dialogue)?,
         system_prompt: long("system_prompt", &body.system_prompt)?,
-        post_history_instructions: long("post_history_instructions", &body.post_history_instructions)?,
+        post_history_instructions: long(
+            "post_history_instructions",
+            &body.post_history_instructions,
+        )?,
         tags: tags(body.tags)?,
         avatar_url: body
             .avatar_url
@@ -229,7 +266,11 @@ fn new_row(owner: UserId, body: CreateCharacterRequest) -> Result<NewCharacterRo
 
 /// Loads a character the viewer may see: their own, a public one, or any for admins. Others'
 /// private characters are 404, as if they did not exist.
-async fn visible(state: &AppState, user: &AuthUser, id: CharacterId) -> Result<CharacterRow, ApiError> {
+async fn visible(
+    state: &AppState,
+    user: &AuthUser,
+    id: CharacterId,
+) -> Result<CharacterRow, ApiError> {
     let row = db::run(&state.db, move |c| db::characters::find(c, id)).await?;
     if row.owner_id == user.id || row.visibility == Visibility::Public || user.is_admin() {
         Ok(row)
@@ -239,12 +280,18 @@ async fn visible(state: &AppState, user: &AuthUser, id: CharacterId) -> Result<C
 }
 
 /// Loads a character the viewer may change: owner or admin. Seeing but not owning is 403.
-async fn owned(state: &AppState, user: &AuthUser, id: CharacterId) -> Result<CharacterRow, ApiError> {
+async fn owned(
+    state: &AppState,
+    user: &AuthUser,
+    id: CharacterId,
+) -> Result<CharacterRow, ApiError> {
     let row = visible(state, user, id).await?;
     if row.owner_id == user.id || user.is_admin() {
         Ok(row)
     } else {
-        Err(ApiError::forbidden("only the owner may change this character"))
+        Err(ApiError::forbidden(
+            "only the owner may change this character",
+        ))
     }
 }
 
@@ -278,11 +325,26 @@ pub async fn list_characters(
     let viewer = user.id;
     let mine = q.mine;
     let rows = db::run(&state.db, move |c| {
-        let rows = db::characters::list_visible(c, viewer, search.as_deref(), tag.as_deref(), limit, offset)?;
-        Ok(if mine { rows.into_iter().filter(|r| r.owner_id == viewer).collect() } else { rows })
+        let rows = db::characters::list_visible(
+            c,
+            viewer,
+            search.as_deref(),
+            tag.as_deref(),
+            limit,
+            offset,
+        )?;
+        Ok(if mine {
+            rows.into_iter().filter(|r| r.owner_id == viewer).collect()
+        } else {
+            rows
+        })
     })
     .await?;
-    Ok(web::Json(Page::new(rows.iter().map(CharacterView::from_row).collect(), limit, offset)))
+    Ok(web::Json(Page::new(
+        rows.iter().map(CharacterView::from_row).collect(),
+        limit,
+        offset,
+    )))
 }
 
 /// Schema name for the paginated list in the OpenAPI document.
@@ -339,7 +401,10 @@ pub async fn update_character(
         alternate_greetings: body.alternate_greetings.map(greetings).transpose()?,
         example_dialogue: long_opt("example_dialogue", body.example_dialogue)?,
         system_prompt: long_opt("system_prompt", body.system_prompt)?,
-        post_history_instructions: long_opt("post_history_instructions", body.post_history_instructions)?,
+        post_history_instructions: long_opt(
+            "post_history_instructions",
+            body.post_history_instructions,
+        )?,
         tags: body.tags.map(tags).transpose()?,
         avatar_url: match body.avatar_url {
             None => None,
@@ -420,12 +485,19 @@ pub async fn import_character(
     } else if content_type.starts_with("application/json") {
         body.to_vec()
     } else {
-        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send application/json or image/png"));
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send application/json or image/png",
+        ));
     };
-    let fields = cards::parse_card_json(&card_json).map_err(|e| ApiError::validation("card", e.to_string()))?;
+    let fields = cards::parse_card_json(&card_json)
+        .map_err(|e| ApiError::validation("card", e.to_string()))?;
     let blob_text = fields.extensions.to_string();
     if blob_text.len() > MAX_EXTENSIONS_BYTES * 4 {
-        return Err(ApiError::validation("card", "card extensions are too large"));
+        return Err(ApiError::validation(
+            "card",
+            "card extensions are too large",
+        ));
     }
     let request = CreateCharacterRequest {
         name: fields.name,
@@ -477,13 +549,19 @@ pub async fn export_character(
         .collect::<String>();
     match query.format.as_deref().unwrap_or("json") {
         "json" => Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}.json\"")))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}.json\""),
+            ))
             .json(card)),
         "png" => {
             let png = cards::embed_in_png(None, &card).map_err(ApiError::internal)?;
             Ok(HttpResponse::Ok()
                 .content_type("image/png")
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}.png\"")))
+                .insert_header((
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}.png\""),
+                ))
                 .body(png))
         }
         _ => Err(ApiError::validation("format", "must be json or png")),

@@ -3,12 +3,14 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use db::conversations::{ConversationChanges, ConversationRow, ConversationSummary, NewConversationRow};
+use db::conversations::{
+    ConversationChanges, ConversationRow, ConversationSummary, NewConversationRow,
+};
 use db::messages::NewMessageRow;
 use domain::events::MessageView;
 use domain::{
-    bounded_text_opt, CharacterId, ConversationId, ConversationKind, MemberRole, MessageId, MessageRole,
-    MessageStatus, MessageType, ServerId, UserId, ValidationError, Visibility,
+    bounded_text_opt, CharacterId, ConversationId, ConversationKind, MemberRole, MessageId,
+    MessageRole, MessageStatus, MessageType, ServerId, UserId, ValidationError, Visibility,
 };
 use platform::{ApiError, AuthUser};
 use serde::{Deserialize, Serialize};
@@ -115,7 +117,8 @@ pub struct ListQuery {
 
 /// `{{char}}` and `{{user}}` as character cards use them.
 pub fn substitute(text: &str, character: &str, user: &str) -> String {
-    text.replace("{{char}}", character).replace("{{user}}", user)
+    text.replace("{{char}}", character)
+        .replace("{{user}}", user)
 }
 
 async fn create_ai_chat(
@@ -200,7 +203,11 @@ pub async fn create_conversation(
             return crate::routes::social::create_human_conversation(&state, &user, body).await
         }
         ConversationKind::Channel => {
-            return Err(ValidationError::new("kind", "channels are created under /servers/{id}/channels").into())
+            return Err(ValidationError::new(
+                "kind",
+                "channels are created under /servers/{id}/channels",
+            )
+            .into())
         }
     };
     Ok(HttpResponse::Created().json(view))
@@ -215,8 +222,18 @@ pub async fn list_conversations(
 ) -> Result<web::Json<Page<ConversationView>>, ApiError> {
     let (limit, offset) = Page::<ConversationView>::bounds(query.limit, query.offset)?;
     let me = user.id;
-    let summaries = db::run(&state.db, move |c| db::conversations::list_for_user(c, me, limit, offset)).await?;
-    Ok(web::Json(Page::new(summaries.iter().map(ConversationView::from_summary).collect(), limit, offset)))
+    let summaries = db::run(&state.db, move |c| {
+        db::conversations::list_for_user(c, me, limit, offset)
+    })
+    .await?;
+    Ok(web::Json(Page::new(
+        summaries
+            .iter()
+            .map(ConversationView::from_summary)
+            .collect(),
+        limit,
+        offset,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
@@ -226,7 +243,12 @@ pub async fn get_conversation(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<web::Json<ConversationView>, ApiError> {
-    let (row, member) = chat::access::member_conversation(&state.chat(), ConversationId(path.into_inner()), user.id).await?;
+    let (row, member) = chat::access::member_conversation(
+        &state.chat(),
+        ConversationId(path.into_inner()),
+        user.id,
+    )
+    .await?;
     Ok(web::Json(ConversationView::new(&row, Some(member.role))))
 }
 
@@ -240,9 +262,12 @@ pub async fn update_conversation(
     body: web::Json<UpdateConversationRequest>,
 ) -> Result<web::Json<ConversationView>, ApiError> {
     let id = ConversationId(path.into_inner());
-    let (conversation, member) = chat::access::managed_conversation(&state.chat(), id, user.id).await?;
+    let (conversation, member) =
+        chat::access::managed_conversation(&state.chat(), id, user.id).await?;
     if conversation.kind == ConversationKind::Direct {
-        return Err(ApiError::forbidden("direct conversations cannot be renamed"));
+        return Err(ApiError::forbidden(
+            "direct conversations cannot be renamed",
+        ));
     }
     let body = body.into_inner();
     let changes = ConversationChanges {
@@ -250,7 +275,10 @@ pub async fn update_conversation(
         description: bounded_text_opt("description", body.description.as_deref(), 0, 1000)?,
         ..Default::default()
     };
-    let row = db::run(&state.db, move |c| db::conversations::update(c, id, &changes)).await?;
+    let row = db::run(&state.db, move |c| {
+        db::conversations::update(c, id, &changes)
+    })
+    .await?;
     Ok(web::Json(ConversationView::new(&row, Some(member.role))))
 }
 
@@ -262,9 +290,12 @@ pub async fn delete_conversation(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
-    let (conversation, member) = chat::access::member_conversation(&state.chat(), id, user.id).await?;
+    let (conversation, member) =
+        chat::access::member_conversation(&state.chat(), id, user.id).await?;
     if member.role != MemberRole::Owner || conversation.kind == ConversationKind::Channel {
-        return Err(ApiError::forbidden("only the owner may delete this conversation"));
+        return Err(ApiError::forbidden(
+            "only the owner may delete this conversation",
+        ));
     }
     db::run(&state.db, move |c| db::conversations::delete(c, id)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -291,7 +322,9 @@ pub async fn mark_read(
     })
     .await
     .map_err(|e| match e {
-        db::DbError::NotFound => ValidationError::new("message_id", "must be a message of this conversation").into(),
+        db::DbError::NotFound => {
+            ValidationError::new("message_id", "must be a message of this conversation").into()
+        }
         other => ApiError::from(other),
     })?;
     Ok(HttpResponse::NoContent().finish())

@@ -8,7 +8,9 @@ use chat::messages::SendInput;
 use chat::Actor;
 use domain::events::{ConversationEvent, MessageView};
 use domain::jobs::JobKind;
-use domain::{ConversationId, ConversationKind, MessageId, MessageRole, MessageStatus, MessageType};
+use domain::{
+    ConversationId, ConversationKind, MessageId, MessageRole, MessageStatus, MessageType,
+};
 use platform::{ApiError, AuthUser};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -111,14 +113,23 @@ pub async fn list_messages(
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(ApiError::validation(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
     }
     if q.before.is_some() && q.after.is_some() {
-        return Err(ApiError::validation("before", "use either before or after, not both"));
+        return Err(ApiError::validation(
+            "before",
+            "use either before or after, not both",
+        ));
     }
     chat::access::member_conversation(&state.chat(), id, user.id).await?;
     let (before, after) = (q.before, q.after);
-    let mut rows = db::run(&state.db, move |c| db::messages::list_page(c, id, before, after, limit + 1)).await?;
+    let mut rows = db::run(&state.db, move |c| {
+        db::messages::list_page(c, id, before, after, limit + 1)
+    })
+    .await?;
     let has_more = rows.len() as i64 > limit;
     if has_more {
         // One extra row tells whether there is more; drop it from the far end of the page.
@@ -155,7 +166,9 @@ async fn wait_for_reply(state: &AppState, job_id: String) -> Result<Option<Messa
         let row = db::run(&state.db, move |c| {
             let row = db::messages::find_by_job_id(c, &lookup)?;
             match row {
-                Some(r) if r.status != MessageStatus::Streaming => Ok(db::messages::views(c, std::slice::from_ref(&r))?.pop()),
+                Some(r) if r.status != MessageStatus::Streaming => {
+                    Ok(db::messages::views(c, std::slice::from_ref(&r))?.pop())
+                }
                 _ => Ok(None),
             }
         })
@@ -221,7 +234,14 @@ pub async fn edit_message(
     body: web::Json<EditMessageRequest>,
 ) -> Result<web::Json<MessageView>, ApiError> {
     let (conversation, message) = path_ids(path.into_inner());
-    let view = chat::messages::edit(&state.chat(), &Actor::from(&user), conversation, message, &body.content).await?;
+    let view = chat::messages::edit(
+        &state.chat(),
+        &Actor::from(&user),
+        conversation,
+        message,
+        &body.content,
+    )
+    .await?;
     Ok(web::Json(view))
 }
 
@@ -240,23 +260,39 @@ pub async fn delete_message(
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/regenerate", tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 202, body = JobAccepted), (status = 404), (status = 409, description = "nothing to regenerate or a reply is in progress")))]
-pub async fn regenerate(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn regenerate(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
     let ctx = state.chat();
     let (conversation, _) = chat::access::member_conversation(&ctx, id, user.id).await?;
     if conversation.kind != ConversationKind::AiChat {
-        return Err(ApiError::conflict("only AI conversations can regenerate replies"));
+        return Err(ApiError::conflict(
+            "only AI conversations can regenerate replies",
+        ));
     }
     // The newest messages decide: the last must be an AI reply that is not still streaming,
     // answering a user message.
-    let recent = db::run(&state.db, move |c| db::messages::list_page(c, id, None, None, 20)).await?;
-    let visible: Vec<_> = recent.into_iter().filter(|m| m.deleted_at.is_none()).collect();
-    let last = visible.last().ok_or_else(|| ApiError::conflict("nothing to regenerate"))?;
+    let recent = db::run(&state.db, move |c| {
+        db::messages::list_page(c, id, None, None, 20)
+    })
+    .await?;
+    let visible: Vec<_> = recent
+        .into_iter()
+        .filter(|m| m.deleted_at.is_none())
+        .collect();
+    let last = visible
+        .last()
+        .ok_or_else(|| ApiError::conflict("nothing to regenerate"))?;
     if last.role != MessageRole::Assistant {
         return Err(ApiError::conflict("the last message is not an AI reply"));
     }
     if last.status == MessageStatus::Streaming {
-        return Err(ApiError::conflict("a reply is still being generated; stop it first"));
+        return Err(ApiError::conflict(
+            "a reply is still being generated; stop it first",
+        ));
     }
     let trigger = visible
         .iter()
@@ -265,9 +301,25 @@ pub async fn regenerate(user: AuthUser, state: web::Data<AppState>, path: web::P
         .ok_or_else(|| ApiError::conflict("there is no user message to answer"))?;
     let (old_reply, trigger_id) = (last.id, trigger.id);
     db::run(&state.db, move |c| db::messages::soft_delete(c, old_reply)).await?;
-    chat::messages::publish(&ctx, id, ConversationEvent::MessageDeleted { conversation_id: id, message_id: old_reply }).await?;
+    chat::messages::publish(
+        &ctx,
+        id,
+        ConversationEvent::MessageDeleted {
+            conversation_id: id,
+            message_id: old_reply,
+        },
+    )
+    .await?;
     let job_id = format!("regen-{}", uuid::Uuid::new_v4().simple());
-    chat::messages::enqueue(&ctx, job_id.clone(), JobKind::Regenerate, user.id, id, trigger_id).await?;
+    chat::messages::enqueue(
+        &ctx,
+        job_id.clone(),
+        JobKind::Regenerate,
+        user.id,
+        id,
+        trigger_id,
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(JobAccepted { job_id }))
 }
 
@@ -292,12 +344,17 @@ pub async fn stop_generation(
             let lookup = job.clone();
             let row = db::run(&state.db, move |c| db::messages::find_by_job_id(c, &lookup)).await?;
             if row.is_some_and(|r| r.conversation_id != id) {
-                return Err(ApiError::not_found("no such generation in this conversation"));
+                return Err(ApiError::not_found(
+                    "no such generation in this conversation",
+                ));
             }
             job
         }
         None => {
-            let recent = db::run(&state.db, move |c| db::messages::list_page(c, id, None, None, 20)).await?;
+            let recent = db::run(&state.db, move |c| {
+                db::messages::list_page(c, id, None, None, 20)
+            })
+            .await?;
             recent
                 .into_iter()
                 .rev()

@@ -53,12 +53,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::post().to(conversations::create_conversation))
             .route("/{id}", web::get().to(conversations::get_conversation))
             .route("/{id}", web::patch().to(conversations::update_conversation))
-            .route("/{id}", web::delete().to(conversations::delete_conversation))
+            .route(
+                "/{id}",
+                web::delete().to(conversations::delete_conversation),
+            )
             .route("/{id}/read", web::post().to(conversations::mark_read))
             .route("/{id}/messages", web::get().to(messages::list_messages))
             .route("/{id}/messages", web::post().to(messages::send_message))
-            .route("/{id}/messages/{message_id}", web::patch().to(messages::edit_message))
-            .route("/{id}/messages/{message_id}", web::delete().to(messages::delete_message))
+            .route(
+                "/{id}/messages/{message_id}",
+                web::patch().to(messages::edit_message),
+            )
+            .route(
+                "/{id}/messages/{message_id}",
+                web::delete().to(messages::delete_message),
+            )
             .route("/{id}/regenerate", web::post().to(messages::regenerate))
             .route("/{id}/stop", web::post().to(messages::stop_generation)),
     )
@@ -83,14 +92,21 @@ impl<T> Page<T> {
     pub const MAX_LIMIT: i64 = 100;
 
     pub fn new(items: Vec<T>, limit: i64, offset: i64) -> Self {
-        Self { items, limit, offset }
+        Self {
+            items,
+            limit,
+            offset,
+        }
     }
 
     /// Validates `limit` (1–100, default 20) and `offset` (≥ 0).
     pub fn bounds(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
         let limit = limit.unwrap_or(Self::DEFAULT_LIMIT);
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation("limit", format!("must be between 1 and {}", Self::MAX_LIMIT)));
+            return Err(ApiError::validation(
+                "limit",
+                format!("must be between 1 and {}", Self::MAX_LIMIT),
+            ));
         }
         let offset = offset.unwrap_or(0);
         if offset < 0 {

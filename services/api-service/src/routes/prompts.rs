@@ -71,9 +71,19 @@ pub struct ReorderPromptsRequest {
 
 #[utoipa::path(get, path = "/api/v1/prompts", tag = "prompts", security(("bearer" = [])),
     responses((status = 200, body = [PromptView]), (status = 401)))]
-pub async fn list_prompts(user: AuthUser, state: web::Data<AppState>) -> Result<web::Json<Vec<PromptView>>, ApiError> {
+pub async fn list_prompts(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<PromptView>>, ApiError> {
     let admin = user.is_admin();
-    let rows = db::run(&state.db, move |c| if admin { db::prompts::list(c) } else { db::prompts::list_enabled(c) }).await?;
+    let rows = db::run(&state.db, move |c| {
+        if admin {
+            db::prompts::list(c)
+        } else {
+            db::prompts::list_enabled(c)
+        }
+    })
+    .await?;
     Ok(web::Json(rows.iter().map(PromptView::from).collect()))
 }
 
@@ -118,7 +128,11 @@ pub async fn update_prompt(
 
 #[utoipa::path(delete, path = "/api/v1/prompts/{id}", tag = "prompts", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 403), (status = 404)))]
-pub async fn delete_prompt(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_prompt(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     user.require_admin()?;
     let id = PromptId(path.into_inner());
     db::run(&state.db, move |c| db::prompts::delete(c, id)).await?;

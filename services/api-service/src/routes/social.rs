@@ -12,5 +12,8 @@ pub async fn create_human_conversation(
     _user: &AuthUser,
     _body: CreateConversationRequest,
 ) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::validation("kind", "only ai_chat conversations can be created yet"))
+    Err(ApiError::validation(
+        "kind",
+        "only ai_chat conversations can be created yet",
+    ))
 }

@@ -5,7 +5,9 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use db::stories::{NewStoryRow, StoryRow};
 use domain::jobs::{JobKind, LlmJob, JOB_VERSION};
-use domain::{bounded_text, bounded_text_opt, CharacterId, StoryId, StoryStatus, ValidationError, Visibility};
+use domain::{
+    bounded_text, bounded_text_opt, CharacterId, StoryId, StoryStatus, ValidationError, Visibility,
+};
 use platform::{ApiError, AuthUser};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -85,7 +87,10 @@ pub async fn create_story(
     if body.character_ids.len() > 8 {
         return Err(ValidationError::new("character_ids", "at most 8 characters").into());
     }
-    let model = body.model.map(|m| bounded_text("model", &m, 3, 100)).transpose()?;
+    let model = body
+        .model
+        .map(|m| bounded_text("model", &m, 3, 100))
+        .transpose()?;
     crate::rate_limit::enforce(
         &state.bus,
         &format!("story:user:{}", user.id),
@@ -104,7 +109,15 @@ pub async fn create_story(
             }
         }
         let title = title.unwrap_or_else(|| prompt.chars().take(60).collect());
-        let story = db::stories::insert(c, NewStoryRow { user_id: me, title, prompt, character_ids: ids })?;
+        let story = db::stories::insert(
+            c,
+            NewStoryRow {
+                user_id: me,
+                title,
+                prompt,
+                character_ids: ids,
+            },
+        )?;
         db::stories::set_job(c, story.id, &format!("story-{}", story.id), &job_model)
     })
     .await
@@ -136,13 +149,24 @@ pub async fn list_stories(
 ) -> Result<web::Json<Page<StoryView>>, ApiError> {
     let (limit, offset) = Page::<StoryView>::bounds(query.limit, query.offset)?;
     let me = user.id;
-    let rows = db::run(&state.db, move |c| db::stories::list_for_user(c, me, limit, offset)).await?;
-    Ok(web::Json(Page::new(rows.iter().map(StoryView::from).collect(), limit, offset)))
+    let rows = db::run(&state.db, move |c| {
+        db::stories::list_for_user(c, me, limit, offset)
+    })
+    .await?;
+    Ok(web::Json(Page::new(
+        rows.iter().map(StoryView::from).collect(),
+        limit,
+        offset,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/stories/{id}", tag = "stories", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = StoryView), (status = 404)))]
-pub async fn get_story(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<web::Json<StoryView>, ApiError> {
+pub async fn get_story(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<StoryView>, ApiError> {
     let id = StoryId(path.into_inner());
     let row = db::run(&state.db, move |c| db::stories::find(c, id)).await?;
     if row.user_id != user.id && !user.is_admin() {

@@ -1,4 +1,14 @@
 //! Integration tests of api-service against a real PostgreSQL/SQLite and redis-server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod helpers;
+
+mod auth;
+mod characters;
+mod conversations;
+mod messages;
+mod openapi;
 mod ops;
+mod prompts;
+mod stories;
+mod users;

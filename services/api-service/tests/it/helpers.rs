@@ -1,0 +1,264 @@
+//! Starting api-service in-process and talking to it like a client does.
+
+use api_service::startup::Application;
+use platform::Settings;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use testkit::services::{Backend, TestEnv};
+
+/// Runs the test body once on PostgreSQL and once on SQLite, as `name::postgres` / `name::sqlite`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test]
+            async fn postgres() {
+                run($crate::helpers::TestApp::spawn(testkit::services::Backend::Postgres).await).await;
+            }
+
+            #[tokio::test]
+            async fn sqlite() {
+                run($crate::helpers::TestApp::spawn(testkit::services::Backend::Sqlite).await).await;
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub env: TestEnv,
+    pub http: reqwest::Client,
+    pub state: api_service::state::AppState,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A registered user as a client holds it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    #[allow(dead_code)] // kept for tests that need the name
+    pub username: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+/// A response: status, headers and the body as JSON (Null when empty or not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status and, for errors, the shared problem body shape.
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        if status >= 400 {
+            assert_eq!(self.body["status"], status, "error body: {}", self.body);
+            assert!(
+                self.body["code"].is_string(),
+                "error body has a code: {}",
+                self.body
+            );
+            assert!(
+                self.body["detail"].is_string(),
+                "error body has a detail: {}",
+                self.body
+            );
+        }
+        self.body
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let env = TestEnv::new(backend).await;
+        let mut settings = env.settings.clone();
+        configure(&mut settings);
+        let app = Application::build(settings)
+            .await
+            .expect("api-service starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let server = tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            env,
+            http: reqwest::Client::new(),
+            state,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Self::reply(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn reply(resp: reqwest::Response) -> Reply {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Sends raw bytes with a content type (for malformed-body tests).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        Self::reply(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn register(&self, username: &str) -> Session {
+        let body = self
+            .request(
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(json!({"username": username, "email": format!("{username}@example.com"), "password": "passw0rd-long"})),
+            )
+            .await
+            .expect(201);
+        Session {
+            id: body["user"]["id"].as_i64().expect("user id"),
+            username: username.to_owned(),
+            token: body["access_token"].as_str().expect("token").to_owned(),
+            refresh: body["refresh_token"].as_str().expect("refresh").to_owned(),
+        }
+    }
+
+    /// Registers a user and makes them an admin directly in the database, then logs in again so
+    /// the token carries the role.
+    pub async fn admin(&self, username: &str) -> Session {
+        let user = self.register(username).await;
+        let id = domain::UserId(user.id);
+        db::run(&self.state.db, move |c| {
+            db::users::set_role(c, id, domain::Role::Admin)
+        })
+        .await
+        .expect("promote");
+        let body = self
+            .request(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": "passw0rd-long"})),
+            )
+            .await
+            .expect(200);
+        Session {
+            token: body["access_token"].as_str().expect("token").to_owned(),
+            refresh: body["refresh_token"].as_str().expect("refresh").to_owned(),
+            ..user
+        }
+    }
+
+    pub async fn character(&self, owner: &Session, name: &str, public: bool) -> i64 {
+        self.post(
+            "/api/v1/characters",
+            &owner.token,
+            json!({
+                "name": name,
+                "description": "A test character.",
+                "personality": "curious",
+                "greeting": "Hello {{user}}, I am {{char}}.",
+                "system_prompt": "You are {{char}}.",
+                "tags": ["test"],
+                "visibility": if public { "public" } else { "private" },
+            }),
+        )
+        .await
+        .expect(201)["id"]
+            .as_i64()
+            .expect("character id")
+    }
+
+    pub async fn ai_chat(&self, owner: &Session, character: i64) -> i64 {
+        self.post(
+            "/api/v1/conversations",
+            &owner.token,
+            json!({"kind": "ai_chat", "character_id": character}),
+        )
+        .await
+        .expect(201)["id"]
+            .as_i64()
+            .expect("conversation id")
+    }
+}

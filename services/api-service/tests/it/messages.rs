@@ -1,0 +1,542 @@
+//! Messages: send (event + job, idempotent), limits, history pages, edit/delete, regenerate, stop.
+
+use domain::events::{ConversationEvent, EventPayload};
+use domain::{ConversationId, MessageStatus};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::TestApp;
+
+async fn events(app: &TestApp, conversation: i64) -> Vec<EventPayload> {
+    let recovery = app
+        .state
+        .bus
+        .read_since(ConversationId(conversation), None, 0, 1000)
+        .await
+        .unwrap();
+    recovery
+        .entries
+        .iter()
+        .map(|e| e.decode().unwrap())
+        .collect()
+}
+
+both_backends!(send_stores_publishes_and_enqueues_the_reply_job, |app| {
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let sent = app
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            &alice.token,
+            json!({"content": "Hello Luna"}),
+        )
+        .await
+        .expect(202);
+    assert_eq!(sent["message"]["content"], "Hello Luna");
+    assert_eq!(sent["message"]["author_username"], "alice");
+    assert_eq!(sent["message"]["role"], "user");
+    let message_id = sent["message"]["id"].as_i64().unwrap();
+    assert_eq!(sent["job_id"], format!("reply-{message_id}"));
+
+    let log = events(&app, conv).await;
+    assert_eq!(log.len(), 1);
+    match &log[0].event {
+        ConversationEvent::MessageCreated { message } => assert_eq!(message.id.0, message_id),
+        other => panic!("unexpected event {other:?}"),
+    }
+    assert_eq!(app.state.bus.stream_len("llm.jobs").await.unwrap(), 1);
+});
+
+both_backends!(retried_sends_with_the_same_client_id_store_once, |app| {
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    let body = json!({"content": "once", "client_id": "c-1"});
+    let first = app
+        .post(&path, &alice.token, body.clone())
+        .await
+        .expect(202);
+    let again = app.post(&path, &alice.token, body).await.expect(200);
+    assert_eq!(first["message"]["id"], again["message"]["id"]);
+    assert_eq!(first["job_id"], again["job_id"]);
+
+    let by_header = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(&alice.token)
+        .header("Idempotency-Key", "k-9")
+        .json(&json!({"content": "header key"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_header.status(), 202);
+    let retry = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(&alice.token)
+        .header("Idempotency-Key", "k-9")
+        .json(&json!({"content": "header key"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), 200);
+    let history = app.get(&path, &alice.token).await.expect(200);
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        3,
+        "greeting + two stored messages"
+    );
+    assert_eq!(
+        events(&app, conv).await.len(),
+        2,
+        "one message.created per stored message"
+    );
+    assert_eq!(
+        app.state.bus.stream_len("llm.jobs").await.unwrap(),
+        2,
+        "one job per stored message"
+    );
+});
+
+both_backends!(
+    message_content_is_validated_and_nothing_is_stored_on_error,
+    |app| {
+        let alice = app.register("alice").await;
+        let luna = app.character(&alice, "Luna", false).await;
+        let conv = app.ai_chat(&alice, luna).await;
+        let path = format!("/api/v1/conversations/{conv}/messages");
+        for bad in [
+            json!({"content": ""}),
+            json!({"content": "   "}),
+            json!({"content": "x".repeat(2001)}),
+            json!({"content": 12}),
+            json!({}),
+            json!({"content": "hi", "client_id": ""}),
+            json!({"content": "hi", "client_id": "x".repeat(65)}),
+            json!({"content": "hi", "message_type": "system"}),
+            json!({"content": "hi", "message_type": "image"}),
+            json!({"content": "hi", "message_type": "image", "metadata": {"url": "ftp://x"}}),
+            json!({"content": "hi", "reply_to_id": 999_999}),
+            json!({"content": "hi", "extra": 1}),
+        ] {
+            let r = app.post(&path, &alice.token, bad.clone()).await;
+            assert_eq!(r.status, 422, "{bad} → {}", r.body);
+        }
+        app.post(&path, &alice.token, json!({"content": "안".repeat(2000)}))
+            .await
+            .expect(202);
+        let history = app.get(&path, &alice.token).await.expect(200);
+        assert_eq!(history["items"].as_array().unwrap().len(), 2);
+        app.get(&format!("{path}?limit=0"), &alice.token)
+            .await
+            .expect(422);
+        app.get(&format!("{path}?limit=101"), &alice.token)
+            .await
+            .expect(422);
+        app.get(&format!("{path}?before=1&after=1"), &alice.token)
+            .await
+            .expect(422);
+        app.get(&format!("{path}?before=abc"), &alice.token)
+            .await
+            .expect(422);
+    }
+);
+
+#[tokio::test]
+async fn strict_deployments_limit_messages_to_200_characters() {
+    let app = TestApp::spawn_with(testkit::services::Backend::Sqlite, |s| {
+        s.chat.strict_message_chars = 200
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    app.post(&path, &alice.token, json!({"content": "x".repeat(200)}))
+        .await
+        .expect(202);
+    let refused = app
+        .post(&path, &alice.token, json!({"content": "x".repeat(201)}))
+        .await
+        .expect(422);
+    assert!(refused["detail"].as_str().unwrap().contains("200"));
+}
+
+#[tokio::test]
+async fn sends_are_rate_limited_per_user() {
+    let app = TestApp::spawn_with(testkit::services::Backend::Sqlite, |s| {
+        s.rate_limit.sends_per_minute = 2
+    })
+    .await;
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    app.post(&path, &alice.token, json!({"content": "1"}))
+        .await
+        .expect(202);
+    app.post(&path, &alice.token, json!({"content": "2"}))
+        .await
+        .expect(202);
+    let limited = app.post(&path, &alice.token, json!({"content": "3"})).await;
+    assert!(limited.headers.contains_key("retry-after"));
+    limited.expect(429);
+}
+
+both_backends!(history_pages_by_cursor_in_both_directions, |app| {
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    for i in 0..7 {
+        app.post(&path, &alice.token, json!({"content": format!("m{i}")}))
+            .await
+            .expect(202);
+    }
+    let newest = app
+        .get(&format!("{path}?limit=3"), &alice.token)
+        .await
+        .expect(200);
+    let contents = |v: &serde_json::Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(contents(&newest), ["m4", "m5", "m6"]);
+    assert_eq!(newest["has_more"], true);
+    let oldest_id = newest["items"][0]["id"].as_i64().unwrap();
+    let older = app
+        .get(&format!("{path}?limit=3&before={oldest_id}"), &alice.token)
+        .await
+        .expect(200);
+    assert_eq!(contents(&older), ["m1", "m2", "m3"]);
+    let first_id = older["items"][0]["id"].as_i64().unwrap();
+    let oldest = app
+        .get(&format!("{path}?limit=3&before={first_id}"), &alice.token)
+        .await
+        .expect(200);
+    assert_eq!(contents(&oldest), ["Hello alice, I am Luna.", "m0"]);
+    assert_eq!(oldest["has_more"], false);
+    let after = app
+        .get(&format!("{path}?limit=2&after={first_id}"), &alice.token)
+        .await
+        .expect(200);
+    assert_eq!(contents(&after), ["m2", "m3"]);
+    assert_eq!(after["has_more"], true);
+});
+
+both_backends!(authors_edit_and_delete_their_messages_with_events, |app| {
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    let sent = app
+        .post(&path, &alice.token, json!({"content": "typo"}))
+        .await
+        .expect(202);
+    let id = sent["message"]["id"].as_i64().unwrap();
+
+    app.patch(
+        &format!("{path}/{id}"),
+        &bob.token,
+        json!({"content": "hacked"}),
+    )
+    .await
+    .expect(404);
+    app.delete(&format!("{path}/{id}"), &bob.token)
+        .await
+        .expect(404);
+    let edited = app
+        .patch(
+            &format!("{path}/{id}"),
+            &alice.token,
+            json!({"content": "fixed"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(edited["content"], "fixed");
+    assert!(edited["edited_at"].is_string());
+    app.patch(
+        &format!("{path}/{id}"),
+        &alice.token,
+        json!({"content": ""}),
+    )
+    .await
+    .expect(422);
+    app.patch(
+        &format!("{path}/999999"),
+        &alice.token,
+        json!({"content": "x"}),
+    )
+    .await
+    .expect(404);
+
+    let greeting = app.get(&path, &alice.token).await.expect(200)["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    app.patch(
+        &format!("{path}/{greeting}"),
+        &alice.token,
+        json!({"content": "rewrite the AI"}),
+    )
+    .await
+    .expect(403);
+
+    app.delete(&format!("{path}/{id}"), &alice.token)
+        .await
+        .expect(204);
+    let history = app.get(&path, &alice.token).await.expect(200);
+    let deleted = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(deleted["content"], "");
+    assert!(deleted["deleted_at"].is_string());
+    app.patch(
+        &format!("{path}/{id}"),
+        &alice.token,
+        json!({"content": "undelete"}),
+    )
+    .await
+    .expect(409);
+
+    let kinds: Vec<String> = events(&app, conv)
+        .await
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["message.created", "message.edited", "message.deleted"]
+    );
+});
+
+/// Stores a complete AI reply to `trigger` the way the worker does.
+async fn store_reply(app: &TestApp, conv: i64, trigger: i64, status: MessageStatus) -> i64 {
+    let reply = db::messages::AssistantReply {
+        conversation_id: ConversationId(conv),
+        character_id: None,
+        job_id: format!("reply-{trigger}"),
+        reply_to_id: Some(domain::MessageId(trigger)),
+        content: "AI says hi".into(),
+        status,
+        model: Some("mock/echo".into()),
+        prompt_tokens: Some(10),
+        completion_tokens: Some(3),
+    };
+    db::run(&app.state.db, move |c| {
+        db::messages::upsert_assistant_reply(c, reply)
+    })
+    .await
+    .unwrap()
+    .id
+    .0
+}
+
+both_backends!(regenerate_replaces_the_last_reply_with_a_new_job, |app| {
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let base = format!("/api/v1/conversations/{conv}");
+    app.post(&format!("{base}/regenerate"), &alice.token, json!({}))
+        .await
+        .expect(409);
+    let sent = app
+        .post(
+            &format!("{base}/messages"),
+            &alice.token,
+            json!({"content": "hi"}),
+        )
+        .await
+        .expect(202);
+    let trigger = sent["message"]["id"].as_i64().unwrap();
+    app.post(&format!("{base}/regenerate"), &alice.token, json!({}))
+        .await
+        .expect(409);
+    let reply = store_reply(&app, conv, trigger, MessageStatus::Complete).await;
+
+    app.post(&format!("{base}/regenerate"), &bob.token, json!({}))
+        .await
+        .expect(404);
+    let accepted = app
+        .post(&format!("{base}/regenerate"), &alice.token, json!({}))
+        .await
+        .expect(202);
+    assert!(accepted["job_id"].as_str().unwrap().starts_with("regen-"));
+    let history = app
+        .get(&format!("{base}/messages"), &alice.token)
+        .await
+        .expect(200);
+    let old = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == reply)
+        .unwrap()
+        .clone();
+    assert!(
+        old["deleted_at"].is_string(),
+        "the replaced reply is deleted"
+    );
+    assert_eq!(app.state.bus.stream_len("llm.jobs").await.unwrap(), 2);
+});
+
+both_backends!(stop_cancels_the_reply_in_progress, |app| {
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let base = format!("/api/v1/conversations/{conv}");
+    app.post(&format!("{base}/stop"), &alice.token, json!({}))
+        .await
+        .expect(409);
+    let sent = app
+        .post(
+            &format!("{base}/messages"),
+            &alice.token,
+            json!({"content": "hi"}),
+        )
+        .await
+        .expect(202);
+    let trigger = sent["message"]["id"].as_i64().unwrap();
+    store_reply(&app, conv, trigger, MessageStatus::Streaming).await;
+    app.post(&format!("{base}/stop"), &bob.token, json!({}))
+        .await
+        .expect(404);
+    let stopped = app
+        .post(&format!("{base}/stop"), &alice.token, json!({}))
+        .await
+        .expect(202);
+    let job = stopped["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(job, format!("reply-{trigger}"));
+    assert!(app.state.bus.is_cancelled(&job).await.unwrap());
+    app.request(
+        Method::POST,
+        &format!("{base}/stop"),
+        Some(&alice.token),
+        None,
+    )
+    .await
+    .expect(202);
+});
+
+both_backends!(wait_returns_the_finished_reply, |app| {
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    // Stand in for the worker: answer the first job that appears.
+    let db_pool = app.state.db.clone();
+    let conversation = ConversationId(conv);
+    let worker = tokio::spawn(async move {
+        loop {
+            let rows = db::run(&db_pool, move |c| {
+                db::messages::list_page(c, conversation, None, None, 10)
+            })
+            .await
+            .unwrap();
+            if let Some(user_msg) = rows.iter().find(|m| m.role == domain::MessageRole::User) {
+                let reply = db::messages::AssistantReply {
+                    conversation_id: conversation,
+                    character_id: None,
+                    job_id: format!("reply-{}", user_msg.id),
+                    reply_to_id: Some(user_msg.id),
+                    content: "done thinking".into(),
+                    status: MessageStatus::Complete,
+                    model: Some("mock/echo".into()),
+                    prompt_tokens: Some(5),
+                    completion_tokens: Some(2),
+                };
+                db::run(&db_pool, move |c| {
+                    db::messages::upsert_assistant_reply(c, reply)
+                })
+                .await
+                .unwrap();
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    let answered = app
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages?wait=true"),
+            &alice.token,
+            json!({"content": "think"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(answered["reply"]["content"], "done thinking");
+    assert_eq!(answered["reply"]["completion_tokens"], 2);
+    worker.await.unwrap();
+});
+
+both_backends!(a_retry_heals_a_send_that_crashed_before_enqueueing, |app| {
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    // The first request stored the message and died before enqueueing its job.
+    let stored = db::messages::NewMessageRow {
+        conversation_id: ConversationId(conv),
+        author_id: Some(domain::UserId(alice.id)),
+        character_id: None,
+        role: domain::MessageRole::User,
+        message_type: domain::MessageType::Text,
+        content: "lost job?".into(),
+        metadata: "{}".into(),
+        reply_to_id: None,
+        status: MessageStatus::Complete,
+        job_id: None,
+        client_id: Some("crash-1".into()),
+        prompt_tokens: None,
+        completion_tokens: None,
+        model: None,
+    };
+    db::run(&app.state.db, move |c| {
+        db::messages::insert_idempotent(c, stored)
+    })
+    .await
+    .unwrap();
+    assert_eq!(app.state.bus.stream_len("llm.jobs").await.unwrap_or(0), 0);
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    let retry = app
+        .post(
+            &path,
+            &alice.token,
+            json!({"content": "lost job?", "client_id": "crash-1"}),
+        )
+        .await
+        .expect(200);
+    assert!(retry["job_id"].is_string());
+    assert_eq!(
+        app.state.bus.stream_len("llm.jobs").await.unwrap(),
+        1,
+        "the retry enqueued the missing job"
+    );
+    app.post(
+        &path,
+        &alice.token,
+        json!({"content": "lost job?", "client_id": "crash-1"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        app.state.bus.stream_len("llm.jobs").await.unwrap(),
+        1,
+        "and only once"
+    );
+});
