@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test build fmt lint ci migrate
+.PHONY: run test build fmt lint ci migrate validate-deploy
 
 run:
 	bash scripts/run-local.sh
@@ -23,3 +23,7 @@ migrate:
 
 ci:
 	bash .ci/run
+
+# Static checks of docker-compose.dev.yml, deploy/ and kubernetes/ (no Docker or cluster needed).
+validate-deploy:
+	bash scripts/validate-deploy.sh

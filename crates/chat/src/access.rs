@@ -2,7 +2,7 @@
 
 use db::conversations::ConversationRow;
 use db::members::MemberRow;
-use domain::{ConversationId, MemberRole, UserId};
+use domain::{ConversationId, ConversationKind, MemberRole, UserId};
 use platform::ApiError;
 
 use crate::ChatContext;
@@ -14,13 +14,28 @@ pub async fn member_conversation(
     user: UserId,
 ) -> Result<(ConversationRow, MemberRow), ApiError> {
     let found = db::run(&ctx.db, move |c| {
+        let conversation = match db::conversations::find(c, conversation_id) {
+            Ok(row) => row,
+            Err(db::DbError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         let member = db::members::find(c, conversation_id, user)?;
-        match member {
-            Some(m) if m.left_at.is_none() => {
-                Ok(Some((db::conversations::find(c, conversation_id)?, m)))
-            }
-            _ => Ok(None),
+        // A channel's membership follows its server's: every server member is in every channel,
+        // with their server role. The conversation member row (if any) only keeps the read marker.
+        if let (ConversationKind::Channel, Some(server)) = (conversation.kind, conversation.server_id) {
+            return Ok(db::servers::find_member(c, server, user)?.map(|sm| {
+                let member = MemberRow {
+                    conversation_id,
+                    user_id: user,
+                    role: sm.role,
+                    joined_at: sm.joined_at,
+                    left_at: None,
+                    last_read_message_id: member.and_then(|m| m.last_read_message_id),
+                };
+                (conversation, member)
+            }));
         }
+        Ok(member.filter(|m| m.left_at.is_none()).map(|m| (conversation, m)))
     })
     .await?;
     found.ok_or_else(|| ApiError::not_found("conversation not found"))

@@ -156,6 +156,7 @@ pub async fn send(
         model: None,
     };
     let reply_to = input.reply_to_id;
+    let (author, character) = (actor.id, conversation.character_id);
     let (inserted, view) = db::run(&ctx.db, move |c| {
         if let Some(target) = reply_to {
             let target_row = db::messages::find(c, target).ok();
@@ -163,7 +164,15 @@ pub async fn send(
                 return Err(db::DbError::NotFound);
             }
         }
-        let inserted = db::messages::insert_idempotent(c, new)?;
+        // The message and its admin statistics are stored together (issue #6).
+        let inserted = db::transaction(c, |c| {
+            let inserted = db::messages::insert_idempotent(c, new)?;
+            if inserted.created {
+                let m = &inserted.message;
+                db::stats::record_user_message(c, author, character, m.created_at.date(), m.id)?;
+            }
+            Ok(inserted)
+        })?;
         let view = db::messages::views(c, std::slice::from_ref(&inserted.message))?;
         Ok((inserted, view))
     })

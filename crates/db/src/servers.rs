@@ -202,3 +202,10 @@ pub fn count_members(conn: &mut DbConn, server: ServerId) -> Result<i64, DbError
         .count()
         .get_result(conn)?)
 }
+
+/// Hands the server to `owner` (the caller updates both members' roles in the same transaction).
+pub fn set_owner(conn: &mut DbConn, id: ServerId, owner: UserId) -> Result<ServerRow, DbError> {
+    Ok(diesel::update(servers::table.find(id.0))
+        .set((servers::owner_id.eq(owner.0), servers::updated_at.eq(now())))
+        .get_result(conn)?)
+}

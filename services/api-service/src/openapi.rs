@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, characters, conversations, messages, prompts, stories, users};
+use crate::routes::{auth, blocks, characters, conversations, friends, messages, prompts, servers, social, stories, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,16 @@ use crate::routes::{auth, characters, conversations, messages, prompts, stories,
         messages::list_messages, messages::send_message, messages::edit_message, messages::delete_message,
         messages::regenerate, messages::stop_generation,
         stories::create_story, stories::list_stories, stories::get_story,
+        messages::search_conversation, messages::search_mine,
+        social::list_public_groups, social::list_members, social::add_member, social::change_member_role,
+        social::remove_member, social::join_group, social::add_character, social::remove_character,
+        friends::list_friends, friends::list_requests, friends::send_request, friends::accept_request,
+        friends::reject_request, friends::cancel_request, friends::unfriend,
+        blocks::list_blocks, blocks::block_user, blocks::unblock_user,
+        servers::create_server, servers::list_my_servers, servers::list_public_servers, servers::get_server,
+        servers::update_server, servers::delete_server, servers::join_server, servers::join_by_invite,
+        servers::leave_server, servers::list_server_members, servers::change_server_role, servers::kick_member,
+        servers::list_channels, servers::create_channel, servers::update_channel, servers::delete_channel,
     ),
     components(schemas(domain::ErrorBody, domain::FieldError)),
     modifiers(&BearerAuth),
@@ -33,6 +43,10 @@ use crate::routes::{auth, characters, conversations, messages, prompts, stories,
         (name = "conversations", description = "Conversations"),
         (name = "messages", description = "Messages and AI replies"),
         (name = "stories", description = "Story generation"),
+        (name = "social", description = "Direct messages, group rooms and members"),
+        (name = "friends", description = "Friends and friend requests"),
+        (name = "blocks", description = "Blocking"),
+        (name = "servers", description = "Discord-style servers and channels"),
     )
 )]
 pub struct ApiDoc;

@@ -366,3 +366,50 @@ pub async fn stop_generation(
     state.bus.request_cancel(&job_id).await?;
     Ok(HttpResponse::Accepted().json(JobAccepted { job_id }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Words to find (case-insensitive substring).
+    pub q: String,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+async fn search(
+    state: &AppState,
+    scope: db::messages::SearchScope,
+    query: SearchQuery,
+) -> Result<crate::routes::Page<MessageView>, ApiError> {
+    let (limit, offset) = crate::routes::Page::<MessageView>::bounds(query.limit, query.offset)?;
+    let q = domain::bounded_text("q", &query.q, 1, 200)?;
+    let items = db::run(&state.db, move |c| {
+        let rows = db::messages::search(c, scope, &q, limit, offset)?;
+        db::messages::views(c, &rows)
+    })
+    .await?;
+    Ok(crate::routes::Page::new(items, limit, offset))
+}
+
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages/search", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path), SearchQuery), responses((status = 200, body = Object), (status = 404), (status = 422)))]
+pub async fn search_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<SearchQuery>,
+) -> Result<web::Json<crate::routes::Page<MessageView>>, ApiError> {
+    let id = ConversationId(path.into_inner());
+    chat::access::member_conversation(&state.chat(), id, user.id).await?;
+    Ok(web::Json(search(&state, db::messages::SearchScope::Conversation(id), query.into_inner()).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/messages/search", tag = "messages", security(("bearer" = [])),
+    params(SearchQuery), responses((status = 200, body = Object), (status = 422)))]
+pub async fn search_mine(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<SearchQuery>,
+) -> Result<web::Json<crate::routes::Page<MessageView>>, ApiError> {
+    Ok(web::Json(search(&state, db::messages::SearchScope::MemberOf(user.id), query.into_inner()).await?))
+}

@@ -6,10 +6,13 @@ use serde::{de::DeserializeOwned, Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 pub mod auth;
+pub mod blocks;
 pub mod characters;
 pub mod conversations;
+pub mod friends;
 pub mod messages;
 pub mod prompts;
+pub mod servers;
 pub mod social;
 pub mod stories;
 pub mod users;
@@ -51,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/conversations")
             .route("", web::get().to(conversations::list_conversations))
             .route("", web::post().to(conversations::create_conversation))
+            .route("/public", web::get().to(social::list_public_groups))
             .route("/{id}", web::get().to(conversations::get_conversation))
             .route("/{id}", web::patch().to(conversations::update_conversation))
             .route(
@@ -60,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{id}/read", web::post().to(conversations::mark_read))
             .route("/{id}/messages", web::get().to(messages::list_messages))
             .route("/{id}/messages", web::post().to(messages::send_message))
+            .route("/{id}/messages/search", web::get().to(messages::search_conversation))
             .route(
                 "/{id}/messages/{message_id}",
                 web::patch().to(messages::edit_message),
@@ -69,7 +74,50 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::delete().to(messages::delete_message),
             )
             .route("/{id}/regenerate", web::post().to(messages::regenerate))
-            .route("/{id}/stop", web::post().to(messages::stop_generation)),
+            .route("/{id}/stop", web::post().to(messages::stop_generation))
+            .route("/{id}/members", web::get().to(social::list_members))
+            .route("/{id}/members", web::post().to(social::add_member))
+            .route("/{id}/members/{user_id}", web::patch().to(social::change_member_role))
+            .route("/{id}/members/{user_id}", web::delete().to(social::remove_member))
+            .route("/{id}/join", web::post().to(social::join_group))
+            .route("/{id}/characters", web::post().to(social::add_character))
+            .route("/{id}/characters/{character_id}", web::delete().to(social::remove_character)),
+    )
+    .service(web::scope("/messages").route("/search", web::get().to(messages::search_mine)))
+    .service(
+        web::scope("/friends")
+            .route("", web::get().to(friends::list_friends))
+            .route("/requests", web::get().to(friends::list_requests))
+            .route("/requests", web::post().to(friends::send_request))
+            .route("/requests/{id}/accept", web::post().to(friends::accept_request))
+            .route("/requests/{id}/reject", web::post().to(friends::reject_request))
+            .route("/requests/{id}", web::delete().to(friends::cancel_request))
+            .route("/{user_id}", web::delete().to(friends::unfriend)),
+    )
+    .service(
+        web::scope("/blocks")
+            .route("", web::get().to(blocks::list_blocks))
+            .route("", web::post().to(blocks::block_user))
+            .route("/{user_id}", web::delete().to(blocks::unblock_user)),
+    )
+    .service(
+        web::scope("/servers")
+            .route("", web::get().to(servers::list_my_servers))
+            .route("", web::post().to(servers::create_server))
+            .route("/public", web::get().to(servers::list_public_servers))
+            .route("/join", web::post().to(servers::join_by_invite))
+            .route("/{id}", web::get().to(servers::get_server))
+            .route("/{id}", web::patch().to(servers::update_server))
+            .route("/{id}", web::delete().to(servers::delete_server))
+            .route("/{id}/join", web::post().to(servers::join_server))
+            .route("/{id}/leave", web::post().to(servers::leave_server))
+            .route("/{id}/members", web::get().to(servers::list_server_members))
+            .route("/{id}/members/{user_id}", web::patch().to(servers::change_server_role))
+            .route("/{id}/members/{user_id}", web::delete().to(servers::kick_member))
+            .route("/{id}/channels", web::get().to(servers::list_channels))
+            .route("/{id}/channels", web::post().to(servers::create_channel))
+            .route("/{id}/channels/{channel_id}", web::patch().to(servers::update_channel))
+            .route("/{id}/channels/{channel_id}", web::delete().to(servers::delete_channel)),
     )
     .service(
         web::scope("/stories")

@@ -10,5 +10,6 @@ mod messages;
 mod openapi;
 mod ops;
 mod prompts;
+mod social;
 mod stories;
 mod users;
