@@ -41,6 +41,7 @@ body_limit_bytes = 1048576
 cors_origins = []
 shutdown_timeout_secs = 20
 workers = 0
+web_dir = "web/dist"
 
 [chat]
 message_max_chars = 2000
@@ -76,6 +77,7 @@ history_messages = 200
 delta_coalesce_ms = 30
 reclaim_idle_ms = 15000
 reclaim_interval_ms = 1000
+cache_ttl_ms = 5000
 
 [log]
 format = "pretty"
@@ -142,6 +144,8 @@ pub struct HttpSettings {
     pub shutdown_timeout_secs: u64,
     /// actix worker threads; 0 means one per core.
     pub workers: usize,
+    /// The built web client api-service serves at `/` (skipped when the folder is missing).
+    pub web_dir: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +214,9 @@ pub struct LlmSettings {
     pub reclaim_idle_ms: u64,
     /// How often a worker looks for jobs to reclaim.
     pub reclaim_interval_ms: u64,
+    /// How long a worker reuses common prompts, character cards and user names it loaded
+    /// (edits reach replies after at most this); 0 = always read them.
+    pub cache_ttl_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -4,7 +4,10 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, blocks, characters, conversations, friends, messages, prompts, servers, social, stories, users};
+use crate::routes::{
+    auth, blocks, characters, conversations, friends, messages, prompts, servers, social, stories,
+    users,
+};
 
 #[derive(OpenApi)]
 #[openapi(

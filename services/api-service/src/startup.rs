@@ -36,6 +36,11 @@ impl Application {
         let authenticator = web::Data::new(Authenticator { keys: jwt, bus });
         let app_state = web::Data::new(state.clone());
         let openapi = ApiDoc::openapi();
+        let web_dir = std::path::PathBuf::from(&settings.http.web_dir);
+        let serve_web = web_dir.join("index.html").is_file();
+        if !serve_web {
+            tracing::info!(dir = %web_dir.display(), "no built web client; `/` is not served");
+        }
         let server =
             RunningServer::bind(&settings, settings.http.api_port, readiness, move |cfg| {
                 cfg.app_data(app_state.clone())
@@ -43,6 +48,9 @@ impl Application {
                     .service(web::scope("/api/v1").configure(routes::configure))
                     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                     .route("/docs", web::get().to(redirect_to_docs));
+                if serve_web {
+                    cfg.service(web_client(&web_dir));
+                }
             })?;
         Ok(Application { server, state })
     }
@@ -64,4 +72,23 @@ async fn redirect_to_docs() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header(("Location", "/docs/"))
         .finish()
+}
+
+/// The single-page web client: its files, and `index.html` for client-side routes so a reload
+/// of `/chat/42` works. API paths never reach it (they are matched first).
+fn web_client(dir: &std::path::Path) -> actix_files::Files {
+    let index = dir.join("index.html");
+    actix_files::Files::new("/", dir)
+        .index_file("index.html")
+        .default_handler(actix_web::dev::fn_service(
+            move |req: actix_web::dev::ServiceRequest| {
+                let index = index.clone();
+                async move {
+                    let (req, _) = req.into_parts();
+                    let file = actix_files::NamedFile::open_async(index).await?;
+                    let response = file.into_response(&req);
+                    Ok(actix_web::dev::ServiceResponse::new(req, response))
+                }
+            },
+        ))
 }

@@ -26,7 +26,10 @@ pub struct BlockRequest {
 
 #[utoipa::path(get, path = "/api/v1/blocks", tag = "blocks", security(("bearer" = [])),
     responses((status = 200, body = [BlockView]), (status = 401)))]
-pub async fn list_blocks(user: AuthUser, state: web::Data<AppState>) -> Result<web::Json<Vec<BlockView>>, ApiError> {
+pub async fn list_blocks(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<BlockView>>, ApiError> {
     let me = user.id;
     let blocks = db::run(&state.db, move |c| {
         db::blocks::list(c, me)?
@@ -45,7 +48,11 @@ pub async fn list_blocks(user: AuthUser, state: web::Data<AppState>) -> Result<w
 
 #[utoipa::path(post, path = "/api/v1/blocks", tag = "blocks", security(("bearer" = [])),
     request_body = BlockRequest, responses((status = 204), (status = 422)))]
-pub async fn block_user(user: AuthUser, state: web::Data<AppState>, body: web::Json<BlockRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn block_user(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<BlockRequest>,
+) -> Result<HttpResponse, ApiError> {
     let (me, them) = (user.id, body.user_id);
     if me == them {
         return Err(ValidationError::new("user_id", "you cannot block yourself").into());
@@ -70,7 +77,11 @@ pub async fn block_user(user: AuthUser, state: web::Data<AppState>, body: web::J
 
 #[utoipa::path(delete, path = "/api/v1/blocks/{user_id}", tag = "blocks", security(("bearer" = [])),
     params(("user_id" = i64, Path)), responses((status = 204), (status = 404)))]
-pub async fn unblock_user(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn unblock_user(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let (me, them) = (user.id, UserId(path.into_inner()));
     let removed = db::run(&state.db, move |c| db::blocks::unblock(c, me, them)).await?;
     if !removed {

@@ -46,7 +46,10 @@ pub struct FriendRequestBody {
     pub user_id: UserId,
 }
 
-fn request_view(conn: &mut db::DbConn, row: &FriendshipRow) -> Result<FriendRequestView, db::DbError> {
+fn request_view(
+    conn: &mut db::DbConn,
+    row: &FriendshipRow,
+) -> Result<FriendRequestView, db::DbError> {
     Ok(FriendRequestView {
         id: row.id,
         from: UserView::public(&db::users::find(conn, row.requester_id)?),
@@ -58,13 +61,20 @@ fn request_view(conn: &mut db::DbConn, row: &FriendshipRow) -> Result<FriendRequ
 
 #[utoipa::path(get, path = "/api/v1/friends", tag = "friends", security(("bearer" = [])),
     responses((status = 200, body = [FriendView]), (status = 401)))]
-pub async fn list_friends(user: AuthUser, state: web::Data<AppState>) -> Result<web::Json<Vec<FriendView>>, ApiError> {
+pub async fn list_friends(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<FriendView>>, ApiError> {
     let me = user.id;
     let friends = db::run(&state.db, move |c| {
         let rows = db::friendships::list_accepted(c, me)?;
         rows.iter()
             .map(|row| {
-                let other = if row.requester_id == me { row.addressee_id } else { row.requester_id };
+                let other = if row.requester_id == me {
+                    row.addressee_id
+                } else {
+                    row.requester_id
+                };
                 Ok(FriendView {
                     friendship_id: row.id,
                     user: UserView::public(&db::users::find(c, other)?),
@@ -79,14 +89,23 @@ pub async fn list_friends(user: AuthUser, state: web::Data<AppState>) -> Result<
 
 #[utoipa::path(get, path = "/api/v1/friends/requests", tag = "friends", security(("bearer" = [])),
     responses((status = 200, body = FriendRequestsView)))]
-pub async fn list_requests(user: AuthUser, state: web::Data<AppState>) -> Result<web::Json<FriendRequestsView>, ApiError> {
+pub async fn list_requests(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<FriendRequestsView>, ApiError> {
     let me = user.id;
     let view = db::run(&state.db, move |c| {
         let incoming = db::friendships::list_incoming(c, me)?;
         let outgoing = db::friendships::list_outgoing(c, me)?;
         Ok(FriendRequestsView {
-            incoming: incoming.iter().map(|r| request_view(c, r)).collect::<Result<_, _>>()?,
-            outgoing: outgoing.iter().map(|r| request_view(c, r)).collect::<Result<_, _>>()?,
+            incoming: incoming
+                .iter()
+                .map(|r| request_view(c, r))
+                .collect::<Result<_, _>>()?,
+            outgoing: outgoing
+                .iter()
+                .map(|r| request_view(c, r))
+                .collect::<Result<_, _>>()?,
         })
     })
     .await?;
@@ -109,11 +128,15 @@ pub async fn send_request(
     let outcome = db::run(&state.db, move |c| {
         match db::users::find(c, them) {
             Ok(u) if u.is_active => {}
-            Ok(_) | Err(db::DbError::NotFound) => return Ok(Err(ApiError::validation("user_id", "no such user"))),
+            Ok(_) | Err(db::DbError::NotFound) => {
+                return Ok(Err(ApiError::validation("user_id", "no such user")))
+            }
             Err(e) => return Err(e),
         }
         if db::blocks::is_blocked_either_way(c, me, them)? {
-            return Ok(Err(ApiError::forbidden("you cannot send this user a friend request")));
+            return Ok(Err(ApiError::forbidden(
+                "you cannot send this user a friend request",
+            )));
         }
         db::transaction(c, |c| {
             match db::friendships::find_between(c, me, them)? {
@@ -144,17 +167,31 @@ pub async fn send_request(
     .await??;
     let (view, accepted) = outcome;
     let event = if accepted {
-        UserEvent::FriendAccepted { user_id: me, username: user.username.clone() }
+        UserEvent::FriendAccepted {
+            user_id: me,
+            username: user.username.clone(),
+        }
     } else {
-        UserEvent::FriendRequest { from_user_id: me, from_username: user.username.clone() }
+        UserEvent::FriendRequest {
+            from_user_id: me,
+            from_username: user.username.clone(),
+        }
     };
     // Real-time notice; the request itself is stored, so a missed notice loses nothing.
     let _ = state.bus.publish_user(them, &event).await;
-    Ok(if accepted { HttpResponse::Ok().json(view) } else { HttpResponse::Created().json(view) })
+    Ok(if accepted {
+        HttpResponse::Ok().json(view)
+    } else {
+        HttpResponse::Created().json(view)
+    })
 }
 
 /// The request `id` if `me` is one side of it; otherwise 404.
-async fn my_request(state: &AppState, id: FriendshipId, me: UserId) -> Result<FriendshipRow, ApiError> {
+async fn my_request(
+    state: &AppState,
+    id: FriendshipId,
+    me: UserId,
+) -> Result<FriendshipRow, ApiError> {
     let row = db::run(&state.db, move |c| db::friendships::find(c, id)).await?;
     if row.requester_id != me && row.addressee_id != me {
         return Err(ApiError::not_found("friend request not found"));
@@ -162,22 +199,36 @@ async fn my_request(state: &AppState, id: FriendshipId, me: UserId) -> Result<Fr
     Ok(row)
 }
 
-async fn respond(state: &AppState, user: &AuthUser, id: FriendshipId, accept: bool) -> Result<HttpResponse, ApiError> {
+async fn respond(
+    state: &AppState,
+    user: &AuthUser,
+    id: FriendshipId,
+    accept: bool,
+) -> Result<HttpResponse, ApiError> {
     let row = my_request(state, id, user.id).await?;
     if row.addressee_id != user.id {
-        return Err(ApiError::forbidden("only the addressee may answer a request"));
+        return Err(ApiError::forbidden(
+            "only the addressee may answer a request",
+        ));
     }
     if row.status != FriendshipStatus::Pending {
         return Err(ApiError::conflict("this request was already answered"));
     }
     let me = user.id;
     let view = db::run(&state.db, move |c| {
-        let row = if accept { db::friendships::accept(c, id, me)? } else { db::friendships::reject(c, id, me)? };
+        let row = if accept {
+            db::friendships::accept(c, id, me)?
+        } else {
+            db::friendships::reject(c, id, me)?
+        };
         request_view(c, &row)
     })
     .await?;
     if accept {
-        let event = UserEvent::FriendAccepted { user_id: me, username: user.username.clone() };
+        let event = UserEvent::FriendAccepted {
+            user_id: me,
+            username: user.username.clone(),
+        };
         let _ = state.bus.publish_user(row.requester_id, &event).await;
     }
     Ok(HttpResponse::Ok().json(view))
@@ -185,26 +236,42 @@ async fn respond(state: &AppState, user: &AuthUser, id: FriendshipId, accept: bo
 
 #[utoipa::path(post, path = "/api/v1/friends/requests/{id}/accept", tag = "friends", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = FriendRequestView), (status = 403), (status = 404), (status = 409)))]
-pub async fn accept_request(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn accept_request(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     respond(&state, &user, FriendshipId(path.into_inner()), true).await
 }
 
 #[utoipa::path(post, path = "/api/v1/friends/requests/{id}/reject", tag = "friends", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = FriendRequestView), (status = 403), (status = 404), (status = 409)))]
-pub async fn reject_request(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn reject_request(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     respond(&state, &user, FriendshipId(path.into_inner()), false).await
 }
 
 #[utoipa::path(delete, path = "/api/v1/friends/requests/{id}", tag = "friends", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
-pub async fn cancel_request(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn cancel_request(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = FriendshipId(path.into_inner());
     let row = my_request(&state, id, user.id).await?;
     if row.requester_id != user.id {
-        return Err(ApiError::forbidden("only the requester may cancel a request"));
+        return Err(ApiError::forbidden(
+            "only the requester may cancel a request",
+        ));
     }
     if row.status != FriendshipStatus::Pending {
-        return Err(ApiError::conflict("only a pending request can be cancelled"));
+        return Err(ApiError::conflict(
+            "only a pending request can be cancelled",
+        ));
     }
     db::run(&state.db, move |c| db::friendships::delete(c, id)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -212,11 +279,19 @@ pub async fn cancel_request(user: AuthUser, state: web::Data<AppState>, path: we
 
 #[utoipa::path(delete, path = "/api/v1/friends/{user_id}", tag = "friends", security(("bearer" = [])),
     params(("user_id" = i64, Path)), responses((status = 204), (status = 404)))]
-pub async fn unfriend(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn unfriend(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let (me, them) = (user.id, UserId(path.into_inner()));
-    let removed = db::run(&state.db, move |c| match db::friendships::find_between(c, me, them)? {
-        Some(row) if row.status == FriendshipStatus::Accepted => db::friendships::delete(c, row.id).map(|_| true),
-        _ => Ok(false),
+    let removed = db::run(&state.db, move |c| {
+        match db::friendships::find_between(c, me, them)? {
+            Some(row) if row.status == FriendshipStatus::Accepted => {
+                db::friendships::delete(c, row.id).map(|_| true)
+            }
+            _ => Ok(false),
+        }
     })
     .await?;
     if !removed {

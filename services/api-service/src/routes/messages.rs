@@ -401,7 +401,14 @@ pub async fn search_conversation(
 ) -> Result<web::Json<crate::routes::Page<MessageView>>, ApiError> {
     let id = ConversationId(path.into_inner());
     chat::access::member_conversation(&state.chat(), id, user.id).await?;
-    Ok(web::Json(search(&state, db::messages::SearchScope::Conversation(id), query.into_inner()).await?))
+    Ok(web::Json(
+        search(
+            &state,
+            db::messages::SearchScope::Conversation(id),
+            query.into_inner(),
+        )
+        .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/messages/search", tag = "messages", security(("bearer" = [])),
@@ -411,5 +418,12 @@ pub async fn search_mine(
     state: web::Data<AppState>,
     query: web::Query<SearchQuery>,
 ) -> Result<web::Json<crate::routes::Page<MessageView>>, ApiError> {
-    Ok(web::Json(search(&state, db::messages::SearchScope::MemberOf(user.id), query.into_inner()).await?))
+    Ok(web::Json(
+        search(
+            &state,
+            db::messages::SearchScope::MemberOf(user.id),
+            query.into_inner(),
+        )
+        .await?,
+    ))
 }

@@ -64,7 +64,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{id}/read", web::post().to(conversations::mark_read))
             .route("/{id}/messages", web::get().to(messages::list_messages))
             .route("/{id}/messages", web::post().to(messages::send_message))
-            .route("/{id}/messages/search", web::get().to(messages::search_conversation))
+            .route(
+                "/{id}/messages/search",
+                web::get().to(messages::search_conversation),
+            )
             .route(
                 "/{id}/messages/{message_id}",
                 web::patch().to(messages::edit_message),
@@ -77,11 +80,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{id}/stop", web::post().to(messages::stop_generation))
             .route("/{id}/members", web::get().to(social::list_members))
             .route("/{id}/members", web::post().to(social::add_member))
-            .route("/{id}/members/{user_id}", web::patch().to(social::change_member_role))
-            .route("/{id}/members/{user_id}", web::delete().to(social::remove_member))
+            .route(
+                "/{id}/members/{user_id}",
+                web::patch().to(social::change_member_role),
+            )
+            .route(
+                "/{id}/members/{user_id}",
+                web::delete().to(social::remove_member),
+            )
             .route("/{id}/join", web::post().to(social::join_group))
             .route("/{id}/characters", web::post().to(social::add_character))
-            .route("/{id}/characters/{character_id}", web::delete().to(social::remove_character)),
+            .route(
+                "/{id}/characters/{character_id}",
+                web::delete().to(social::remove_character),
+            ),
     )
     .service(web::scope("/messages").route("/search", web::get().to(messages::search_mine)))
     .service(
@@ -89,8 +101,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(friends::list_friends))
             .route("/requests", web::get().to(friends::list_requests))
             .route("/requests", web::post().to(friends::send_request))
-            .route("/requests/{id}/accept", web::post().to(friends::accept_request))
-            .route("/requests/{id}/reject", web::post().to(friends::reject_request))
+            .route(
+                "/requests/{id}/accept",
+                web::post().to(friends::accept_request),
+            )
+            .route(
+                "/requests/{id}/reject",
+                web::post().to(friends::reject_request),
+            )
             .route("/requests/{id}", web::delete().to(friends::cancel_request))
             .route("/{user_id}", web::delete().to(friends::unfriend)),
     )
@@ -112,12 +130,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/{id}/join", web::post().to(servers::join_server))
             .route("/{id}/leave", web::post().to(servers::leave_server))
             .route("/{id}/members", web::get().to(servers::list_server_members))
-            .route("/{id}/members/{user_id}", web::patch().to(servers::change_server_role))
-            .route("/{id}/members/{user_id}", web::delete().to(servers::kick_member))
+            .route(
+                "/{id}/members/{user_id}",
+                web::patch().to(servers::change_server_role),
+            )
+            .route(
+                "/{id}/members/{user_id}",
+                web::delete().to(servers::kick_member),
+            )
             .route("/{id}/channels", web::get().to(servers::list_channels))
             .route("/{id}/channels", web::post().to(servers::create_channel))
-            .route("/{id}/channels/{channel_id}", web::patch().to(servers::update_channel))
-            .route("/{id}/channels/{channel_id}", web::delete().to(servers::delete_channel)),
+            .route(
+                "/{id}/channels/{channel_id}",
+                web::patch().to(servers::update_channel),
+            )
+            .route(
+                "/{id}/channels/{channel_id}",
+                web::delete().to(servers::delete_channel),
+            ),
     )
     .service(
         web::scope("/stories")

@@ -9,8 +9,8 @@ use db::conversations::{ConversationChanges, ConversationRow, NewConversationRow
 use db::servers::{NewServerRow, ServerChanges, ServerRow};
 use domain::events::{ConversationEvent, UserEvent};
 use domain::{
-    bounded_text, bounded_text_opt, ConversationId, ConversationKind, HttpUrl, MemberRole, ServerId, UserId,
-    ValidationError, Visibility,
+    bounded_text, bounded_text_opt, ConversationId, ConversationKind, HttpUrl, MemberRole,
+    ServerId, UserId, ValidationError, Visibility,
 };
 use platform::{ApiError, AuthUser};
 use rand::RngCore;
@@ -132,14 +132,25 @@ fn invite_code() -> String {
 
 /// Channel names: lower-case words joined by `-`, like `general` or `off-topic`.
 fn channel_name(raw: &str) -> Result<String, ValidationError> {
-    let name = bounded_text("name", raw, 1, 64)?.to_lowercase().replace(' ', "-");
+    let name = bounded_text("name", raw, 1, 64)?
+        .to_lowercase()
+        .replace(' ', "-");
     if name.chars().any(|c| c.is_control()) {
-        return Err(ValidationError::new("name", "must not contain control characters"));
+        return Err(ValidationError::new(
+            "name",
+            "must not contain control characters",
+        ));
     }
     Ok(name)
 }
 
-fn new_channel(server: ServerId, owner: UserId, name: String, description: String, position: i32) -> NewConversationRow {
+fn new_channel(
+    server: ServerId,
+    owner: UserId,
+    name: String,
+    description: String,
+    position: i32,
+) -> NewConversationRow {
     NewConversationRow {
         kind: ConversationKind::Channel,
         title: name,
@@ -155,7 +166,11 @@ fn new_channel(server: ServerId, owner: UserId, name: String, description: Strin
 }
 
 /// The server and the caller's role: members see it; others see public servers (no role) or 404.
-async fn load(state: &AppState, id: ServerId, user: UserId) -> Result<(ServerRow, Option<MemberRole>), ApiError> {
+async fn load(
+    state: &AppState,
+    id: ServerId,
+    user: UserId,
+) -> Result<(ServerRow, Option<MemberRole>), ApiError> {
     let (server, member) = db::run(&state.db, move |c| {
         let server = db::servers::find(c, id)?;
         let member = db::servers::find_member(c, id, user)?;
@@ -171,7 +186,12 @@ async fn load(state: &AppState, id: ServerId, user: UserId) -> Result<(ServerRow
 
 /// As [`load`], requiring membership with one of `roles` (403 for members without it, 404 for
 /// outsiders of private servers, 403 for outsiders of public ones).
-async fn require(state: &AppState, id: ServerId, user: UserId, roles: &[MemberRole]) -> Result<(ServerRow, MemberRole), ApiError> {
+async fn require(
+    state: &AppState,
+    id: ServerId,
+    user: UserId,
+    roles: &[MemberRole],
+) -> Result<(ServerRow, MemberRole), ApiError> {
     let (server, role) = load(state, id, user).await?;
     match role {
         Some(r) if roles.contains(&r) => Ok((server, r)),
@@ -184,33 +204,50 @@ const ANY_MEMBER: &[MemberRole] = &[MemberRole::Owner, MemberRole::Admin, Member
 
 #[utoipa::path(post, path = "/api/v1/servers", tag = "servers", security(("bearer" = [])),
     request_body = CreateServerRequest, responses((status = 201, body = ServerView), (status = 422)))]
-pub async fn create_server(user: AuthUser, state: web::Data<AppState>, body: web::Json<CreateServerRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_server(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<CreateServerRequest>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new = NewServerRow {
         owner_id: user.id,
         name: bounded_text("name", &body.name, 1, 100)?,
-        description: bounded_text_opt("description", Some(&body.description), 0, 1000)?.unwrap_or_default(),
+        description: bounded_text_opt("description", Some(&body.description), 0, 1000)?
+            .unwrap_or_default(),
         visibility: body.visibility.unwrap_or(Visibility::Private),
         invite_code: invite_code(),
-        icon_url: body.icon_url.map(|u| HttpUrl::parse("icon_url", &u).map(HttpUrl::into_inner)).transpose()?,
+        icon_url: body
+            .icon_url
+            .map(|u| HttpUrl::parse("icon_url", &u).map(HttpUrl::into_inner))
+            .transpose()?,
     };
     let owner = user.id;
     let (server, general) = db::run(&state.db, move |c| {
         db::transaction(c, |c| {
             let server = db::servers::insert(c, new)?;
-            let general = db::conversations::insert(c, new_channel(server.id, owner, "general".into(), String::new(), 0))?;
+            let general = db::conversations::insert(
+                c,
+                new_channel(server.id, owner, "general".into(), String::new(), 0),
+            )?;
             Ok((server, general))
         })
     })
     .await?;
     let mut view = ServerView::new(&server, Some(MemberRole::Owner));
-    view.channels = Some(vec![ConversationView::new(&general, Some(MemberRole::Owner))]);
+    view.channels = Some(vec![ConversationView::new(
+        &general,
+        Some(MemberRole::Owner),
+    )]);
     Ok(HttpResponse::Created().json(view))
 }
 
 #[utoipa::path(get, path = "/api/v1/servers", tag = "servers", security(("bearer" = [])),
     responses((status = 200, body = [ServerView])))]
-pub async fn list_my_servers(user: AuthUser, state: web::Data<AppState>) -> Result<web::Json<Vec<ServerView>>, ApiError> {
+pub async fn list_my_servers(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<ServerView>>, ApiError> {
     let me = user.id;
     let rows = db::run(&state.db, move |c| {
         db::servers::list_for_user(c, me)?
@@ -222,32 +259,61 @@ pub async fn list_my_servers(user: AuthUser, state: web::Data<AppState>) -> Resu
             .collect::<Result<Vec<_>, db::DbError>>()
     })
     .await?;
-    Ok(web::Json(rows.iter().map(|(s, role)| ServerView::new(s, *role)).collect()))
+    Ok(web::Json(
+        rows.iter()
+            .map(|(s, role)| ServerView::new(s, *role))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/servers/public", tag = "servers", security(("bearer" = [])),
     params(ServerListQuery), responses((status = 200, body = Object)))]
-pub async fn list_public_servers(_user: AuthUser, state: web::Data<AppState>, query: web::Query<ServerListQuery>) -> Result<web::Json<Page<ServerView>>, ApiError> {
+pub async fn list_public_servers(
+    _user: AuthUser,
+    state: web::Data<AppState>,
+    query: web::Query<ServerListQuery>,
+) -> Result<web::Json<Page<ServerView>>, ApiError> {
     let (limit, offset) = Page::<ServerView>::bounds(query.limit, query.offset)?;
-    let rows = db::run(&state.db, move |c| db::servers::list_public(c, limit, offset)).await?;
-    Ok(web::Json(Page::new(rows.iter().map(|s| ServerView::new(s, None)).collect(), limit, offset)))
+    let rows = db::run(&state.db, move |c| {
+        db::servers::list_public(c, limit, offset)
+    })
+    .await?;
+    Ok(web::Json(Page::new(
+        rows.iter().map(|s| ServerView::new(s, None)).collect(),
+        limit,
+        offset,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/servers/{id}", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = ServerView), (status = 404)))]
-pub async fn get_server(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<web::Json<ServerView>, ApiError> {
+pub async fn get_server(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<ServerView>, ApiError> {
     let id = ServerId(path.into_inner());
     let (server, role) = load(&state, id, user.id).await?;
     let channels = db::run(&state.db, move |c| db::conversations::list_channels(c, id)).await?;
     let mut view = ServerView::new(&server, role);
-    view.channels = Some(channels.iter().map(|ch| ConversationView::new(ch, role)).collect());
+    view.channels = Some(
+        channels
+            .iter()
+            .map(|ch| ConversationView::new(ch, role))
+            .collect(),
+    );
     Ok(web::Json(view))
 }
 
 #[utoipa::path(patch, path = "/api/v1/servers/{id}", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = UpdateServerRequest,
     responses((status = 200, body = ServerView), (status = 403), (status = 404), (status = 422)))]
-pub async fn update_server(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>, body: web::Json<UpdateServerRequest>) -> Result<web::Json<ServerView>, ApiError> {
+pub async fn update_server(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<UpdateServerRequest>,
+) -> Result<web::Json<ServerView>, ApiError> {
     let id = ServerId(path.into_inner());
     require(&state, id, user.id, &[MemberRole::Owner]).await?;
     let body = body.into_inner();
@@ -268,7 +334,11 @@ pub async fn update_server(user: AuthUser, state: web::Data<AppState>, path: web
 
 #[utoipa::path(delete, path = "/api/v1/servers/{id}", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 403), (status = 404)))]
-pub async fn delete_server(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_server(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ServerId(path.into_inner());
     require(&state, id, user.id, &[MemberRole::Owner]).await?;
     db::run(&state.db, move |c| db::servers::delete(c, id)).await?;
@@ -284,15 +354,35 @@ async fn admit(state: &AppState, server: &ServerRow, user: UserId) -> Result<(),
     .await?;
     let ctx = state.chat();
     for channel in channels {
-        chat::messages::publish(&ctx, channel.id, ConversationEvent::MemberJoined { user_id: user, role: MemberRole::Member }).await?;
-        let _ = state.bus.publish_user(user, &UserEvent::ConversationAdded { conversation_id: channel.id }).await;
+        chat::messages::publish(
+            &ctx,
+            channel.id,
+            ConversationEvent::MemberJoined {
+                user_id: user,
+                role: MemberRole::Member,
+            },
+        )
+        .await?;
+        let _ = state
+            .bus
+            .publish_user(
+                user,
+                &UserEvent::ConversationAdded {
+                    conversation_id: channel.id,
+                },
+            )
+            .await;
     }
     Ok(())
 }
 
 #[utoipa::path(post, path = "/api/v1/servers/{id}/join", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 404)))]
-pub async fn join_server(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn join_server(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let (server, role) = load(&state, ServerId(path.into_inner()), user.id).await?;
     if role.is_none() {
         admit(&state, &server, user.id).await?;
@@ -302,11 +392,17 @@ pub async fn join_server(user: AuthUser, state: web::Data<AppState>, path: web::
 
 #[utoipa::path(post, path = "/api/v1/servers/join", tag = "servers", security(("bearer" = [])),
     request_body = JoinByInviteRequest, responses((status = 200, body = ServerView), (status = 404)))]
-pub async fn join_by_invite(user: AuthUser, state: web::Data<AppState>, body: web::Json<JoinByInviteRequest>) -> Result<web::Json<ServerView>, ApiError> {
+pub async fn join_by_invite(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<JoinByInviteRequest>,
+) -> Result<web::Json<ServerView>, ApiError> {
     let code = bounded_text("invite_code", &body.invite_code, 1, 64)?;
-    let server = db::run(&state.db, move |c| db::servers::find_by_invite_code(c, &code))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no server has this invite code"))?;
+    let server = db::run(&state.db, move |c| {
+        db::servers::find_by_invite_code(c, &code)
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("no server has this invite code"))?;
     let (id, me) = (server.id, user.id);
     let existing = db::run(&state.db, move |c| db::servers::find_member(c, id, me)).await?;
     if existing.is_none() {
@@ -324,20 +420,39 @@ async fn depart(state: &AppState, server: ServerId, user: UserId) -> Result<(), 
     .await?;
     let ctx = state.chat();
     for channel in channels {
-        chat::messages::publish(&ctx, channel.id, ConversationEvent::MemberLeft { user_id: user }).await?;
-        let _ = state.bus.publish_user(user, &UserEvent::ConversationRemoved { conversation_id: channel.id }).await;
+        chat::messages::publish(
+            &ctx,
+            channel.id,
+            ConversationEvent::MemberLeft { user_id: user },
+        )
+        .await?;
+        let _ = state
+            .bus
+            .publish_user(
+                user,
+                &UserEvent::ConversationRemoved {
+                    conversation_id: channel.id,
+                },
+            )
+            .await;
     }
     Ok(())
 }
 
 #[utoipa::path(post, path = "/api/v1/servers/{id}/leave", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 404), (status = 409, description = "the owner must transfer first")))]
-pub async fn leave_server(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn leave_server(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ServerId(path.into_inner());
     let (_, role) = load(&state, id, user.id).await?;
     match role {
         None => return Err(ApiError::not_found("you are not a member of this server")),
-        Some(MemberRole::Owner) => return Err(ApiError::conflict("transfer ownership before leaving")),
+        Some(MemberRole::Owner) => {
+            return Err(ApiError::conflict("transfer ownership before leaving"))
+        }
         Some(_) => {}
     }
     depart(&state, id, user.id).await?;
@@ -346,13 +461,22 @@ pub async fn leave_server(user: AuthUser, state: web::Data<AppState>, path: web:
 
 #[utoipa::path(get, path = "/api/v1/servers/{id}/members", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = [ServerMemberView]), (status = 403), (status = 404)))]
-pub async fn list_server_members(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<web::Json<Vec<ServerMemberView>>, ApiError> {
+pub async fn list_server_members(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<Vec<ServerMemberView>>, ApiError> {
     let id = ServerId(path.into_inner());
     require(&state, id, user.id, ANY_MEMBER).await?;
     let rows = db::run(&state.db, move |c| db::servers::list_members(c, id)).await?;
     Ok(web::Json(
         rows.into_iter()
-            .map(|(m, username)| ServerMemberView { user_id: m.user_id, username, role: m.role, joined_at: utc(m.joined_at) })
+            .map(|(m, username)| ServerMemberView {
+                user_id: m.user_id,
+                username,
+                role: m.role,
+                joined_at: utc(m.joined_at),
+            })
             .collect(),
     ))
 }
@@ -360,7 +484,12 @@ pub async fn list_server_members(user: AuthUser, state: web::Data<AppState>, pat
 #[utoipa::path(patch, path = "/api/v1/servers/{id}/members/{user_id}", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path), ("user_id" = i64, Path)), request_body = ServerRoleRequest,
     responses((status = 204), (status = 403), (status = 404)))]
-pub async fn change_server_role(user: AuthUser, state: web::Data<AppState>, path: web::Path<(i64, i64)>, body: web::Json<ServerRoleRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn change_server_role(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<ServerRoleRequest>,
+) -> Result<HttpResponse, ApiError> {
     let (id, target) = (ServerId(path.0), UserId(path.1));
     require(&state, id, user.id, &[MemberRole::Owner]).await?;
     if target == user.id {
@@ -387,7 +516,11 @@ pub async fn change_server_role(user: AuthUser, state: web::Data<AppState>, path
 
 #[utoipa::path(delete, path = "/api/v1/servers/{id}/members/{user_id}", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path), ("user_id" = i64, Path)), responses((status = 204), (status = 403), (status = 404)))]
-pub async fn kick_member(user: AuthUser, state: web::Data<AppState>, path: web::Path<(i64, i64)>) -> Result<HttpResponse, ApiError> {
+pub async fn kick_member(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
     let (id, target) = (ServerId(path.0), UserId(path.1));
     let (_, my_role) = require(&state, id, user.id, MANAGERS).await?;
     let target_role = db::run(&state.db, move |c| db::servers::find_member(c, id, target))
@@ -405,30 +538,52 @@ pub async fn kick_member(user: AuthUser, state: web::Data<AppState>, path: web::
 
 #[utoipa::path(get, path = "/api/v1/servers/{id}/channels", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = [ConversationView]), (status = 404)))]
-pub async fn list_channels(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<web::Json<Vec<ConversationView>>, ApiError> {
+pub async fn list_channels(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<Vec<ConversationView>>, ApiError> {
     let id = ServerId(path.into_inner());
     let (_, role) = load(&state, id, user.id).await?;
     let channels = db::run(&state.db, move |c| db::conversations::list_channels(c, id)).await?;
-    Ok(web::Json(channels.iter().map(|ch| ConversationView::new(ch, role)).collect()))
+    Ok(web::Json(
+        channels
+            .iter()
+            .map(|ch| ConversationView::new(ch, role))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/servers/{id}/channels", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = ChannelRequest,
     responses((status = 201, body = ConversationView), (status = 403), (status = 404), (status = 422)))]
-pub async fn create_channel(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>, body: web::Json<ChannelRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_channel(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<ChannelRequest>,
+) -> Result<HttpResponse, ApiError> {
     let id = ServerId(path.into_inner());
     let (_, role) = require(&state, id, user.id, MANAGERS).await?;
     let body = body.into_inner();
     let name = channel_name(body.name.as_deref().unwrap_or(""))?;
-    let description = bounded_text_opt("description", body.description.as_deref(), 0, 1000)?.unwrap_or_default();
+    let description =
+        bounded_text_opt("description", body.description.as_deref(), 0, 1000)?.unwrap_or_default();
     let position = body.position.unwrap_or(0);
     let owner = user.id;
-    let row = db::run(&state.db, move |c| db::conversations::insert(c, new_channel(id, owner, name, description, position))).await?;
+    let row = db::run(&state.db, move |c| {
+        db::conversations::insert(c, new_channel(id, owner, name, description, position))
+    })
+    .await?;
     Ok(HttpResponse::Created().json(ConversationView::new(&row, Some(role))))
 }
 
 /// A channel of server `id`, or 404.
-async fn channel_of(state: &AppState, id: ServerId, channel: ConversationId) -> Result<ConversationRow, ApiError> {
+async fn channel_of(
+    state: &AppState,
+    id: ServerId,
+    channel: ConversationId,
+) -> Result<ConversationRow, ApiError> {
     let row = db::run(&state.db, move |c| db::conversations::find(c, channel)).await?;
     if row.kind != ConversationKind::Channel || row.server_id != Some(id) {
         return Err(ApiError::not_found("channel not found"));
@@ -439,7 +594,12 @@ async fn channel_of(state: &AppState, id: ServerId, channel: ConversationId) -> 
 #[utoipa::path(patch, path = "/api/v1/servers/{id}/channels/{channel_id}", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path), ("channel_id" = i64, Path)), request_body = ChannelRequest,
     responses((status = 200, body = ConversationView), (status = 403), (status = 404), (status = 422)))]
-pub async fn update_channel(user: AuthUser, state: web::Data<AppState>, path: web::Path<(i64, i64)>, body: web::Json<ChannelRequest>) -> Result<web::Json<ConversationView>, ApiError> {
+pub async fn update_channel(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<ChannelRequest>,
+) -> Result<web::Json<ConversationView>, ApiError> {
     let (id, channel) = (ServerId(path.0), ConversationId(path.1));
     let (_, role) = require(&state, id, user.id, MANAGERS).await?;
     channel_of(&state, id, channel).await?;
@@ -450,13 +610,20 @@ pub async fn update_channel(user: AuthUser, state: web::Data<AppState>, path: we
         position: body.position,
         ..Default::default()
     };
-    let row = db::run(&state.db, move |c| db::conversations::update(c, channel, &changes)).await?;
+    let row = db::run(&state.db, move |c| {
+        db::conversations::update(c, channel, &changes)
+    })
+    .await?;
     Ok(web::Json(ConversationView::new(&row, Some(role))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/servers/{id}/channels/{channel_id}", tag = "servers", security(("bearer" = [])),
     params(("id" = i64, Path), ("channel_id" = i64, Path)), responses((status = 204), (status = 403), (status = 404)))]
-pub async fn delete_channel(user: AuthUser, state: web::Data<AppState>, path: web::Path<(i64, i64)>) -> Result<HttpResponse, ApiError> {
+pub async fn delete_channel(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
     let (id, channel) = (ServerId(path.0), ConversationId(path.1));
     require(&state, id, user.id, MANAGERS).await?;
     channel_of(&state, id, channel).await?;

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use db::conversations::NewConversationRow;
 use domain::events::{ConversationEvent, UserEvent};
 use domain::{
-    bounded_text, bounded_text_opt, CharacterId, ConversationId, ConversationKind, MemberRole, UserId,
-    ValidationError, Visibility,
+    bounded_text, bounded_text_opt, CharacterId, ConversationId, ConversationKind, MemberRole,
+    UserId, ValidationError, Visibility,
 };
 use platform::{ApiError, AuthUser};
 use serde::{Deserialize, Serialize};
@@ -75,10 +75,14 @@ pub async fn create_human_conversation(
     }
 }
 
-async fn create_direct(state: &AppState, user: &AuthUser, body: CreateConversationRequest) -> Result<HttpResponse, ApiError> {
-    let other = body
-        .user_id
-        .ok_or_else(|| ValidationError::new("user_id", "a direct conversation needs the other user"))?;
+async fn create_direct(
+    state: &AppState,
+    user: &AuthUser,
+    body: CreateConversationRequest,
+) -> Result<HttpResponse, ApiError> {
+    let other = body.user_id.ok_or_else(|| {
+        ValidationError::new("user_id", "a direct conversation needs the other user")
+    })?;
     if other == user.id {
         return Err(ValidationError::new("user_id", "you cannot message yourself").into());
     }
@@ -86,32 +90,61 @@ async fn create_direct(state: &AppState, user: &AuthUser, body: CreateConversati
     let outcome = db::run(&state.db, move |c| {
         let target = match db::users::find(c, other) {
             Ok(u) if u.is_active => u,
-            Ok(_) | Err(db::DbError::NotFound) => return Ok(Err(ApiError::validation("user_id", "no such user"))),
+            Ok(_) | Err(db::DbError::NotFound) => {
+                return Ok(Err(ApiError::validation("user_id", "no such user")))
+            }
             Err(e) => return Err(e),
         };
         if db::blocks::is_blocked_either_way(c, me, target.id)? {
             return Ok(Err(ApiError::forbidden("you cannot message this user")));
         }
-        Ok(Ok(db::conversations::get_or_create_direct(c, me, target.id)?))
+        Ok(Ok(db::conversations::get_or_create_direct(
+            c, me, target.id,
+        )?))
     })
     .await??;
     let (row, created) = outcome;
     if created {
-        let _ = state.bus.publish_user(other, &UserEvent::ConversationAdded { conversation_id: row.id }).await;
+        let _ = state
+            .bus
+            .publish_user(
+                other,
+                &UserEvent::ConversationAdded {
+                    conversation_id: row.id,
+                },
+            )
+            .await;
     }
     let view = ConversationView::new(&row, Some(MemberRole::Member));
-    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+    Ok(if created {
+        HttpResponse::Created().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
 }
 
-async fn create_group(state: &AppState, user: &AuthUser, body: CreateConversationRequest) -> Result<HttpResponse, ApiError> {
+async fn create_group(
+    state: &AppState,
+    user: &AuthUser,
+    body: CreateConversationRequest,
+) -> Result<HttpResponse, ApiError> {
     let title = bounded_text("title", body.title.as_deref().unwrap_or(""), 1, 100)?;
-    let description = bounded_text_opt("description", body.description.as_deref(), 0, 1000)?.unwrap_or_default();
+    let description =
+        bounded_text_opt("description", body.description.as_deref(), 0, 1000)?.unwrap_or_default();
     let member_limit = body.member_limit.unwrap_or(DEFAULT_MEMBER_LIMIT);
     if !(2..=MAX_MEMBER_LIMIT).contains(&member_limit) {
-        return Err(ValidationError::new("member_limit", format!("must be between 2 and {MAX_MEMBER_LIMIT}")).into());
+        return Err(ValidationError::new(
+            "member_limit",
+            format!("must be between 2 and {MAX_MEMBER_LIMIT}"),
+        )
+        .into());
     }
     if body.character_id.is_some() || body.user_id.is_some() {
-        return Err(ValidationError::new("kind", "groups take no character_id or user_id; add members after creating").into());
+        return Err(ValidationError::new(
+            "kind",
+            "groups take no character_id or user_id; add members after creating",
+        )
+        .into());
     }
     let owner = user.id;
     let new = NewConversationRow {
@@ -126,15 +159,24 @@ async fn create_group(state: &AppState, user: &AuthUser, body: CreateConversatio
         direct_key: None,
         position: 0,
     };
-    let row = db::run(&state.db, move |c| db::conversations::insert_with_members(c, new, &[(owner, MemberRole::Owner)])).await?;
+    let row = db::run(&state.db, move |c| {
+        db::conversations::insert_with_members(c, new, &[(owner, MemberRole::Owner)])
+    })
+    .await?;
     Ok(HttpResponse::Created().json(ConversationView::new(&row, Some(MemberRole::Owner))))
 }
 
 /// The group `id` and the caller's membership; DMs and AI chats have no member management.
-async fn group(state: &AppState, id: ConversationId, user: UserId) -> Result<(db::conversations::ConversationRow, db::members::MemberRow), ApiError> {
+async fn group(
+    state: &AppState,
+    id: ConversationId,
+    user: UserId,
+) -> Result<(db::conversations::ConversationRow, db::members::MemberRow), ApiError> {
     let (conversation, member) = chat::access::member_conversation(&state.chat(), id, user).await?;
     if conversation.kind != ConversationKind::Group {
-        return Err(ApiError::conflict("members can be managed only in group conversations"));
+        return Err(ApiError::conflict(
+            "members can be managed only in group conversations",
+        ));
     }
     Ok((conversation, member))
 }
@@ -147,13 +189,26 @@ pub async fn list_public_groups(
     query: web::Query<PublicGroupsQuery>,
 ) -> Result<web::Json<Page<ConversationView>>, ApiError> {
     let (limit, offset) = Page::<ConversationView>::bounds(query.limit, query.offset)?;
-    let rows = db::run(&state.db, move |c| db::conversations::list_public_groups(c, limit, offset)).await?;
-    Ok(web::Json(Page::new(rows.iter().map(|r| ConversationView::new(r, None)).collect(), limit, offset)))
+    let rows = db::run(&state.db, move |c| {
+        db::conversations::list_public_groups(c, limit, offset)
+    })
+    .await?;
+    Ok(web::Json(Page::new(
+        rows.iter()
+            .map(|r| ConversationView::new(r, None))
+            .collect(),
+        limit,
+        offset,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/members", tag = "social", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = [MemberView]), (status = 404)))]
-pub async fn list_members(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<web::Json<Vec<MemberView>>, ApiError> {
+pub async fn list_members(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<Vec<MemberView>>, ApiError> {
     let id = ConversationId(path.into_inner());
     chat::access::member_conversation(&state.chat(), id, user.id).await?;
     let rows = db::run(&state.db, move |c| db::members::list_with_users(c, id)).await?;
@@ -172,7 +227,11 @@ pub async fn list_members(user: AuthUser, state: web::Data<AppState>, path: web:
 }
 
 /// Adds `user` to a group, within its member limit. Returns false when they were already in.
-async fn admit(state: &AppState, conversation: &db::conversations::ConversationRow, user: UserId) -> Result<(), ApiError> {
+async fn admit(
+    state: &AppState,
+    conversation: &db::conversations::ConversationRow,
+    user: UserId,
+) -> Result<(), ApiError> {
     let (id, limit) = (conversation.id, i64::from(conversation.member_limit));
     let joined = db::run(&state.db, move |c| {
         db::transaction(c, |c| {
@@ -188,8 +247,24 @@ async fn admit(state: &AppState, conversation: &db::conversations::ConversationR
     })
     .await??;
     if joined {
-        publish(&state.chat(), id, ConversationEvent::MemberJoined { user_id: user, role: MemberRole::Member }).await?;
-        let _ = state.bus.publish_user(user, &UserEvent::ConversationAdded { conversation_id: id }).await;
+        publish(
+            &state.chat(),
+            id,
+            ConversationEvent::MemberJoined {
+                user_id: user,
+                role: MemberRole::Member,
+            },
+        )
+        .await?;
+        let _ = state
+            .bus
+            .publish_user(
+                user,
+                &UserEvent::ConversationAdded {
+                    conversation_id: id,
+                },
+            )
+            .await;
     }
     Ok(())
 }
@@ -213,7 +288,9 @@ pub async fn add_member(
     let allowed = db::run(&state.db, move |c| {
         match db::users::find(c, invitee) {
             Ok(u) if u.is_active => {}
-            Ok(_) | Err(db::DbError::NotFound) => return Ok(Err(ApiError::validation("user_id", "no such user"))),
+            Ok(_) | Err(db::DbError::NotFound) => {
+                return Ok(Err(ApiError::validation("user_id", "no such user")))
+            }
             Err(e) => return Err(e),
         }
         // Someone who blocked you cannot be pulled into your room.
@@ -230,7 +307,11 @@ pub async fn add_member(
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/join", tag = "social", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 204), (status = 404), (status = 409)))]
-pub async fn join_group(user: AuthUser, state: web::Data<AppState>, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn join_group(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
     let row = db::run(&state.db, move |c| db::conversations::find(c, id)).await?;
     // Private groups are invitation-only and invisible to outsiders.
@@ -254,11 +335,15 @@ pub async fn change_member_role(
     let (_, me) = group(&state, id, user.id).await?;
     let new_role = body.role;
     let target_row = db::run(&state.db, move |c| db::members::find(c, id, target)).await?;
-    let target_row = target_row.filter(|m| m.left_at.is_none()).ok_or_else(|| ApiError::not_found("no such member"))?;
+    let target_row = target_row
+        .filter(|m| m.left_at.is_none())
+        .ok_or_else(|| ApiError::not_found("no such member"))?;
     let is_owner = me.role == MemberRole::Owner;
     // Admins may promote members to admin or back; only the owner touches admins or ownership.
     let allowed = is_owner
-        || (me.role == MemberRole::Admin && target_row.role == MemberRole::Member && new_role != MemberRole::Owner);
+        || (me.role == MemberRole::Admin
+            && target_row.role == MemberRole::Member
+            && new_role != MemberRole::Owner);
     if !allowed || target == user.id {
         return Err(ApiError::forbidden("you may not change this member's role"));
     }
@@ -274,9 +359,25 @@ pub async fn change_member_role(
     .await?;
     let ctx = state.chat();
     if new_role == MemberRole::Owner {
-        publish(&ctx, id, ConversationEvent::MemberRoleChanged { user_id: me_id, role: MemberRole::Admin }).await?;
+        publish(
+            &ctx,
+            id,
+            ConversationEvent::MemberRoleChanged {
+                user_id: me_id,
+                role: MemberRole::Admin,
+            },
+        )
+        .await?;
     }
-    publish(&ctx, id, ConversationEvent::MemberRoleChanged { user_id: target, role: new_role }).await?;
+    publish(
+        &ctx,
+        id,
+        ConversationEvent::MemberRoleChanged {
+            user_id: target,
+            role: new_role,
+        },
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -291,7 +392,9 @@ pub async fn remove_member(
     let (id, target) = (ConversationId(path.0), UserId(path.1));
     let (_, me) = group(&state, id, user.id).await?;
     let target_row = db::run(&state.db, move |c| db::members::find(c, id, target)).await?;
-    let target_row = target_row.filter(|m| m.left_at.is_none()).ok_or_else(|| ApiError::not_found("no such member"))?;
+    let target_row = target_row
+        .filter(|m| m.left_at.is_none())
+        .ok_or_else(|| ApiError::not_found("no such member"))?;
     if target == user.id {
         if me.role == MemberRole::Owner {
             let others = db::run(&state.db, move |c| db::members::count_active(c, id)).await? - 1;
@@ -310,8 +413,21 @@ pub async fn remove_member(
         }
     }
     db::run(&state.db, move |c| db::members::remove(c, id, target)).await?;
-    publish(&state.chat(), id, ConversationEvent::MemberLeft { user_id: target }).await?;
-    let _ = state.bus.publish_user(target, &UserEvent::ConversationRemoved { conversation_id: id }).await;
+    publish(
+        &state.chat(),
+        id,
+        ConversationEvent::MemberLeft { user_id: target },
+    )
+    .await?;
+    let _ = state
+        .bus
+        .publish_user(
+            target,
+            &UserEvent::ConversationRemoved {
+                conversation_id: id,
+            },
+        )
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -325,12 +441,20 @@ pub async fn add_character(
     body: web::Json<AddCharacterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
-    let (conversation, member) = chat::access::member_conversation(&state.chat(), id, user.id).await?;
-    if !matches!(conversation.kind, ConversationKind::Group | ConversationKind::Channel) {
-        return Err(ApiError::conflict("characters can be added to groups and channels"));
+    let (conversation, member) =
+        chat::access::member_conversation(&state.chat(), id, user.id).await?;
+    if !matches!(
+        conversation.kind,
+        ConversationKind::Group | ConversationKind::Channel
+    ) {
+        return Err(ApiError::conflict(
+            "characters can be added to groups and channels",
+        ));
     }
     if !member.role.can_manage() {
-        return Err(ApiError::forbidden("only the owner or an admin may add characters"));
+        return Err(ApiError::forbidden(
+            "only the owner or an admin may add characters",
+        ));
     }
     let (character, me) = (body.character_id, user.id);
     db::run(&state.db, move |c| {
@@ -358,11 +482,18 @@ pub async fn remove_character(
     let (id, character) = (ConversationId(path.0), CharacterId(path.1));
     let (_, member) = chat::access::member_conversation(&state.chat(), id, user.id).await?;
     if !member.role.can_manage() {
-        return Err(ApiError::forbidden("only the owner or an admin may remove characters"));
+        return Err(ApiError::forbidden(
+            "only the owner or an admin may remove characters",
+        ));
     }
-    let removed = db::run(&state.db, move |c| db::conversations::remove_character(c, id, character)).await?;
+    let removed = db::run(&state.db, move |c| {
+        db::conversations::remove_character(c, id, character)
+    })
+    .await?;
     if !removed {
-        return Err(ApiError::not_found("that character is not in this conversation"));
+        return Err(ApiError::not_found(
+            "that character is not in this conversation",
+        ));
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -26,7 +26,9 @@ async fn openapi_covers_every_route_and_docs_render() {
         .collect();
     // Every route in routes::configure, written as the spec writes it. The source is flattened so
     // routes that rustfmt spread over several lines parse like one-liners.
-    let routes: String = include_str!("../../src/routes/mod.rs").split_whitespace().collect();
+    let routes: String = include_str!("../../src/routes/mod.rs")
+        .split_whitespace()
+        .collect();
     let mut expected = BTreeSet::new();
     let mut scope = String::new();
     let mut rest = routes.as_str();
@@ -36,7 +38,14 @@ async fn openapi_covers_every_route_and_docs_render() {
             scope = tail.split('"').next().unwrap().to_owned();
         } else if let Some(tail) = rest.strip_prefix(".route(\"") {
             let sub = tail.split('"').next().unwrap();
-            let method = tail.split("web::").nth(1).unwrap().split('(').next().unwrap().to_uppercase();
+            let method = tail
+                .split("web::")
+                .nth(1)
+                .unwrap()
+                .split('(')
+                .next()
+                .unwrap()
+                .to_uppercase();
             expected.insert(format!("{method} /api/v1{scope}{sub}"));
         }
         rest = &rest[1..];

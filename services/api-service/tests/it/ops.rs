@@ -121,3 +121,38 @@ async fn malformed_redis_url_is_a_one_line_error_naming_the_variable() {
     assert!(text.contains("REDIS_URL"), "{text}");
     assert!(!text.contains('\n'), "{text}");
 }
+
+#[tokio::test]
+async fn serves_the_web_client_with_a_fallback_for_client_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>chat</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let env = TestEnv::new(testkit::services::Backend::Sqlite).await;
+    let mut settings = env.settings.clone();
+    settings.http.web_dir = dir.path().display().to_string();
+    let (base, server) = start(settings).await;
+
+    let index = reqwest::get(format!("{base}/")).await.unwrap();
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.unwrap().contains("<title>chat</title>"));
+    let asset = reqwest::get(format!("{base}/assets/app.js")).await.unwrap();
+    assert_eq!(asset.text().await.unwrap(), "console.log(1)");
+    let client_route = reqwest::get(format!("{base}/chat/42")).await.unwrap();
+    assert!(client_route
+        .text()
+        .await
+        .unwrap()
+        .contains("<title>chat</title>"));
+    let api_miss = reqwest::get(format!("{base}/api/v1/no-such-thing"))
+        .await
+        .unwrap();
+    assert_eq!(api_miss.status(), 404);
+    let body: serde_json::Value = api_miss.json().await.unwrap();
+    assert_eq!(body["code"], "not_found");
+    server.abort();
+}
