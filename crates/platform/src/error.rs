@@ -190,6 +190,52 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) ->
     api.into()
 }
 
+/// Last line of defence: an error answer produced outside our handlers (a body-size limit hit by
+/// a raw-bytes extractor, 405 for a wrong method, …) gets the problem body too, so clients can
+/// always parse errors the same way. Answers that already carry a JSON body pass unchanged.
+pub fn ensure_problem_body<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>>
+where
+    B: actix_web::body::MessageBody + 'static,
+{
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_json = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let code = match status.as_u16() {
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        409 => ErrorCode::Conflict,
+        413 => ErrorCode::PayloadTooLarge,
+        415 => ErrorCode::UnsupportedMediaType,
+        422 => ErrorCode::Validation,
+        429 => ErrorCode::RateLimited,
+        503 => ErrorCode::Unavailable,
+        s if s >= 500 => ErrorCode::Internal,
+        _ => ErrorCode::BadRequest,
+    };
+    let mut body = ErrorBody::new(
+        code,
+        status.canonical_reason().unwrap_or("error").to_lowercase(),
+    );
+    body.status = status.as_u16();
+    let (req, _) = res.into_parts();
+    let response = HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .json(body);
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
+
 /// Answers unknown routes with a JSON 404.
 pub async fn not_found_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("no such route"))

@@ -1,7 +1,8 @@
 //! The HTTP server every service runs: metrics middleware, `/health` `/ready` `/metrics`,
 //! JSON errors for malformed input and unknown routes, graceful shutdown on SIGTERM.
 
-use actix_web::{dev::Server, dev::ServerHandle, middleware::from_fn, web, App, HttpServer};
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{dev::Server, dev::ServerHandle, web, App, HttpServer};
 
 use crate::{ops::Readiness, Settings};
 
@@ -33,6 +34,7 @@ impl RunningServer {
         let mut server = HttpServer::new(move || {
             let routes = routes.clone();
             App::new()
+                .wrap(ErrorHandlers::new().default_handler(crate::error::ensure_problem_body))
                 .wrap(cors(&cors_origins, any_origin))
                 .wrap(from_fn(crate::metrics::track_http))
                 .configure(|cfg| crate::http::configure_common(cfg, readiness.clone(), body_limit))

@@ -12,4 +12,5 @@ mod ops;
 mod prompts;
 mod social;
 mod stories;
+mod sweep;
 mod users;
