@@ -1,8 +1,15 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test build fmt lint ci migrate validate-deploy
+.PHONY: run test build fmt lint ci migrate web web-e2e validate-deploy
 
 run:
+	bash scripts/web-build.sh
 	bash scripts/run-local.sh
+
+web:
+	bash scripts/web-build.sh
+
+web-e2e:
+	bash scripts/web-e2e.sh
 
 test:
 	bash scripts/ensure-deps.sh

@@ -1,0 +1,130 @@
+// Members of a group room or DM: roles, presence, invite, role changes, removal, leaving, and
+// the AI characters that answer in the room.
+import { useState } from "react";
+import { useApp, useLoad } from "../app";
+import type { Character, Conversation, Friend, Member, MemberRole, Page } from "../lib/types";
+import { Avatar, ErrorBox, Field, Icon, Select } from "../ui";
+
+const rank: Record<MemberRole, number> = { owner: 3, admin: 2, member: 1 };
+
+export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { conversation: Conversation; online: Set<number>; tick: number; onClose(): void; onLeft(): void }) {
+  const { api, user, status } = useApp();
+  const isOnline = (uid: number) => online.has(uid) || (uid === user.id && status === "open");
+  const id = conversation.id;
+  const members = useLoad(() => api.get<Member[]>(`/conversations/${id}/members`), [id, tick]);
+  const friends = useLoad(() => api.get<Friend[]>("/friends"), []);
+  const mine = useLoad(() => api.get<Page<Character>>("/characters", { mine: true, limit: 100 }), []);
+  const [error, setError] = useState<unknown>(null);
+  const [invite, setInvite] = useState("");
+  const [character, setCharacter] = useState("");
+  const me = members.data?.find((m) => m.user_id === user.id);
+  const myRank = me ? rank[me.role] : 0;
+  const isGroup = conversation.kind === "group";
+  const canManage = isGroup && myRank >= 2;
+
+  async function act(f: () => Promise<unknown>): Promise<boolean> {
+    setError(null);
+    try {
+      await f();
+      members.reload();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    }
+  }
+
+  const candidates = (friends.data ?? []).filter((f) => !members.data?.some((m) => m.user_id === f.user.id));
+
+  return (
+    <aside className="side-panel" aria-label="Members">
+      <div className="pane-head">
+        <h3>Members {members.data ? `(${members.data.length})` : ""}</h3>
+        <button type="button" className="ghost" onClick={onClose} aria-label="Close members">
+          ×
+        </button>
+      </div>
+      <ErrorBox error={members.error ?? error} onDismiss={() => setError(null)} />
+      <ul className="plain-list members">
+        {members.data?.map((m) => (
+          <li key={m.user_id} className="member">
+            <div className="row">
+              <Avatar name={m.display_name || m.username} url={m.avatar_url} size={30} online={isOnline(m.user_id)} />
+              <div className="grow">
+                <div className="ellipsis">
+                  {m.display_name || m.username} {m.user_id === user.id && <span className="muted">(you)</span>}
+                </div>
+                <div className="muted small">
+                  <span className={`role role-${m.role}`}>{m.role}</span> <span className="presence">{isOnline(m.user_id) ? "online" : "offline"}</span>
+                </div>
+              </div>
+            </div>
+            {canManage && m.user_id !== user.id && rank[m.role] < myRank + (me?.role === "owner" ? 1 : 0) && (
+              <div className="row member-actions">
+                <label className="sr-only" htmlFor={`role-${m.user_id}`}>
+                  Role of {m.username}
+                </label>
+                <select
+                  id={`role-${m.user_id}`}
+                  value={m.role}
+                  onChange={(e) => act(() => api.patch(`/conversations/${id}/members/${m.user_id}`, { role: e.target.value }))}
+                >
+                  <option value="member">member</option>
+                  <option value="admin">admin</option>
+                  {me?.role === "owner" && <option value="owner">owner (transfer)</option>}
+                </select>
+                <button type="button" className="link danger-text" onClick={() => act(() => api.del(`/conversations/${id}/members/${m.user_id}`))}>
+                  Remove
+                </button>
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+      {canManage && (
+        <form
+          className="stack"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const uid = Number(invite);
+            if (uid) void act(() => api.post(`/conversations/${id}/members`, { user_id: uid })).then((ok) => ok && setInvite(""));
+          }}
+        >
+          {candidates.length ? (
+            <Select label="Invite a friend" value={invite} onChange={setInvite} options={[["", "Choose…"], ...candidates.map((f) => [String(f.user.id), f.user.username] as [string, string])]} />
+          ) : (
+            <Field label="Invite by user ID" inputMode="numeric" value={invite} onChange={(e) => setInvite(e.target.value.replace(/\D/g, ""))} hint="Friends appear here as a list." />
+          )}
+          <button type="submit" className="small" disabled={!invite}>
+            <Icon name="plus" size={14} /> Invite
+          </button>
+        </form>
+      )}
+      {canManage && (
+        <form
+          className="stack"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (character) void act(() => api.post(`/conversations/${id}/characters`, { character_id: Number(character) })).then((ok) => ok && setCharacter(""));
+          }}
+        >
+          <Select label="Add an AI character" value={character} onChange={setCharacter} options={[["", "Choose…"], ...(mine.data?.items ?? []).map((c) => [String(c.id), c.name] as [string, string])]} />
+          <button type="submit" className="small" disabled={!character}>
+            Add character
+          </button>
+        </form>
+      )}
+      {isGroup && (
+        <button
+          type="button"
+          className="danger small"
+          onClick={() => {
+            if (confirm("Leave this room?")) void act(() => api.del(`/conversations/${id}/members/${user.id}`)).then((ok) => ok && onLeft());
+          }}
+        >
+          Leave room
+        </button>
+      )}
+    </aside>
+  );
+}

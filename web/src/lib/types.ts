@@ -1,0 +1,290 @@
+// The API's JSON shapes (snake_case, as the server sends them).
+
+export type Role = "user" | "admin";
+export type Visibility = "private" | "public";
+export type ConversationKind = "ai_chat" | "direct" | "group" | "channel";
+export type MemberRole = "owner" | "admin" | "member";
+export type MessageStatus = "streaming" | "complete" | "failed" | "cancelled";
+
+export interface User {
+  id: number;
+  username: string;
+  email?: string;
+  display_name: string;
+  bio: string;
+  avatar_url: string | null;
+  role: Role;
+  created_at: string;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token: string;
+  user: User;
+}
+
+export interface Page<T> {
+  items: T[];
+  limit: number;
+  offset: number;
+  total?: number;
+}
+
+export interface Character {
+  id: number;
+  owner_id: number;
+  name: string;
+  description: string;
+  personality: string;
+  scenario: string;
+  greeting: string;
+  alternate_greetings: string[];
+  example_dialogue: string;
+  system_prompt: string;
+  post_history_instructions: string;
+  creator_notes: string;
+  tags: string[];
+  avatar_url: string | null;
+  visibility: Visibility;
+  model_preference: string | null;
+  extensions: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Message {
+  id: number;
+  conversation_id: number;
+  author_id: number | null;
+  author_username: string | null;
+  character_id: number | null;
+  role: "user" | "assistant" | "system";
+  message_type: "text" | "image" | "file" | "system";
+  content: string;
+  reply_to_id: number | null;
+  status: MessageStatus;
+  model: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  client_id: string | null;
+  job_id: string | null;
+  created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
+}
+
+export interface Conversation {
+  id: number;
+  kind: ConversationKind;
+  title: string;
+  description: string;
+  character_id: number | null;
+  server_id: number | null;
+  owner_id: number | null;
+  visibility: Visibility;
+  member_limit: number;
+  role: MemberRole | null;
+  last_message: Message | null;
+  unread_count: number;
+  created_at: string;
+  updated_at: string;
+  last_message_at: string | null;
+}
+
+export interface MessagePage {
+  items: Message[];
+  has_more: boolean;
+}
+
+export interface SendResponse {
+  message: Message;
+  job_id: string | null;
+}
+
+export interface Member {
+  user_id: number;
+  username: string;
+  display_name?: string;
+  avatar_url?: string | null;
+  role: MemberRole;
+  joined_at: string;
+}
+
+export interface FriendRequest {
+  id: number;
+  from: User;
+  to: User;
+  status: "pending" | "accepted" | "rejected";
+  created_at: string;
+}
+
+export interface Friend {
+  friendship_id: number;
+  user: User;
+  since: string;
+}
+
+export interface Block {
+  user: User;
+  created_at: string;
+}
+
+export interface Server {
+  id: number;
+  owner_id: number;
+  name: string;
+  description: string;
+  visibility: Visibility;
+  invite_code?: string;
+  icon_url: string | null;
+  role: MemberRole | null;
+  channels?: Conversation[];
+  created_at: string;
+}
+
+// ---- admin-stats ----
+
+export interface AdminUser {
+  id: number;
+  username: string;
+  email: string;
+  display_name: string;
+  role: Role;
+  is_active: boolean;
+  created_at: string;
+  last_active_at: string | null;
+  message_count: number;
+  messages_month: number;
+  tokens_month: number;
+}
+
+export interface UsageTotals {
+  messages: number;
+  replies: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface AdminUserDetail extends AdminUser {
+  bio: string;
+  avatar_url: string | null;
+  updated_at: string;
+  conversations: number;
+  this_month: UsageTotals;
+  all_time: UsageTotals;
+}
+
+export interface AdminConversation {
+  id: number;
+  kind: ConversationKind;
+  title: string;
+  character_id: number | null;
+  server_id: number | null;
+  owner_id: number | null;
+  role: string;
+  created_at: string;
+  last_message_at: string | null;
+  last_message: Message | null;
+}
+
+export interface AdminMessagePage {
+  items: Message[];
+  limit: number;
+  oldest_id: number | null;
+  newest_id: number | null;
+}
+
+export interface UsageItem {
+  day?: string;
+  model?: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  replies: number;
+  messages?: number;
+  conversations?: number;
+}
+
+export interface UserUsage {
+  user_id: number;
+  from: string;
+  to: string;
+  group_by: string;
+  totals: UsageTotals & { conversations?: number };
+  items: UsageItem[];
+}
+
+export interface Tokens {
+  prompt: number;
+  completion: number;
+  total: number;
+}
+
+export interface Generations {
+  ok: number;
+  failed: number;
+  cancelled: number;
+  total: number;
+}
+
+export interface Latency {
+  samples: number;
+  mean: number | null;
+  p50: number | null;
+  p99: number | null;
+}
+
+export interface Overview {
+  from: string;
+  to: string;
+  days: number;
+  users: { total: number; new: number; active: number; monthly_active: number; daily_active_avg: number };
+  messages: { user: number; ai: number; total: number };
+  tokens: Tokens;
+  generations: Generations;
+  latency_ms: Latency;
+  daily: {
+    day: string;
+    new_users: number;
+    active_users: number;
+    user_messages: number;
+    ai_messages: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    failed: number;
+    cancelled: number;
+  }[];
+  by_model: { model: string; provider: string; generations: Generations; tokens: Tokens; latency_ms: Latency }[];
+  by_provider: { provider: string; generations: Generations; tokens: Tokens }[];
+  top_characters: { character_id: number; name: string | null; messages: number }[];
+}
+
+export interface Realtime {
+  generated_at: string;
+  gateways: {
+    replicas: number;
+    connections: number;
+    subscriptions: number;
+    nodes: {
+      node_id: string;
+      alive: boolean;
+      connections: number | null;
+      subscriptions: number | null;
+      users: number | null;
+      channels: number | null;
+      started_at: string | null;
+      heartbeat_at: string | null;
+    }[];
+  };
+  jobs: {
+    stream: string;
+    length: number;
+    dead_letters: number;
+    groups: { name: string; consumers: number; pending: number; lag: number | null; last_delivered_id: string }[];
+  };
+  streams: { name: string; length: number }[];
+}

@@ -1,0 +1,367 @@
+// The administrators' dashboard over admin-stats: overview charts, users (search, detail,
+// activate/deactivate, role), a user's conversations and usage, and the live real-time tier.
+import { useEffect, useState } from "react";
+import { useApp, useLoad } from "../app";
+import { HBars, StackedBars } from "../components/Charts";
+import { navigate } from "../lib/router";
+import type { AdminConversation, AdminMessagePage, AdminUser, AdminUserDetail, Overview, Page, Realtime, UserUsage } from "../lib/types";
+import { Avatar, ErrorBox, Icon, Link, Spinner, Tabs, clock, fmt, timeAgo } from "../ui";
+
+type Tab = "overview" | "users" | "live";
+
+const colors = { user: "#6d5dfc", ai: "#1f9d8b", prompt: "#3b82f6", completion: "#e08a1e", failed: "#e4577a" };
+
+function isoDay(d: Date) {
+  return d.toISOString().slice(0, 10);
+}
+
+export function AdminPage({ userId, tab }: { userId: number | null; tab: string }) {
+  const current: Tab = userId ? "users" : tab === "users" || tab === "live" ? tab : "overview";
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Admin</h1>
+      </div>
+      <Tabs
+        label="Dashboard sections"
+        value={current}
+        onChange={(t) => navigate(t === "overview" ? "/admin" : `/admin/${t}`)}
+        tabs={[
+          ["overview", "Overview"],
+          ["users", "Users"],
+          ["live", "Live"],
+        ]}
+      />
+      {userId ? <UserDetail id={userId} /> : current === "users" ? <Users /> : current === "live" ? <Live /> : <OverviewTab />}
+    </div>
+  );
+}
+
+function Kpi({ label, value, sub }: { label: string; value: string; sub?: string }) {
+  return (
+    <div className="kpi card">
+      <div className="muted small">{label}</div>
+      <div className="kpi-value">{value}</div>
+      {sub && <div className="muted small">{sub}</div>}
+    </div>
+  );
+}
+
+function OverviewTab() {
+  const { api } = useApp();
+  const [days, setDays] = useState(30);
+  const to = new Date();
+  const from = new Date(Date.now() - (days - 1) * 86400_000);
+  const o = useLoad(() => api.admin<Overview>("/stats/overview", { from: isoDay(from), to: isoDay(to), top: 8 }), [days]);
+  const d = o.data;
+  return (
+    <section className="stack" aria-label="Overview">
+      <div className="row">
+        <label htmlFor="period">Period</label>
+        <select id="period" value={days} onChange={(e) => setDays(Number(e.target.value))}>
+          <option value={7}>Last 7 days</option>
+          <option value={30}>Last 30 days</option>
+          <option value={90}>Last 90 days</option>
+        </select>
+        <button type="button" className="ghost small" onClick={o.reload} aria-label="Refresh">
+          <Icon name="refresh" size={16} />
+        </button>
+      </div>
+      <ErrorBox error={o.error} />
+      {o.loading && !d && <Spinner />}
+      {d && (
+        <>
+          <div className="kpis">
+            <Kpi label="Users" value={fmt(d.users.total)} sub={`${fmt(d.users.new)} new · ${fmt(d.users.active)} active`} />
+            <Kpi label="Messages" value={fmt(d.messages.total)} sub={`${fmt(d.messages.user)} by people · ${fmt(d.messages.ai)} by AI`} />
+            <Kpi label="Tokens" value={fmt(d.tokens.total)} sub={`${fmt(d.tokens.prompt)} prompt · ${fmt(d.tokens.completion)} completion`} />
+            <Kpi label="Generations" value={fmt(d.generations.total)} sub={`${fmt(d.generations.failed)} failed · ${fmt(d.generations.cancelled)} stopped`} />
+            <Kpi label="Latency p50 / p99" value={d.latency_ms.p50 != null ? `${fmt(d.latency_ms.p50)} ms` : "–"} sub={d.latency_ms.p99 != null ? `p99 ${fmt(d.latency_ms.p99)} ms` : undefined} />
+          </div>
+          <div className="charts">
+            <StackedBars
+              title="Messages per day"
+              labels={d.daily.map((x) => x.day)}
+              series={[{ name: "people", color: colors.user }, { name: "AI", color: colors.ai }]}
+              values={[d.daily.map((x) => x.user_messages), d.daily.map((x) => x.ai_messages)]}
+            />
+            <StackedBars
+              title="Tokens per day"
+              labels={d.daily.map((x) => x.day)}
+              series={[{ name: "prompt", color: colors.prompt }, { name: "completion", color: colors.completion }]}
+              values={[d.daily.map((x) => x.prompt_tokens), d.daily.map((x) => x.completion_tokens)]}
+            />
+            <HBars title="Tokens by model" rows={d.by_model.map((m) => ({ label: m.model, value: m.tokens.total, note: `${fmt(m.generations.total)} replies` }))} color={colors.completion} />
+            <HBars title="Top characters (messages)" rows={d.top_characters.map((c) => ({ label: c.name ?? `#${c.character_id}`, value: c.messages }))} color={colors.ai} />
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Users() {
+  const { api } = useApp();
+  const [q, setQ] = useState("");
+  const [query, setQuery] = useState("");
+  const [offset, setOffset] = useState(0);
+  const limit = 25;
+  useEffect(() => {
+    const t = setTimeout(() => {
+      setQuery(q.trim());
+      setOffset(0);
+    }, 300);
+    return () => clearTimeout(t);
+  }, [q]);
+  const list = useLoad(() => api.admin<Page<AdminUser>>("/users", { q: query, limit, offset }), [query, offset]);
+  const total = list.data?.total ?? 0;
+  return (
+    <section className="stack" aria-label="Users">
+      <div className="field inline">
+        <label htmlFor="user-search">Search users</label>
+        <input id="user-search" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Username, e-mail or name" />
+      </div>
+      <ErrorBox error={list.error} />
+      <div className="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Role</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="num">Messages (month)</th>
+              <th scope="col" className="num">Tokens (month)</th>
+              <th scope="col">Last active</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data?.items.map((u) => (
+              <tr key={u.id}>
+                <td>
+                  <Link to={`/admin/users/${u.id}`}>
+                    <strong>{u.username}</strong>
+                  </Link>
+                  <div className="muted small">{u.email}</div>
+                </td>
+                <td>
+                  <span className={`role role-${u.role}`}>{u.role}</span>
+                </td>
+                <td>{u.is_active ? "active" : <span className="danger-text">deactivated</span>}</td>
+                <td className="num">{fmt(u.messages_month)}</td>
+                <td className="num">{fmt(u.tokens_month)}</td>
+                <td>{u.last_active_at ? timeAgo(u.last_active_at) : "never"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {list.loading && <Spinner />}
+      <div className="row">
+        <span className="muted small grow">
+          {total ? `${offset + 1}–${Math.min(offset + limit, total)} of ${total}` : list.data ? "No users match." : ""}
+        </span>
+        <button type="button" className="small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - limit))}>
+          Previous
+        </button>
+        <button type="button" className="small" disabled={offset + limit >= total} onClick={() => setOffset(offset + limit)}>
+          Next
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function UserDetail({ id }: { id: number }) {
+  const { api, user: me, toast } = useApp();
+  const detail = useLoad(() => api.admin<AdminUserDetail>(`/users/${id}`), [id]);
+  const usage = useLoad(() => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "day" }), [id]);
+  const byModel = useLoad(() => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "model" }), [id]);
+  const convs = useLoad(() => api.admin<Page<AdminConversation>>(`/users/${id}/conversations`, { limit: 50 }), [id]);
+  const [open, setOpen] = useState<number | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const u = detail.data;
+
+  async function patch(body: Record<string, unknown>, done: string) {
+    setError(null);
+    try {
+      await api.adminPatch(`/users/${id}`, body);
+      toast(done);
+      detail.reload();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <section className="stack" aria-label="User">
+      <Link to="/admin/users" className="button ghost small">
+        <Icon name="back" size={14} /> All users
+      </Link>
+      <ErrorBox error={detail.error ?? error} onDismiss={() => setError(null)} />
+      {!u && detail.loading && <Spinner />}
+      {u && (
+        <div className="card row wrap">
+          <Avatar name={u.display_name || u.username} url={u.avatar_url} size={52} />
+          <div className="grow">
+            <h2>{u.display_name || u.username}</h2>
+            <div className="muted small">
+              @{u.username} · {u.email} · joined {new Date(u.created_at).toLocaleDateString()} · last active {u.last_active_at ? timeAgo(u.last_active_at) : "never"}
+            </div>
+            <div className="small">
+              <span className={`role role-${u.role}`}>{u.role}</span> · {u.is_active ? "active" : <span className="danger-text">deactivated</span>} · {fmt(u.conversations)} conversations
+            </div>
+          </div>
+          {u.id !== me.id && (
+            <div className="row wrap">
+              <button type="button" className={u.is_active ? "danger small" : "primary small"} onClick={() => patch({ is_active: !u.is_active }, u.is_active ? "Deactivated" : "Reactivated")}>
+                {u.is_active ? "Deactivate" : "Reactivate"}
+              </button>
+              <button type="button" className="small" onClick={() => patch({ role: u.role === "admin" ? "user" : "admin" }, "Role changed")}>
+                {u.role === "admin" ? "Make user" : "Make admin"}
+              </button>
+            </div>
+          )}
+        </div>
+      )}
+      {u && (
+        <div className="kpis">
+          <Kpi label="Messages this month" value={fmt(u.this_month.messages)} sub={`${fmt(u.all_time.messages)} all time`} />
+          <Kpi label="AI replies this month" value={fmt(u.this_month.replies)} sub={`${fmt(u.all_time.replies)} all time`} />
+          <Kpi label="Tokens this month" value={fmt(u.this_month.total_tokens)} sub={`${fmt(u.all_time.total_tokens)} all time`} />
+        </div>
+      )}
+      <ErrorBox error={usage.error} />
+      {usage.data && (
+        <div className="charts">
+          <StackedBars
+            title="Tokens per day (30 days)"
+            labels={usage.data.items.map((i) => i.day ?? "")}
+            series={[{ name: "prompt", color: colors.prompt }, { name: "completion", color: colors.completion }]}
+            values={[usage.data.items.map((i) => i.prompt_tokens), usage.data.items.map((i) => i.completion_tokens)]}
+          />
+          <HBars title="Tokens by model" rows={(byModel.data?.items ?? []).map((i) => ({ label: i.model ?? "?", value: i.total_tokens, note: `${fmt(i.replies)} replies` }))} color={colors.completion} />
+        </div>
+      )}
+      <div className="split-inline">
+        <div className="card">
+          <h3>Conversations</h3>
+          <ErrorBox error={convs.error} />
+          {convs.data && !convs.data.items.length && <p className="muted">None.</p>}
+          <ul className="plain-list">
+            {convs.data?.items.map((c) => (
+              <li key={c.id}>
+                <button type="button" className={`conv-button${open === c.id ? " active" : ""}`} onClick={() => setOpen(c.id)}>
+                  <strong>{c.title || (c.kind === "direct" ? "Direct message" : "Untitled")}</strong> <span className={`kind kind-${c.kind}`}>{c.kind}</span>
+                  <div className="muted small ellipsis">{c.last_message?.content ?? "No messages"}</div>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </div>
+        {open && <Transcript userId={id} conversationId={open} />}
+      </div>
+    </section>
+  );
+}
+
+function Transcript({ userId, conversationId }: { userId: number; conversationId: number }) {
+  const { api } = useApp();
+  const page = useLoad(() => api.admin<AdminMessagePage>(`/users/${userId}/conversations/${conversationId}/messages`, { limit: 100 }), [userId, conversationId]);
+  return (
+    <div className="card transcript" aria-label="Messages">
+      <h3>Messages</h3>
+      <ErrorBox error={page.error} />
+      {page.loading && <Spinner />}
+      <ol className="plain-list">
+        {page.data?.items.map((m) => (
+          <li key={m.id} className={`t-${m.role}`}>
+            <span className="muted small">
+              {clock(m.created_at)} · {m.role === "assistant" ? `AI${m.model ? ` (${m.model})` : ""}` : m.author_username}
+              {m.completion_tokens != null && ` · ${fmt((m.prompt_tokens ?? 0) + m.completion_tokens)} tokens`}
+            </span>
+            <div className={m.deleted_at ? "muted" : ""}>{m.deleted_at ? "(deleted) " : ""}{m.content}</div>
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+function Live() {
+  const { api } = useApp();
+  const rt = useLoad(() => api.admin<Realtime>("/realtime"), []);
+  useEffect(() => {
+    const t = setInterval(() => rt.reload(), 5000);
+    return () => clearInterval(t);
+  }, [rt]);
+  const d = rt.data;
+  return (
+    <section className="stack" aria-label="Live">
+      <ErrorBox error={rt.error} />
+      {!d && rt.loading && <Spinner />}
+      {d && (
+        <>
+          <div className="kpis">
+            <Kpi label="Gateway replicas" value={fmt(d.gateways.replicas)} />
+            <Kpi label="Connections" value={fmt(d.gateways.connections)} />
+            <Kpi label="Subscriptions" value={fmt(d.gateways.subscriptions)} />
+            <Kpi label="Jobs queued" value={fmt(d.jobs.length)} sub={`${fmt(d.jobs.dead_letters)} dead-lettered`} />
+          </div>
+          <div className="table-wrap card">
+            <h3>Gateway replicas</h3>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Node</th>
+                  <th scope="col" className="num">Connections</th>
+                  <th scope="col" className="num">Subscriptions</th>
+                  <th scope="col" className="num">Users</th>
+                  <th scope="col">Up since</th>
+                  <th scope="col">Heartbeat</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.gateways.nodes.map((n) => (
+                  <tr key={n.node_id}>
+                    <td>
+                      <i className={`dot inline ${n.alive ? "on" : "off"}`} /> <code>{n.node_id}</code>
+                    </td>
+                    <td className="num">{fmt(n.connections)}</td>
+                    <td className="num">{fmt(n.subscriptions)}</td>
+                    <td className="num">{fmt(n.users)}</td>
+                    <td>{n.started_at ? timeAgo(n.started_at) : "–"}</td>
+                    <td>{n.heartbeat_at ? timeAgo(n.heartbeat_at) : "–"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="table-wrap card">
+            <h3>Workers ({d.jobs.stream})</h3>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Group</th>
+                  <th scope="col" className="num">Consumers</th>
+                  <th scope="col" className="num">In flight</th>
+                  <th scope="col" className="num">Waiting</th>
+                </tr>
+              </thead>
+              <tbody>
+                {d.jobs.groups.map((g) => (
+                  <tr key={g.name}>
+                    <td>{g.name}</td>
+                    <td className="num">{fmt(g.consumers)}</td>
+                    <td className="num">{fmt(g.pending)}</td>
+                    <td className="num">{fmt(g.lag)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <p className="muted small">Updated {new Date(d.generated_at).toLocaleTimeString()} · refreshes every 5 s</p>
+        </>
+      )}
+    </section>
+  );
+}

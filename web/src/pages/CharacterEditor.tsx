@@ -1,0 +1,191 @@
+// Create or edit a character: every field of the card.
+import { useEffect, useState } from "react";
+import { useApp } from "../app";
+import { ApiError } from "../lib/api";
+import { navigate } from "../lib/router";
+import type { Character } from "../lib/types";
+import { Avatar, ErrorBox, Field, Icon, Link, Select, Spinner, fieldError } from "../ui";
+import { exportCard, startChat } from "./Characters";
+
+interface Form {
+  name: string;
+  description: string;
+  personality: string;
+  scenario: string;
+  greeting: string;
+  alternate_greetings: string[];
+  example_dialogue: string;
+  system_prompt: string;
+  post_history_instructions: string;
+  creator_notes: string;
+  tags: string;
+  avatar_url: string;
+  visibility: string;
+  model_preference: string;
+}
+
+const blank: Form = {
+  name: "", description: "", personality: "", scenario: "", greeting: "", alternate_greetings: [], example_dialogue: "",
+  system_prompt: "", post_history_instructions: "", creator_notes: "", tags: "", avatar_url: "", visibility: "private", model_preference: "",
+};
+
+function toForm(c: Character): Form {
+  return {
+    name: c.name, description: c.description, personality: c.personality, scenario: c.scenario, greeting: c.greeting,
+    alternate_greetings: c.alternate_greetings, example_dialogue: c.example_dialogue, system_prompt: c.system_prompt,
+    post_history_instructions: c.post_history_instructions, creator_notes: c.creator_notes, tags: c.tags.join(", "),
+    avatar_url: c.avatar_url ?? "", visibility: c.visibility, model_preference: c.model_preference ?? "",
+  };
+}
+
+export function CharacterEditor({ id }: { id: number | null }) {
+  const { api, toast } = useApp();
+  const [form, setForm] = useState<Form>(blank);
+  const [original, setOriginal] = useState<Character | null>(null);
+  const [loading, setLoading] = useState(!!id);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  useEffect(() => {
+    if (!id) return;
+    api
+      .get<Character>(`/characters/${id}`)
+      .then((c) => {
+        setOriginal(c);
+        setForm(toForm(c));
+      })
+      .catch(setError)
+      .finally(() => setLoading(false));
+  }, [api, id]);
+
+  const set = <K extends keyof Form>(k: K) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+  const err = (f: string) => fieldError(error, f);
+
+  async function save(e: React.FormEvent) {
+    e.preventDefault();
+    setSaving(true);
+    setError(null);
+    const body = {
+      name: form.name.trim(),
+      description: form.description,
+      personality: form.personality,
+      scenario: form.scenario,
+      greeting: form.greeting,
+      alternate_greetings: form.alternate_greetings.filter((g) => g.trim()),
+      example_dialogue: form.example_dialogue,
+      system_prompt: form.system_prompt,
+      post_history_instructions: form.post_history_instructions,
+      creator_notes: form.creator_notes,
+      tags: form.tags.split(",").map((t) => t.trim()).filter(Boolean),
+      avatar_url: form.avatar_url.trim() || null,
+      visibility: form.visibility,
+      model_preference: form.model_preference.trim() || null,
+    };
+    try {
+      const saved = id ? await api.patch<Character>(`/characters/${id}`, body) : await api.post<Character>("/characters", body);
+      toast(id ? "Saved" : `Created ${saved.name}`);
+      setOriginal(saved);
+      setForm(toForm(saved));
+      if (!id) navigate(`/characters/${saved.id}/edit`, { replace: true });
+    } catch (e) {
+      setError(e);
+      if (e instanceof ApiError && e.errors[0]) document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  async function remove() {
+    if (!id || !confirm(`Delete ${form.name}? Conversations with it stay.`)) return;
+    try {
+      await api.del(`/characters/${id}`);
+      toast("Deleted");
+      navigate("/characters");
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  if (loading) return <Spinner />;
+
+  return (
+    <div className="page narrow">
+      <div className="page-head">
+        <div className="row">
+          <Link to="/characters" className="button ghost" aria-label="Back to characters">
+            <Icon name="back" />
+          </Link>
+          <Avatar name={form.name || "?"} url={form.avatar_url || null} size={44} />
+          <h1>{id ? `Edit ${original?.name ?? ""}` : "New character"}</h1>
+        </div>
+        {id && original && (
+          <div className="row wrap">
+            <button type="button" className="primary" onClick={() => startChat(api, id).catch(setError)}>
+              Chat
+            </button>
+            <button type="button" className="ghost" onClick={() => exportCard(api, original, "json").catch(setError)}>
+              Export JSON
+            </button>
+            <button type="button" className="ghost" onClick={() => exportCard(api, original, "png").catch(setError)}>
+              Export PNG
+            </button>
+          </div>
+        )}
+      </div>
+      <form className="stack card" onSubmit={save} noValidate>
+        <div className="cols">
+          <Field label="Name" value={form.name} onChange={set("name")} required maxLength={64} error={err("name")} />
+          <Field label="Avatar URL" type="url" value={form.avatar_url} onChange={set("avatar_url")} placeholder="https://…" error={err("avatar_url")} />
+        </div>
+        <Field label="Description" multiline rows={3} value={form.description} onChange={set("description")} error={err("description")} hint="Who the character is; shown in the gallery." />
+        <Field label="Personality" multiline rows={2} value={form.personality} onChange={set("personality")} error={err("personality")} />
+        <Field label="Scenario" multiline rows={2} value={form.scenario} onChange={set("scenario")} error={err("scenario")} />
+        <Field label="Greeting" multiline rows={3} value={form.greeting} onChange={set("greeting")} error={err("greeting")} hint="The first message of every new chat. {{user}} and {{char}} are replaced." />
+        <fieldset className="stack">
+          <legend>Alternate greetings</legend>
+          {form.alternate_greetings.map((g, i) => (
+            <div className="row top" key={i}>
+              <div className="grow">
+                <Field
+                  label={`Alternate greeting ${i + 1}`}
+                  multiline
+                  rows={2}
+                  value={g}
+                  onChange={(e) => setForm((f) => ({ ...f, alternate_greetings: f.alternate_greetings.map((x, j) => (j === i ? e.target.value : x)) }))}
+                />
+              </div>
+              <button type="button" className="ghost" aria-label={`Remove alternate greeting ${i + 1}`} onClick={() => setForm((f) => ({ ...f, alternate_greetings: f.alternate_greetings.filter((_, j) => j !== i) }))}>
+                ×
+              </button>
+            </div>
+          ))}
+          {err("alternate_greetings") && <div className="field-error">{err("alternate_greetings")}</div>}
+          <button type="button" className="small" onClick={() => setForm((f) => ({ ...f, alternate_greetings: [...f.alternate_greetings, ""] }))}>
+            <Icon name="plus" size={14} /> Add alternate greeting
+          </button>
+        </fieldset>
+        <Field label="Example dialogue" multiline rows={4} value={form.example_dialogue} onChange={set("example_dialogue")} error={err("example_dialogue")} hint="<START> separates examples; {{user}}: and {{char}}: mark the speakers." />
+        <Field label="System prompt" multiline rows={3} value={form.system_prompt} onChange={set("system_prompt")} error={err("system_prompt")} />
+        <Field label="Post-history instructions" multiline rows={2} value={form.post_history_instructions} onChange={set("post_history_instructions")} error={err("post_history_instructions")} hint="Sent after the chat history, just before the reply." />
+        <Field label="Creator notes" multiline rows={2} value={form.creator_notes} onChange={set("creator_notes")} error={err("creator_notes")} />
+        <div className="cols">
+          <Field label="Tags" value={form.tags} onChange={set("tags")} placeholder="fantasy, mentor" hint="Comma-separated." error={err("tags")} />
+          <Field label="Model preference" value={form.model_preference} onChange={set("model_preference")} placeholder="provider/model" hint="e.g. openai/gpt-4o-mini; empty = the default model." error={err("model_preference")} />
+          <Select label="Visibility" value={form.visibility} onChange={(v) => setForm((f) => ({ ...f, visibility: v }))} options={[["private", "Private (only you)"], ["public", "Public (everyone)"]]} />
+        </div>
+        <ErrorBox error={error} />
+        <div className="row end">
+          {id && (
+            <button type="button" className="danger" onClick={remove}>
+              Delete
+            </button>
+          )}
+          <span className="grow" />
+          <button type="submit" className="primary" disabled={saving}>
+            {saving ? "Saving…" : id ? "Save changes" : "Create character"}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,181 @@
+// The character gallery: mine and public ones, search, tags, start a chat, import and export
+// Character Card V2 files.
+import { useEffect, useRef, useState } from "react";
+import { useApp } from "../app";
+import { type Api } from "../lib/api";
+import { navigate } from "../lib/router";
+import type { Character, Conversation, Page } from "../lib/types";
+import { Avatar, Empty, ErrorBox, Icon, Link, Spinner, Tabs, saveBlob } from "../ui";
+
+const PAGE = 24;
+
+export async function exportCard(api: Api, c: Character, format: "json" | "png") {
+  const res = await api.request<Response>("GET", `/characters/${c.id}/export`, { query: { format }, raw: true });
+  const disposition = res.headers.get("Content-Disposition") ?? "";
+  const name = /filename="?([^"]+)"?/.exec(disposition)?.[1] ?? `${c.name}.${format}`;
+  saveBlob(await res.blob(), name);
+}
+
+export async function startChat(api: Api, characterId: number) {
+  const conv = await api.post<Conversation>("/conversations", { kind: "ai_chat", character_id: characterId });
+  navigate(`/chats/${conv.id}`);
+}
+
+export function CharactersPage() {
+  const { api, user, toast } = useApp();
+  const [scope, setScope] = useState<"all" | "mine">("all");
+  const [search, setSearch] = useState("");
+  const [query, setQuery] = useState("");
+  const [tag, setTag] = useState("");
+  const [items, setItems] = useState<Character[]>([]);
+  const [more, setMore] = useState(false);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<unknown>(null);
+  const [importVisibility, setImportVisibility] = useState("private");
+  const fileRef = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    const t = setTimeout(() => setQuery(search.trim()), 300);
+    return () => clearTimeout(t);
+  }, [search]);
+
+  async function load(offset: number) {
+    setLoading(true);
+    try {
+      const page = await api.get<Page<Character>>("/characters", { search: query, tag, mine: scope === "mine" || undefined, limit: PAGE, offset });
+      setItems((cur) => (offset ? [...cur, ...page.items] : page.items));
+      setMore(page.items.length === PAGE);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoading(false);
+    }
+  }
+
+  useEffect(() => {
+    void load(0);
+  }, [scope, query, tag]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  async function importFile(file: File) {
+    setError(null);
+    const png = file.type === "image/png" || file.name.toLowerCase().endsWith(".png");
+    try {
+      const created = await api.request<Character>("POST", "/characters/import", {
+        rawBody: await file.arrayBuffer(),
+        contentType: png ? "image/png" : "application/json",
+        query: { visibility: importVisibility },
+      });
+      toast(`Imported ${created.name}`);
+      navigate(`/characters/${created.id}/edit`);
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <div className="page">
+      <div className="page-head">
+        <h1>Characters</h1>
+        <div className="row wrap">
+          <div className="import">
+            <label className="sr-only" htmlFor="import-visibility">
+              Visibility of imported cards
+            </label>
+            <select id="import-visibility" value={importVisibility} onChange={(e) => setImportVisibility(e.target.value)} title="Visibility of imported cards">
+              <option value="private">Import as private</option>
+              <option value="public">Import as public</option>
+            </select>
+            <button type="button" onClick={() => fileRef.current?.click()}>
+              Import card…
+            </button>
+            <input
+              ref={fileRef}
+              type="file"
+              accept=".json,.png,application/json,image/png"
+              className="sr-only"
+              aria-label="Character card file (JSON or PNG)"
+              data-testid="import-file"
+              onChange={(e) => {
+                const f = e.target.files?.[0];
+                e.target.value = "";
+                if (f) void importFile(f);
+              }}
+            />
+          </div>
+          <Link to="/characters/new" className="button primary">
+            <Icon name="plus" size={14} /> New character
+          </Link>
+        </div>
+      </div>
+      <div className="toolbar">
+        <Tabs label="Which characters" value={scope} onChange={setScope} tabs={[["all", "All"], ["mine", "Mine"]]} />
+        <div className="field inline">
+          <label htmlFor="char-search">Search</label>
+          <input id="char-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name…" />
+        </div>
+        {tag && (
+          <button type="button" className="chip active" onClick={() => setTag("")} aria-label={`Remove tag filter ${tag}`}>
+            #{tag} ×
+          </button>
+        )}
+      </div>
+      <ErrorBox error={error} onDismiss={() => setError(null)} />
+      <div className="grid">
+        {items.map((c) => (
+          <article key={c.id} className="card char-card">
+            <div className="row">
+              <Avatar name={c.name} url={c.avatar_url} size={48} />
+              <div className="grow">
+                <h3>{c.name}</h3>
+                <div className="muted small">
+                  {c.owner_id === user.id ? "yours" : "public"} · {c.visibility}
+                  {c.model_preference && ` · ${c.model_preference}`}
+                </div>
+              </div>
+            </div>
+            <p className="desc">{c.description || c.personality || c.scenario || <span className="muted">No description.</span>}</p>
+            <div className="tags">
+              {c.tags.map((t) => (
+                <button key={t} type="button" className={`chip${t === tag ? " active" : ""}`} onClick={() => setTag(t)}>
+                  #{t}
+                </button>
+              ))}
+            </div>
+            <div className="row wrap card-actions">
+              <button type="button" className="primary small" onClick={() => startChat(api, c.id).catch(setError)}>
+                Chat
+              </button>
+              {(c.owner_id === user.id || user.role === "admin") && (
+                <Link to={`/characters/${c.id}/edit`} className="button small">
+                  Edit
+                </Link>
+              )}
+              <button type="button" className="ghost small" onClick={() => exportCard(api, c, "json").catch(setError)}>
+                JSON
+              </button>
+              <button type="button" className="ghost small" onClick={() => exportCard(api, c, "png").catch(setError)}>
+                PNG
+              </button>
+            </div>
+          </article>
+        ))}
+      </div>
+      {loading && <Spinner />}
+      {!loading && !items.length && (
+        <Empty title={query || tag ? "No characters match" : "No characters yet"}>
+          <p>
+            <Link to="/characters/new">Create one</Link> or import a Character Card V2 file.
+          </p>
+        </Empty>
+      )}
+      {more && !loading && (
+        <div className="center pad">
+          <button type="button" onClick={() => load(items.length)}>
+            Load more
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,314 @@
+// Conversations: the list (AI chats, DMs, groups) with last message and unread counts, kept
+// live over the socket, and the open conversation.
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useApp, useLoad } from "../app";
+import { ChatView } from "../components/ChatView";
+import { MembersPanel } from "../components/Members";
+import { navigate } from "../lib/router";
+import type { Conversation, Member, Message, Page } from "../lib/types";
+import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner, Tabs, timeAgo } from "../ui";
+
+type Filter = "all" | "ai_chat" | "direct" | "group";
+
+function preview(m: Message | null, me: number): string {
+  if (!m) return "No messages yet";
+  if (m.deleted_at) return "Message deleted";
+  const who = m.role === "assistant" ? "" : m.author_id === me ? "You: " : m.author_username ? `${m.author_username}: ` : "";
+  return who + (m.content || (m.status === "streaming" ? "typing…" : ""));
+}
+
+export function ChatsPage({ id }: { id: number | null }) {
+  const { api, gw, user, notices } = useApp();
+  const [filter, setFilter] = useState<Filter>("all");
+  const [creating, setCreating] = useState(false);
+  const [browsing, setBrowsing] = useState(false);
+  const [showMembers, setShowMembers] = useState(false);
+  const [membersTick, setMembersTick] = useState(0);
+  const [online, setOnline] = useState<Set<number>>(new Set());
+  const list = useLoad(() => api.get<Page<Conversation>>("/conversations", { limit: 100 }), [notices]);
+  const [convs, setConvs] = useState<Conversation[]>([]);
+
+  useEffect(() => {
+    if (list.data) setConvs(list.data.items.filter((c) => c.kind !== "channel"));
+  }, [list.data]);
+
+  // Poll as a fallback for whatever the socket does not tell (new conversations while offline).
+  useEffect(() => {
+    const t = setInterval(() => list.reload(), 30_000);
+    return () => clearInterval(t);
+  }, [list]);
+
+  // Live last message and unread counts for the listed conversations.
+  // Keyed by the set of ids (not their order), so a conversation moving up does not resubscribe.
+  const idKey = useMemo(() => convs.slice(0, 100).map((c) => c.id).sort((x, y) => x - y).join(","), [convs]);
+  const openId = useRef(id);
+  openId.current = id;
+  useEffect(() => {
+    const ids = idKey ? idKey.split(",").map(Number) : [];
+    const offs = ids.map((cid) =>
+      gw.subscribe(cid, {
+        onEvent: (ev) => {
+          if (ev.type !== "message.created" && ev.type !== "message.completed") return;
+          const m = ev.message;
+          setConvs((cs) => {
+            const at = cs.findIndex((c) => c.id === cid);
+            if (at < 0) return cs;
+            const c = cs[at];
+            const unread = cid === openId.current || m.author_id === user.id ? c.unread_count : c.unread_count + 1;
+            const updated = { ...c, last_message: m, last_message_at: m.created_at, unread_count: unread };
+            return [updated, ...cs.slice(0, at), ...cs.slice(at + 1)];
+          });
+        },
+      }),
+    );
+    return () => offs.forEach((off) => off());
+  }, [idKey, gw, user.id]);
+
+  useEffect(() => {
+    if (id) setConvs((cs) => cs.map((c) => (c.id === id && c.unread_count ? { ...c, unread_count: 0 } : c)));
+  }, [id, convs.length]);
+
+  // Direct conversations have no title: name them after the other person.
+  const [dmNames, setDmNames] = useState<Record<number, string>>({});
+  useEffect(() => {
+    for (const c of convs) {
+      if (c.kind !== "direct" || c.title || dmNames[c.id] !== undefined) continue;
+      setDmNames((n) => ({ ...n, [c.id]: "" }));
+      api
+        .get<Member[]>(`/conversations/${c.id}/members`)
+        .then((ms) => {
+          const other = ms.find((m) => m.user_id !== user.id) ?? ms[0];
+          setDmNames((n) => ({ ...n, [c.id]: other ? other.display_name || other.username : "" }));
+        })
+        .catch(() => undefined);
+    }
+  }, [convs, api, user.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const titled = (c: Conversation): Conversation => (c.title ? c : { ...c, title: dmNames[c.id] || "Direct message" });
+
+  const open = convs.find((c) => c.id === id) ?? null;
+  const [fetched, setFetched] = useState<Conversation | null>(null);
+  const [openError, setOpenError] = useState<unknown>(null);
+  useEffect(() => {
+    setFetched(null);
+    setOpenError(null);
+    setShowMembers(false);
+    if (!id || open) return;
+    api.get<Conversation>(`/conversations/${id}`).then(setFetched).catch(setOpenError);
+  }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const found = open ?? fetched;
+  const current = found ? titled(found) : null;
+
+  const shown = convs.filter((c) => filter === "all" || c.kind === filter);
+  const onActivity = useCallback(() => undefined, []);
+
+  return (
+    <div className={`split${id ? " has-detail" : ""}`}>
+      <aside className="list-pane" aria-label="Conversations">
+        <div className="pane-head">
+          <h1>Chats</h1>
+          <div className="row">
+            <button type="button" className="small" onClick={() => setBrowsing(true)}>
+              Rooms
+            </button>
+            <button type="button" className="primary small" onClick={() => setCreating(true)}>
+              <Icon name="plus" size={14} /> Group
+            </button>
+          </div>
+        </div>
+        <Tabs
+          label="Filter conversations"
+          value={filter}
+          onChange={setFilter}
+          tabs={[
+            ["all", "All"],
+            ["ai_chat", "AI"],
+            ["direct", "DMs"],
+            ["group", "Groups"],
+          ]}
+        />
+        <ErrorBox error={list.error} />
+        {list.loading && !list.data && <Spinner />}
+        <ul className="conv-list">
+          {shown.map(titled).map((c) => (
+            <li key={c.id}>
+              <Link to={`/chats/${c.id}`} className={`conv${c.id === id ? " active" : ""}`} aria-current={c.id === id ? "page" : undefined}>
+                <Avatar name={c.title} />
+                <span className="conv-main">
+                  <span className="conv-top">
+                    <strong className="ellipsis">{c.title}</strong>
+                    <span className="muted small">{timeAgo(c.last_message_at ?? c.created_at)}</span>
+                  </span>
+                  <span className="conv-bottom">
+                    <span className="muted small ellipsis">
+                      <span className={`kind kind-${c.kind}`}>{c.kind === "ai_chat" ? "AI" : c.kind === "direct" ? "DM" : "Group"}</span> {preview(c.last_message, user.id)}
+                    </span>
+                    {c.unread_count > 0 && (
+                      <span className="badge" aria-label={`${c.unread_count} unread`}>
+                        {c.unread_count}
+                      </span>
+                    )}
+                  </span>
+                </span>
+              </Link>
+            </li>
+          ))}
+        </ul>
+        {list.data && !shown.length && (
+          <Empty title="No conversations yet">
+            <p>
+              Pick a character in <Link to="/characters">Characters</Link>, message a friend in <Link to="/people">People</Link>, or create a group.
+            </p>
+          </Empty>
+        )}
+      </aside>
+      <div className="detail-pane">
+        {current ? (
+          <ChatView
+            key={current.id}
+            conversation={current}
+            onActivity={onActivity}
+            onPresence={setOnline}
+            onMembersChanged={() => setMembersTick((t) => t + 1)}
+            leading={
+              <button type="button" className="ghost back" onClick={() => navigate("/chats")} aria-label="Back to the list">
+                <Icon name="back" />
+              </button>
+            }
+            actions={
+              current.kind === "group" || current.kind === "direct" ? (
+                <button type="button" onClick={() => setShowMembers((s) => !s)} aria-expanded={showMembers} aria-label="Members">
+                  <Icon name="users" size={16} /> <span className="hide-sm">Members</span>
+                </button>
+              ) : null
+            }
+            side={
+              showMembers ? (
+                <MembersPanel
+                  conversation={current}
+                  online={online}
+                  tick={membersTick}
+                  onClose={() => setShowMembers(false)}
+                  onLeft={() => {
+                    list.reload();
+                    navigate("/chats");
+                  }}
+                />
+              ) : null
+            }
+          />
+        ) : id ? (
+          openError ? <ErrorBox error={openError} /> : <Spinner />
+        ) : (
+          <Empty title="Pick a conversation">
+            <p className="muted">Or start one with an AI character from the gallery.</p>
+            <Link to="/characters" className="button primary">
+              Browse characters
+            </Link>
+          </Empty>
+        )}
+      </div>
+      {creating && (
+        <NewGroup
+          onClose={() => setCreating(false)}
+          onCreated={(c) => {
+            setCreating(false);
+            setConvs((cs) => [c, ...cs]);
+            navigate(`/chats/${c.id}`);
+          }}
+        />
+      )}
+      {browsing && (
+        <PublicRooms
+          onClose={() => setBrowsing(false)}
+          onJoined={(cid) => {
+            setBrowsing(false);
+            list.reload();
+            navigate(`/chats/${cid}`);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conversation): void }) {
+  const { api } = useApp();
+  const [title, setTitle] = useState("");
+  const [description, setDescription] = useState("");
+  const [visibility, setVisibility] = useState("private");
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Modal title="New group room" onClose={onClose}>
+      <form
+        className="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          try {
+            onCreated(await api.post<Conversation>("/conversations", { kind: "group", title, description, visibility }));
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <Field label="Name" value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={100} />
+        <Field label="Description" multiline value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
+        <Select
+          label="Who can join"
+          value={visibility}
+          onChange={setVisibility}
+          options={[
+            ["private", "Invited members only"],
+            ["public", "Anyone (listed in public rooms)"],
+          ]}
+        />
+        <ErrorBox error={error} />
+        <div className="row end">
+          <button type="button" className="ghost" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="primary">
+            Create
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: number): void }) {
+  const { api } = useApp();
+  const rooms = useLoad(() => api.get<Page<Conversation>>("/conversations/public", { limit: 50 }), []);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Modal title="Public rooms" onClose={onClose} wide>
+      <ErrorBox error={rooms.error ?? error} />
+      {rooms.loading && <Spinner />}
+      {rooms.data && !rooms.data.items.length && <p className="muted">No public rooms yet.</p>}
+      <ul className="plain-list">
+        {rooms.data?.items.map((r) => (
+          <li key={r.id} className="row">
+            <Avatar name={r.title} />
+            <div className="grow">
+              <strong>{r.title}</strong>
+              <div className="muted small">{r.description}</div>
+            </div>
+            <button
+              type="button"
+              className="primary small"
+              onClick={async () => {
+                try {
+                  await api.post(`/conversations/${r.id}/join`);
+                  onJoined(r.id);
+                } catch (e) {
+                  setError(e);
+                }
+              }}
+            >
+              Join
+            </button>
+          </li>
+        ))}
+      </ul>
+    </Modal>
+  );
+}

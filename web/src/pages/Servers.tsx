@@ -1,0 +1,251 @@
+// Discord-like servers: a column of servers, the selected server's channels and members, and
+// the open channel.
+import { useEffect, useState } from "react";
+import { useApp, useLoad } from "../app";
+import { ChatView } from "../components/ChatView";
+import { navigate } from "../lib/router";
+import type { Conversation, Page, Server } from "../lib/types";
+import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner } from "../ui";
+
+interface ServerMember {
+  user_id: number;
+  username: string;
+  role: string;
+  joined_at: string;
+}
+
+export function ServersPage({ serverId, channelId }: { serverId: number | null; channelId: number | null }) {
+  const { api } = useApp();
+  const servers = useLoad(() => api.get<Server[]>("/servers"), []);
+  const [dialog, setDialog] = useState<null | "create" | "join" | "browse" | "channel">(null);
+  const server = useLoad(() => (serverId ? api.get<Server>(`/servers/${serverId}`) : Promise.resolve(null)), [serverId]);
+  const members = useLoad(() => (serverId ? api.get<ServerMember[]>(`/servers/${serverId}/members`) : Promise.resolve([])), [serverId]);
+  const [online, setOnline] = useState<Set<number>>(new Set());
+  const [error, setError] = useState<unknown>(null);
+  const s = server.data;
+  const channels = s?.channels ?? [];
+  const channel = channels.find((c) => c.id === channelId) ?? null;
+  const manager = s?.role === "owner" || s?.role === "admin";
+
+  // Open the first channel of a server.
+  useEffect(() => {
+    if (s && s.id === serverId && !channelId && channels.length && s.role) navigate(`/servers/${s.id}/${channels[0].id}`, { replace: true });
+  }, [s, serverId, channelId, channels]);
+
+  async function act(f: () => Promise<unknown>) {
+    setError(null);
+    try {
+      await f();
+      servers.reload();
+      server.reload();
+      members.reload();
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  return (
+    <div className={`servers${serverId ? " has-server" : ""}${channelId ? " has-detail" : ""}`}>
+      <nav className="server-column" aria-label="Servers">
+        {servers.data?.map((sv) => (
+          <Link key={sv.id} to={`/servers/${sv.id}`} className={`server-icon${sv.id === serverId ? " active" : ""}`} title={sv.name} aria-current={sv.id === serverId ? "page" : undefined}>
+            <Avatar name={sv.name} url={sv.icon_url} size={44} />
+            <span className="sr-only">{sv.name}</span>
+          </Link>
+        ))}
+        <button type="button" className="server-icon add" onClick={() => setDialog("create")} aria-label="Create a server" title="Create a server">
+          <Icon name="plus" />
+        </button>
+        <button type="button" className="server-icon add" onClick={() => setDialog("join")} aria-label="Join with an invite code" title="Join with an invite code">
+          #
+        </button>
+        <button type="button" className="server-icon add" onClick={() => setDialog("browse")} aria-label="Browse public servers" title="Browse public servers">
+          <Icon name="server" size={18} />
+        </button>
+      </nav>
+      <aside className="channel-column" aria-label="Channels">
+        {!serverId && (
+          <div className="pad">
+            <h1>Servers</h1>
+            <p className="muted">Communities with channels. Create one, join with an invite code, or browse public servers.</p>
+            {servers.data && !servers.data.length && <p className="muted">You are not in any server yet.</p>}
+            <ErrorBox error={servers.error} />
+          </div>
+        )}
+        {serverId && server.loading && !s && <Spinner />}
+        <ErrorBox error={server.error ?? error} onDismiss={() => setError(null)} />
+        {s && (
+          <>
+            <div className="pane-head">
+              <h2 className="ellipsis">{s.name}</h2>
+              <button type="button" className="ghost back" onClick={() => navigate("/servers")} aria-label="Back to servers">
+                <Icon name="back" />
+              </button>
+            </div>
+            {s.description && <p className="muted small pad-x">{s.description}</p>}
+            {!s.role && (
+              <div className="pad">
+                <button type="button" className="primary" onClick={() => act(() => api.post(`/servers/${s.id}/join`))}>
+                  Join server
+                </button>
+              </div>
+            )}
+            <div className="section-title">
+              Text channels
+              {manager && (
+                <button type="button" className="ghost small" onClick={() => setDialog("channel")} aria-label="Create channel">
+                  <Icon name="plus" size={14} />
+                </button>
+              )}
+            </div>
+            <ul className="channel-list">
+              {channels.map((c) => (
+                <li key={c.id}>
+                  <Link to={`/servers/${s.id}/${c.id}`} className={`channel${c.id === channelId ? " active" : ""}`} aria-current={c.id === channelId ? "page" : undefined}>
+                    # {c.title}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+            <div className="section-title">Members — {members.data?.length ?? 0}</div>
+            <ul className="plain-list members pad-x">
+              {members.data?.map((m) => (
+                <li key={m.user_id} className="row">
+                  <Avatar name={m.username} size={26} online={online.has(m.user_id)} />
+                  <span className="grow ellipsis">{m.username}</span>
+                  <span className={`role role-${m.role}`}>{m.role}</span>
+                </li>
+              ))}
+            </ul>
+            {s.role && (
+              <div className="pad stack server-info">
+                {s.invite_code && (
+                  <div className="small">
+                    Invite code: <code>{s.invite_code}</code>
+                  </div>
+                )}
+                {s.role === "owner" ? (
+                  <button type="button" className="danger small" onClick={() => confirm(`Delete ${s.name} and all its channels?`) && act(async () => { await api.del(`/servers/${s.id}`); navigate("/servers"); })}>
+                    Delete server
+                  </button>
+                ) : (
+                  <button type="button" className="ghost small" onClick={() => act(async () => { await api.post(`/servers/${s.id}/leave`); navigate("/servers"); })}>
+                    Leave server
+                  </button>
+                )}
+              </div>
+            )}
+          </>
+        )}
+      </aside>
+      <div className="detail-pane">
+        {channel && s?.role ? (
+          <ChatView
+            key={channel.id}
+            conversation={channel}
+            onPresence={setOnline}
+            onMembersChanged={() => members.reload()}
+            leading={
+              <button type="button" className="ghost back" onClick={() => navigate(`/servers/${s.id}`)} aria-label="Back to channels">
+                <Icon name="back" />
+              </button>
+            }
+          />
+        ) : (
+          <Empty title={serverId ? "Pick a channel" : "No server selected"} />
+        )}
+      </div>
+      {dialog === "create" && <CreateServer onClose={() => setDialog(null)} onDone={(sv) => { setDialog(null); servers.reload(); navigate(`/servers/${sv.id}`); }} />}
+      {dialog === "join" && <JoinServer onClose={() => setDialog(null)} onDone={(sv) => { setDialog(null); servers.reload(); navigate(`/servers/${sv.id}`); }} />}
+      {dialog === "browse" && <BrowseServers onClose={() => setDialog(null)} onDone={(id) => { setDialog(null); servers.reload(); navigate(`/servers/${id}`); }} />}
+      {dialog === "channel" && s && <CreateChannel serverId={s.id} onClose={() => setDialog(null)} onDone={(c) => { setDialog(null); server.reload(); navigate(`/servers/${s.id}/${c.id}`); }} />}
+    </div>
+  );
+}
+
+function CreateServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): void }) {
+  const { api } = useApp();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [visibility, setVisibility] = useState("private");
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Modal title="Create a server" onClose={onClose}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Server>("/servers", { name, description, visibility })); } catch (err) { setError(err); } }}>
+        <Field label="Server name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
+        <Field label="Description" multiline rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />
+        <Select label="Visibility" value={visibility} onChange={setVisibility} options={[["private", "Private (invite code)"], ["public", "Public (listed)"]]} />
+        <ErrorBox error={error} />
+        <div className="row end">
+          <button type="button" className="ghost" onClick={onClose}>Cancel</button>
+          <button type="submit" className="primary">Create</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function JoinServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): void }) {
+  const { api } = useApp();
+  const [code, setCode] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Modal title="Join with an invite code" onClose={onClose}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Server>("/servers/join", { invite_code: code.trim() })); } catch (err) { setError(err); } }}>
+        <Field label="Invite code" value={code} onChange={(e) => setCode(e.target.value)} required />
+        <ErrorBox error={error} />
+        <div className="row end">
+          <button type="button" className="ghost" onClick={onClose}>Cancel</button>
+          <button type="submit" className="primary">Join</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function BrowseServers({ onClose, onDone }: { onClose(): void; onDone(id: number): void }) {
+  const { api } = useApp();
+  const list = useLoad(() => api.get<Page<Server>>("/servers/public", { limit: 50 }), []);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Modal title="Public servers" onClose={onClose} wide>
+      <ErrorBox error={list.error ?? error} />
+      {list.loading && <Spinner />}
+      {list.data && !list.data.items.length && <p className="muted">No public servers yet.</p>}
+      <ul className="plain-list">
+        {list.data?.items.map((s) => (
+          <li key={s.id} className="row">
+            <Avatar name={s.name} url={s.icon_url} />
+            <div className="grow">
+              <strong>{s.name}</strong>
+              <div className="muted small">{s.description}</div>
+            </div>
+            <button type="button" className="primary small" onClick={async () => { try { await api.post(`/servers/${s.id}/join`); onDone(s.id); } catch (e) { setError(e); } }}>
+              Join
+            </button>
+          </li>
+        ))}
+      </ul>
+    </Modal>
+  );
+}
+
+function CreateChannel({ serverId, onClose, onDone }: { serverId: number; onClose(): void; onDone(c: Conversation): void }) {
+  const { api } = useApp();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Modal title="Create a channel" onClose={onClose}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Conversation>(`/servers/${serverId}/channels`, { name, description })); } catch (err) { setError(err); } }}>
+        <Field label="Channel name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={64} hint="Lower case; spaces become dashes." />
+        <Field label="Topic" value={description} onChange={(e) => setDescription(e.target.value)} />
+        <ErrorBox error={error} />
+        <div className="row end">
+          <button type="button" className="ghost" onClick={onClose}>Cancel</button>
+          <button type="submit" className="primary">Create</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

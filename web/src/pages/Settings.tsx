@@ -1,0 +1,52 @@
+import { useState } from "react";
+import { useApp } from "../app";
+import type { User } from "../lib/types";
+import { Avatar, ErrorBox, Field, fieldError } from "../ui";
+
+export function SettingsPage() {
+  const { api, user, toast } = useApp();
+  const [displayName, setDisplayName] = useState(user.display_name);
+  const [bio, setBio] = useState(user.bio);
+  const [avatar, setAvatar] = useState(user.avatar_url ?? "");
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <div className="page narrow">
+      <div className="page-head">
+        <div className="row">
+          <Avatar name={displayName || user.username} url={avatar || null} size={48} />
+          <div>
+            <h1>{user.display_name || user.username}</h1>
+            <div className="muted small">
+              @{user.username} · user ID {user.id} · {user.email} {user.role === "admin" && "· administrator"}
+            </div>
+          </div>
+        </div>
+      </div>
+      <form
+        className="card stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setError(null);
+          try {
+            const updated = await api.patch<User>("/users/me", { display_name: displayName, bio, avatar_url: avatar.trim() || null });
+            api.setUser(updated);
+            toast("Profile saved");
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      >
+        <h2>Profile</h2>
+        <Field label="Display name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} maxLength={64} error={fieldError(error, "display_name")} />
+        <Field label="Bio" multiline rows={3} value={bio} onChange={(e) => setBio(e.target.value)} maxLength={500} error={fieldError(error, "bio")} />
+        <Field label="Avatar URL" type="url" value={avatar} onChange={(e) => setAvatar(e.target.value)} placeholder="https://…" error={fieldError(error, "avatar_url")} />
+        <ErrorBox error={error} />
+        <div className="row end">
+          <button type="submit" className="primary">
+            Save
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
