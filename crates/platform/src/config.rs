@@ -416,6 +416,26 @@ mod tests {
     }
 
     #[test]
+    fn worker_knobs_have_defaults_and_aliases_come_from_the_environment() {
+        let s = Settings::load_from(vars(&[
+            ("APP__LLM__ALIASES__FAST", "openai/gpt-4o-mini"),
+            ("APP__LLM__RECLAIM_IDLE_MS", "2000"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.llm.aliases.get("fast").map(String::as_str),
+            Some("openai/gpt-4o-mini")
+        );
+        assert_eq!(s.llm.reclaim_idle_ms, 2000);
+        assert!(s.llm.fallbacks.is_empty());
+        assert_eq!(s.llm.max_output_tokens, 1024);
+        assert_eq!(s.llm.delta_coalesce_ms, 30);
+        assert_eq!(s.llm.cache_ttl_ms, 5000);
+        let d = Settings::defaults().unwrap();
+        assert!(d.llm.aliases.is_empty() && d.llm.compat_base_url.is_empty());
+    }
+
+    #[test]
     fn a_non_numeric_port_is_a_clear_error() {
         let err = Settings::load_from(vars(&[("APP__HTTP__API_PORT", "eighty")])).unwrap_err();
         assert!(err.to_string().contains("api_port"), "{err}");

@@ -1,4 +1,31 @@
-//! llm-worker: consumes generation jobs and talks to AI providers (DESIGN §7). Its HTTP port
-//! serves only the operational endpoints.
+//! llm-worker: consumes generation jobs from `llm.jobs` and talks to AI providers (DESIGN §4, §7).
+//! Its HTTP port serves only the operational endpoints.
+//!
+//! - [`consumer`]: the consumer-group loop — bounded concurrency, graceful drain;
+//! - [`reclaim`]: takes over the jobs of dead workers and reports dead-lettered ones;
+//! - [`cache`]: short-lived caches of cards, common prompts and names;
+//! - [`lease`]: keeps a long job this worker's while it runs;
+//! - [`cancel`]: jobs in flight by job id, stop requests;
+//! - [`job`]: one reply (or regenerate) job, idempotent on its job id;
+//! - [`story`]: one story job;
+//! - [`prompt`]: the prompt from common prompts, the character card and trimmed history;
+//! - [`stream`]: drives a provider stream, coalescing deltas onto the event log;
+//! - [`config`] and [`metrics`]: knobs and metric names.
 
+pub mod cache;
+pub mod cancel;
+pub mod config;
+pub mod consumer;
+pub mod job;
+pub mod lease;
+pub mod metrics;
+pub mod prompt;
+pub mod reclaim;
 pub mod startup;
+pub mod story;
+pub mod stream;
+
+pub use config::WorkerConfig;
+pub use consumer::Worker;
+/// Re-exported so callers (tests, the bench) stop a worker without naming tokio-util.
+pub use tokio_util::sync::CancellationToken;

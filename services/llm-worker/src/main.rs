@@ -1,7 +1,9 @@
 use llm_worker::startup::Application;
 use platform::Settings;
 
-#[actix_web::main]
+// A multi-threaded runtime: the worker runs many generations at once, and their event
+// encoding and Redis I/O should use every core, not only the actix system's one thread.
+#[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     platform::telemetry::init(&settings.log);

@@ -1,4 +1,13 @@
-//! Integration tests of llm-worker against a real PostgreSQL/SQLite and redis-server.
+//! Integration tests of llm-worker against a real PostgreSQL/SQLite and redis-server, with fake
+//! AI providers on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod app;
+mod cancel;
+mod helpers;
 mod ops;
+mod prompt;
+mod providers;
+mod recovery;
+mod reply;
+mod story;

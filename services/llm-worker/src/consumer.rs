@@ -1,0 +1,318 @@
+//! The consumer loop: reads `llm.jobs` as one consumer of the `llm-worker` group, runs up to
+//! `max_concurrent` jobs at once (generations are I/O-bound: many per process), takes over the
+//! jobs of dead workers, and on stop drains in-flight jobs for at most the shutdown timeout.
+//!
+//! Concurrency is a semaphore: the reader and the reclaimer take a permit per job *before*
+//! asking Redis for work, so this worker never holds more jobs than it can run — jobs it cannot
+//! start stay in the stream for other workers. A job's permit lives as long as its task.
+//!
+//! Acknowledgement happens only in [`handle`], after the job's outcome is persisted. Nothing
+//! else acks: a job dropped on the floor (stop, abort, crash) stays pending and is reclaimed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bus::{Bus, JobConsumer, JobDelivery};
+use db::DbPool;
+use domain::jobs::JobKind;
+use llm::Router;
+use platform::Settings;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::cache::Caches;
+use crate::cancel::{self, InFlight};
+use crate::config::{router_config, WorkerConfig};
+use crate::metrics::{self, InFlightGuard, Outcome};
+use crate::{job, lease, reclaim, story};
+
+/// The most jobs asked for in one `XREADGROUP`.
+const READ_BATCH: usize = 32;
+
+/// What every job task shares.
+pub struct Context {
+    pub db: DbPool,
+    pub bus: Bus,
+    pub router: Arc<Router>,
+    pub cfg: WorkerConfig,
+    pub consumer: JobConsumer,
+    pub in_flight: InFlight,
+    pub caches: Caches,
+}
+
+/// What a job's processing decided; [`handle`] acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disposition {
+    pub outcome: Outcome,
+    /// True once the outcome is persisted: the entry may be acknowledged.
+    pub ack: bool,
+}
+
+impl Disposition {
+    pub fn ack(outcome: Outcome) -> Self {
+        Self { outcome, ack: true }
+    }
+
+    /// Leave the entry pending: it is redelivered after the reclaim idle time.
+    pub fn keep(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            ack: false,
+        }
+    }
+}
+
+/// A worker ready to run. Building it touches neither Redis nor the database, so a worker starts
+/// while they are down and begins consuming once they are back.
+pub struct Worker {
+    db: DbPool,
+    bus: Bus,
+    router: Arc<Router>,
+    cfg: WorkerConfig,
+}
+
+impl Worker {
+    /// The worker described by `settings`, with the providers they configure.
+    pub fn build(settings: &Settings, db: DbPool, bus: Bus) -> anyhow::Result<Worker> {
+        install_crypto_provider();
+        let router = Router::new(router_config(settings))?;
+        Ok(Self::with_router(
+            WorkerConfig::from_settings(settings),
+            router,
+            db,
+            bus,
+        ))
+    }
+
+    pub fn with_router(cfg: WorkerConfig, router: Router, db: DbPool, bus: Bus) -> Worker {
+        Worker {
+            db,
+            bus,
+            router: Arc::new(router),
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &WorkerConfig {
+        &self.cfg
+    }
+
+    /// Consumes jobs until `stop` is cancelled, then stops reading, gives in-flight jobs up to
+    /// the shutdown timeout to finish, and abandons the rest unacknowledged.
+    pub async fn run(self, stop: CancellationToken) {
+        let router = self.router.clone();
+        tracing::info!(
+            consumer = %self.cfg.consumer,
+            providers = ?router.providers(),
+            default_model = router.default_model(),
+            mock_only = router.is_mock_only(),
+            max_concurrent = self.cfg.max_concurrent,
+            "llm-worker consuming {}",
+            if router.is_mock_only() {
+                "with the mock provider only (no API key configured)"
+            } else {
+                "with real AI providers"
+            }
+        );
+        let Some(consumer) = self.join_group(&stop).await else {
+            return;
+        };
+        let caches = Caches::new(self.cfg.cache_ttl);
+        let ctx = Arc::new(Context {
+            db: self.db,
+            bus: self.bus,
+            router,
+            cfg: self.cfg,
+            caches,
+            consumer,
+            in_flight: InFlight::default(),
+        });
+        let permits = Arc::new(Semaphore::new(ctx.cfg.max_concurrent));
+        let (tx, mut rx) = mpsc::channel::<(JobDelivery, OwnedSemaphorePermit)>(READ_BATCH);
+
+        // Helpers are owned here: aborting `run` (a killed worker) drops them with it.
+        let mut helpers = JoinSet::new();
+        helpers.spawn(read_loop(
+            ctx.clone(),
+            permits.clone(),
+            tx.clone(),
+            stop.clone(),
+        ));
+        helpers.spawn(reclaim::run(ctx.clone(), permits.clone(), tx, stop.clone()));
+        let listening = CancellationToken::new();
+        helpers.spawn(cancel::listen(
+            ctx.bus.clone(),
+            ctx.in_flight.clone(),
+            listening.clone(),
+        ));
+
+        let mut jobs = JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                Some((delivery, permit)) = rx.recv() => {
+                    jobs.spawn(handle(ctx.clone(), delivery, permit));
+                }
+                Some(_) = jobs.join_next(), if !jobs.is_empty() => {}
+            }
+        }
+
+        // Deliveries read but not started stay pending in Redis: another worker (or this one,
+        // restarted) reclaims them.
+        drop(rx);
+        let in_flight = jobs.len();
+        if in_flight > 0 {
+            tracing::info!(in_flight, timeout = ?ctx.cfg.shutdown_timeout, "draining in-flight jobs");
+        }
+        let drained = tokio::time::timeout(ctx.cfg.shutdown_timeout, async {
+            while jobs.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                unfinished = jobs.len(),
+                "shutdown timeout: leaving unfinished jobs unacknowledged for another worker"
+            );
+            jobs.shutdown().await;
+        }
+        listening.cancel();
+        helpers.shutdown().await;
+        tracing::info!("llm-worker stopped");
+    }
+
+    /// Joins the consumer group, retrying while Redis is unreachable.
+    async fn join_group(&self, stop: &CancellationToken) -> Option<JobConsumer> {
+        let mut wait = Duration::from_millis(200);
+        loop {
+            match self
+                .bus
+                .job_consumer(&self.cfg.group, &self.cfg.consumer)
+                .await
+            {
+                Ok(consumer) => return Some(consumer),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot join the job consumer group; retrying")
+                }
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return None,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// reqwest is built without a default TLS backend (`llm` picks ring and installs it, but only
+/// when it builds a real provider's client). A mock-only worker would otherwise have no
+/// process-wide provider, and any HTTPS client made later in the process would panic.
+fn install_crypto_provider() {
+    // Err means one is installed already: fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Takes a permit, then up to `max` more without waiting. `None` once `stop` is cancelled.
+pub(crate) async fn take_permits(
+    permits: &Arc<Semaphore>,
+    max: usize,
+    stop: &CancellationToken,
+) -> Option<Vec<OwnedSemaphorePermit>> {
+    let first = tokio::select! {
+        _ = stop.cancelled() => return None,
+        p = permits.clone().acquire_owned() => p.ok()?,
+    };
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match permits.clone().try_acquire_owned() {
+            Ok(p) => batch.push(p),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+async fn read_loop(
+    ctx: Arc<Context>,
+    permits: Arc<Semaphore>,
+    tx: mpsc::Sender<(JobDelivery, OwnedSemaphorePermit)>,
+    stop: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(100);
+    while let Some(mut batch) = take_permits(&permits, READ_BATCH, &stop).await {
+        match ctx.consumer.read(batch.len(), ctx.cfg.read_block).await {
+            Ok(deliveries) => {
+                backoff = Duration::from_millis(100);
+                for delivery in deliveries {
+                    let Some(permit) = batch.pop() else { break };
+                    if tx.send((delivery, permit)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                drop(batch);
+                tracing::warn!(error = %e, "reading jobs failed; retrying");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Runs one delivery to its end and acknowledges it if its outcome says so.
+async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphorePermit) {
+    let span = tracing::info_span!(
+        "job",
+        job_id = %delivery.job.job_id,
+        entry = %delivery.id,
+        attempt = delivery.deliveries,
+        kind = ?delivery.job.kind,
+    );
+    async move {
+        let _gauge = InFlightGuard::new();
+        let slot = ctx.in_flight.enter(&delivery.job.job_id);
+        let lost = CancellationToken::new();
+        let keep = lease::keep(
+            ctx.consumer.clone(),
+            delivery.id.clone(),
+            ctx.cfg.touch_interval,
+            lost.clone(),
+        );
+        let work = async {
+            // A second delivery of a job running here waits, then finds it finished.
+            let _turn = slot.turn().await;
+            match delivery.job.kind {
+                JobKind::Reply | JobKind::Regenerate => {
+                    job::run(&ctx, &delivery, slot.cancel_token(), &lost).await
+                }
+                JobKind::Story => story::run(&ctx, &delivery, slot.cancel_token(), &lost).await,
+            }
+        };
+        let disposition = tokio::select! {
+            d = work => d,
+            // `keep` only returns by never returning; this arm cannot win.
+            _ = keep => Disposition::keep(Outcome::Abandoned),
+        };
+        let disposition = if lost.is_cancelled() && disposition.ack {
+            // Another worker owns the entry now; its ack is the one that counts.
+            Disposition::keep(Outcome::Abandoned)
+        } else {
+            disposition
+        };
+        if disposition.ack {
+            if let Err(e) = ctx.consumer.ack(&delivery.id).await {
+                // Left pending: redelivered, it finds its reply finished and is acked then.
+                tracing::warn!(error = %e, "acknowledging the job failed");
+            }
+        }
+        metrics::job_finished(disposition.outcome);
+        tracing::debug!(outcome = disposition.outcome.as_str(), "job finished");
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,600 @@
+//! One reply (or regenerate) job: load what the prompt needs, write a `streaming` placeholder,
+//! stream the reply onto the conversation's log, then store it with its token counts and charge
+//! the user — every write keyed by the job id, so redelivery never duplicates anything.
+//!
+//! Events on the conversation log per attempt: `generation.started` (attempt = delivery count),
+//! `delta`s, then `message.completed` (the stored message: `complete`, or `cancelled` with the
+//! partial text after a stop) or `message.failed`. A redelivered job whose reply is already
+//! finished publishes nothing and is acknowledged.
+
+use std::sync::Arc;
+
+use bus::{BusError, JobDelivery};
+use chrono::Utc;
+use db::messages::{AssistantReply, MessageRow};
+use db::{DbConn, DbError};
+use domain::events::{ConversationEvent, EventPayload, MessageView, Usage};
+use domain::{
+    CharacterId, ConversationId, MessageId, MessageRole, MessageStatus, MessageType, UserId,
+};
+use llm::{ChatMessage, ChatModel, LlmError, Router};
+use tokio_util::sync::CancellationToken;
+
+use crate::consumer::{Context, Disposition};
+use crate::metrics::Outcome;
+use crate::prompt::{self, Card, PromptInput};
+use crate::stream::{Attempt, Outcome as Streamed, Sink};
+
+/// Why a job failed on our side (not the provider's): the entry is left for redelivery.
+#[derive(Debug)]
+pub enum InfraError {
+    Db(DbError),
+    Bus(BusError),
+}
+
+impl std::fmt::Display for InfraError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InfraError::Db(e) => write!(f, "database: {e}"),
+            InfraError::Bus(e) => write!(f, "redis: {e}"),
+        }
+    }
+}
+
+impl From<DbError> for InfraError {
+    fn from(e: DbError) -> Self {
+        InfraError::Db(e)
+    }
+}
+
+impl From<BusError> for InfraError {
+    fn from(e: BusError) -> Self {
+        InfraError::Bus(e)
+    }
+}
+
+/// The model for a job: the first of `candidates` the router can serve, else the default.
+/// A preference naming a provider that is not configured is skipped, not fatal.
+pub(crate) fn resolve_model(
+    router: &Router,
+    candidates: &[Option<&str>],
+) -> Result<(Arc<dyn ChatModel>, String), LlmError> {
+    for candidate in candidates.iter().flatten() {
+        match router.resolve(Some(candidate)) {
+            Ok(resolved) => return Ok(resolved),
+            Err(e) => {
+                tracing::warn!(model = candidate, error = %e, "model preference unavailable; trying the next")
+            }
+        }
+    }
+    router.resolve(None)
+}
+
+/// Usage when the provider reported none (some OpenAI-compatible servers, and stopped replies):
+/// the prompt estimate and the estimate of the text generated.
+pub(crate) fn usage_or_estimate(usage: Option<Usage>, prompt_estimate: usize, text: &str) -> Usage {
+    match usage {
+        Some(u) if u.prompt_tokens > 0 || u.completion_tokens > 0 => u,
+        _ => Usage {
+            prompt_tokens: i64::try_from(prompt_estimate).unwrap_or(i64::MAX),
+            completion_tokens: i64::try_from(llm::budget::estimate_tokens(text))
+                .unwrap_or(i64::MAX),
+            cached_prompt_tokens: 0,
+        },
+    }
+}
+
+/// What the database said about a job before generating.
+enum Loaded {
+    /// The reply exists and is finished (complete, cancelled or failed): a duplicate delivery.
+    Finished(Box<MessageRow>),
+    /// Nothing to answer any more.
+    Gone(&'static str),
+    /// No model can serve the job.
+    NoModel {
+        error: LlmError,
+        character_id: Option<CharacterId>,
+    },
+    Ready(Box<Ready>),
+}
+
+struct Ready {
+    input: PromptInput,
+    model: Arc<dyn ChatModel>,
+    model_id: String,
+    character_id: Option<CharacterId>,
+}
+
+struct JobRef {
+    job_id: String,
+    conversation: ConversationId,
+    trigger: MessageId,
+    user: UserId,
+    model: Option<String>,
+}
+
+fn is_terminal(row: &MessageRow) -> bool {
+    row.status != MessageStatus::Streaming
+}
+
+/// The history a model sees: live text of people and the character, before the trigger.
+/// Deleted messages, system notices, failed/streaming replies (filtered by the query) and
+/// cancelled replies that produced nothing are not history.
+fn history_messages(rows: &[MessageRow], trigger: MessageId, job_id: &str) -> Vec<ChatMessage> {
+    rows.iter()
+        .filter(|m| m.id < trigger)
+        .filter(|m| m.deleted_at.is_none() && m.message_type != MessageType::System)
+        .filter(|m| m.job_id.as_deref() != Some(job_id))
+        .filter(|m| !(m.status == MessageStatus::Cancelled && m.content.trim().is_empty()))
+        .filter_map(|m| match m.role {
+            MessageRole::User => Some(ChatMessage::user(m.content.clone())),
+            MessageRole::Assistant => Some(ChatMessage::assistant(m.content.clone())),
+            MessageRole::System => None,
+        })
+        .collect()
+}
+
+/// One database round trip: the idempotency check, the history and what the prompt needs
+/// (cards, common prompts and names mostly from the caches), and the model.
+fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> {
+    if let Some(existing) = db::messages::find_by_job_id(c, &job.job_id)? {
+        if is_terminal(&existing) {
+            return Ok(Loaded::Finished(Box::new(existing)));
+        }
+    }
+    let rows = db::messages::history(c, job.conversation, ctx.cfg.history_messages)?;
+    // The trigger is normally the newest message of the history; read it alone otherwise.
+    let trigger = match rows.iter().rev().find(|m| m.id == job.trigger) {
+        Some(m) => m.clone(),
+        None => match db::messages::find(c, job.trigger) {
+            Ok(m) if m.conversation_id == job.conversation && m.deleted_at.is_none() => m,
+            Ok(_) | Err(DbError::NotFound) => {
+                return Ok(Loaded::Gone("the message to answer was deleted"))
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let conversation = job.conversation;
+    let character_id = match ctx.caches.conversations.get_or_try(conversation, || {
+        db::conversations::find(c, conversation).map(|conv| conv.character_id)
+    }) {
+        Ok(id) => id,
+        Err(DbError::NotFound) => return Ok(Loaded::Gone("the conversation was deleted")),
+        Err(e) => return Err(e),
+    };
+    let character = match character_id {
+        Some(id) => ctx
+            .caches
+            .characters
+            .get_or_try(id, || match db::characters::find(c, id) {
+                Ok(ch) => Ok(Some(Arc::new(ch))),
+                Err(DbError::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            })?,
+        None => None,
+    };
+    let author = trigger.author_id.unwrap_or(job.user);
+    let user_name =
+        ctx.caches
+            .user_names
+            .get_or_try(author, || match db::users::find(c, author) {
+                Ok(u) if !u.display_name.trim().is_empty() => Ok(u.display_name),
+                Ok(u) => Ok(u.username),
+                Err(DbError::NotFound) => Ok("User".to_owned()),
+                Err(e) => Err(e),
+            })?;
+    let common = ctx.caches.prompts.get_or_try((), || {
+        let prompts = db::prompts::list_enabled(c)?;
+        Ok::<_, DbError>(Arc::new(prompts.into_iter().map(|p| p.content).collect()))
+    })?;
+    let preference = character
+        .as_ref()
+        .and_then(|ch| ch.model_preference.clone());
+    let (model, model_id) =
+        match resolve_model(&ctx.router, &[preference.as_deref(), job.model.as_deref()]) {
+            Ok(resolved) => resolved,
+            Err(error) => {
+                return Ok(Loaded::NoModel {
+                    error,
+                    character_id,
+                })
+            }
+        };
+    let input = PromptInput {
+        common: common.as_ref().clone(),
+        card: character.as_deref().map(Card::from),
+        user_name,
+        history: history_messages(&rows, trigger.id, &job.job_id),
+        new_message: ChatMessage::user(trigger.content),
+    };
+    Ok(Loaded::Ready(Box::new(Ready {
+        input,
+        model,
+        model_id,
+        character_id,
+    })))
+}
+
+/// The final state of a reply, written with its charge in one transaction so a crash cannot
+/// leave a complete reply uncharged (or charged twice: `charge` is idempotent on the job id).
+struct Final {
+    status: MessageStatus,
+    text: String,
+    model: Option<String>,
+    usage: Option<Usage>,
+    character_id: Option<CharacterId>,
+}
+
+async fn store_final(ctx: &Context, job: &JobRef, fin: Final) -> Result<MessageView, DbError> {
+    let job_id = job.job_id.clone();
+    let (conversation, trigger, user) = (job.conversation, job.trigger, job.user);
+    db::run(&ctx.db, move |c| {
+        db::transaction(c, |c| {
+            let row = db::messages::upsert_assistant_reply(
+                c,
+                AssistantReply {
+                    conversation_id: conversation,
+                    character_id: fin.character_id,
+                    job_id: job_id.clone(),
+                    reply_to_id: Some(trigger),
+                    content: fin.text,
+                    status: fin.status,
+                    model: fin.model.clone(),
+                    prompt_tokens: fin.usage.map(|u| u.prompt_tokens),
+                    completion_tokens: fin.usage.map(|u| u.completion_tokens),
+                },
+            )?;
+            if let (Some(u), Some(model)) = (fin.usage, fin.model.as_deref()) {
+                let today = Utc::now().date_naive();
+                db::usage::charge(
+                    c,
+                    &job_id,
+                    user,
+                    today,
+                    model,
+                    u.prompt_tokens,
+                    u.completion_tokens,
+                )?;
+            }
+            let mut views = db::messages::views(c, std::slice::from_ref(&row))?;
+            views.pop().ok_or(DbError::NotFound)
+        })
+    })
+    .await
+}
+
+async fn publish(
+    ctx: &Context,
+    conversation: ConversationId,
+    event: ConversationEvent,
+) -> Result<(), BusError> {
+    ctx.bus
+        .publish(conversation, &EventPayload::from(event))
+        .await
+        .map(drop)
+}
+
+/// Runs a reply job. Never acks itself: it says whether the entry may be acked.
+pub async fn run(
+    ctx: &Arc<Context>,
+    delivery: &JobDelivery,
+    cancel: &CancellationToken,
+    lost: &CancellationToken,
+) -> Disposition {
+    match try_run(ctx, delivery, cancel, lost).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "job failed on our side; leaving it for redelivery");
+            Disposition::keep(Outcome::Error)
+        }
+    }
+}
+
+async fn try_run(
+    ctx: &Arc<Context>,
+    delivery: &JobDelivery,
+    cancel: &CancellationToken,
+    lost: &CancellationToken,
+) -> Result<Disposition, InfraError> {
+    let job = &delivery.job;
+    let (Some(conversation), Some(trigger)) = (job.conversation_id, job.trigger_message_id) else {
+        tracing::warn!("reply job without a conversation or trigger message; dropping it");
+        return Ok(Disposition::ack(Outcome::Skipped));
+    };
+    let job = Arc::new(JobRef {
+        job_id: job.job_id.clone(),
+        conversation,
+        trigger,
+        user: job.user_id,
+        model: job.model.clone(),
+    });
+
+    // The stop flag and the database load are independent round trips: run them together.
+    let loading = {
+        let (job, shared) = (job.clone(), ctx.clone());
+        db::run(&ctx.db, move |c| load(c, &job, &shared))
+    };
+    let (flagged, loaded) = tokio::join!(ctx.bus.is_cancelled(&job.job_id), loading);
+    let ready = match loaded? {
+        Loaded::Finished(row) => {
+            tracing::info!(status = %row.status, "reply already finished; acknowledging the duplicate");
+            ensure_charged(ctx, &job, &row).await?;
+            return Ok(Disposition::ack(Outcome::Duplicate));
+        }
+        Loaded::Gone(why) => {
+            tracing::info!(why, "nothing to answer; dropping the job");
+            return Ok(Disposition::ack(Outcome::Skipped));
+        }
+        Loaded::NoModel {
+            error,
+            character_id,
+        } => {
+            tracing::warn!(error = %error, "no model can serve this job");
+            return fail(ctx, &job, String::new(), None, character_id, &error).await;
+        }
+        Loaded::Ready(ready) => ready,
+    };
+    if flagged? {
+        cancel.cancel();
+    }
+    let Ready {
+        input,
+        model,
+        model_id,
+        character_id,
+    } = *ready;
+
+    let budget = prompt::budget_for(
+        &model_id,
+        ctx.cfg.max_output_tokens,
+        ctx.cfg.max_prompt_tokens,
+    );
+    let built = prompt::build(&input, budget, ctx.cfg.max_output_tokens);
+    if built.dropped_history > 0 || built.dropped_examples > 0 {
+        tracing::debug!(
+            dropped_history = built.dropped_history,
+            dropped_examples = built.dropped_examples,
+            budget,
+            "trimmed the prompt to the context budget"
+        );
+    }
+    let prompt_estimate = built.estimated_tokens;
+
+    let sink = Sink::Conversation(conversation);
+    let attempt = Attempt {
+        bus: &ctx.bus,
+        sink,
+        job_id: &job.job_id,
+        attempt: delivery.deliveries,
+        coalesce: ctx.cfg.coalesce,
+        cancel,
+        lost,
+    };
+    // Off the critical path, beside the provider request: the `streaming` placeholder (so a stop
+    // request can find the job from the conversation) and `generation.started`. Both finish
+    // before the first delta is published, and before any final write.
+    let placeholder = {
+        let (job, model_id) = (job.clone(), model_id.clone());
+        db::run(&ctx.db, move |c| {
+            db::messages::upsert_assistant_reply(
+                c,
+                AssistantReply {
+                    conversation_id: job.conversation,
+                    character_id,
+                    job_id: job.job_id.clone(),
+                    reply_to_id: Some(job.trigger),
+                    content: String::new(),
+                    status: MessageStatus::Streaming,
+                    model: Some(model_id),
+                    prompt_tokens: None,
+                    completion_tokens: None,
+                },
+            )
+        })
+    };
+    let started = sink.started(
+        &ctx.bus,
+        &job.job_id,
+        delivery.deliveries,
+        &model_id,
+        character_id,
+    );
+    let announce = async {
+        let (stored, published) = tokio::join!(placeholder, started);
+        stored?;
+        published?;
+        Ok::<(), InfraError>(())
+    };
+    match attempt.run(model, built.request, announce).await? {
+        Streamed::Done { text, usage, model } => {
+            let usage = usage_or_estimate(Some(usage), prompt_estimate, &text);
+            let fin = Final {
+                status: MessageStatus::Complete,
+                text,
+                model: Some(model),
+                usage: Some(usage),
+                character_id,
+            };
+            let message = store_final(ctx, &job, fin).await?;
+            publish(
+                ctx,
+                conversation,
+                ConversationEvent::Completed {
+                    job_id: job.job_id.clone(),
+                    message,
+                    usage,
+                },
+            )
+            .await?;
+            Ok(Disposition::ack(Outcome::Completed))
+        }
+        Streamed::Cancelled { text } => {
+            // The provider bills what it generated before the stop; it reports no usage for a
+            // cut stream, so the charge is the estimate. Nothing generated, nothing charged.
+            let usage = (!text.is_empty()).then(|| usage_or_estimate(None, prompt_estimate, &text));
+            let fin = Final {
+                status: MessageStatus::Cancelled,
+                text,
+                model: Some(model_id),
+                usage,
+                character_id,
+            };
+            let message = store_final(ctx, &job, fin).await?;
+            publish(
+                ctx,
+                conversation,
+                ConversationEvent::Completed {
+                    job_id: job.job_id.clone(),
+                    message,
+                    usage: usage.unwrap_or_default(),
+                },
+            )
+            .await?;
+            tracing::info!("stopped on request; partial reply stored as cancelled");
+            Ok(Disposition::ack(Outcome::Cancelled))
+        }
+        Streamed::Abandoned => Ok(Disposition::keep(Outcome::Abandoned)),
+        Streamed::Failed { text, error } if error.is_retryable() => {
+            tracing::warn!(error = %error, kind = error.kind(), "provider failed (retryable); leaving the job for redelivery");
+            drop(text);
+            Ok(Disposition::keep(Outcome::Retry))
+        }
+        Streamed::Failed { text, error } => {
+            tracing::warn!(error = %error, kind = error.kind(), "provider failed");
+            fail(ctx, &job, text, Some(model_id), character_id, &error).await
+        }
+    }
+}
+
+/// A non-retryable failure: the reply is stored as failed, clients get `message.failed`.
+async fn fail(
+    ctx: &Context,
+    job: &JobRef,
+    text: String,
+    model: Option<String>,
+    character_id: Option<CharacterId>,
+    error: &LlmError,
+) -> Result<Disposition, InfraError> {
+    let fin = Final {
+        status: MessageStatus::Failed,
+        text,
+        model,
+        usage: None,
+        character_id,
+    };
+    store_final(ctx, job, fin).await?;
+    publish(
+        ctx,
+        job.conversation,
+        ConversationEvent::Failed {
+            job_id: job.job_id.clone(),
+            reason: error.reason().to_owned(),
+            retryable: false,
+        },
+    )
+    .await?;
+    Ok(Disposition::ack(Outcome::Failed))
+}
+
+/// A finished reply found again: make sure it was charged (a no-op when it was), for the case
+/// where an earlier delivery stored it but died before charging.
+async fn ensure_charged(ctx: &Context, job: &JobRef, row: &MessageRow) -> Result<(), DbError> {
+    let (Some(prompt), Some(completion), Some(model)) =
+        (row.prompt_tokens, row.completion_tokens, row.model.clone())
+    else {
+        return Ok(());
+    };
+    let (job_id, user) = (job.job_id.clone(), job.user);
+    db::run(&ctx.db, move |c| {
+        db::usage::charge(
+            c,
+            &job_id,
+            user,
+            Utc::now().date_naive(),
+            &model,
+            prompt,
+            completion,
+        )
+    })
+    .await
+    .map(drop)
+}
+
+/// A job the reclaimer dead-lettered: mark its reply failed (unless it finished after all) and
+/// tell the conversation.
+pub async fn report_dead(
+    ctx: &Context,
+    job_id: &str,
+    conversation: ConversationId,
+    trigger: Option<MessageId>,
+    deliveries: u32,
+) -> Result<(), InfraError> {
+    let id = job_id.to_owned();
+    let marked = db::run(&ctx.db, move |c| {
+        let existing = db::messages::find_by_job_id(c, &id)?;
+        if existing.as_ref().is_some_and(is_terminal) {
+            return Ok(false);
+        }
+        let character_id = match db::conversations::find(c, conversation) {
+            Ok(conv) => conv.character_id,
+            Err(DbError::NotFound) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        db::messages::upsert_assistant_reply(
+            c,
+            AssistantReply {
+                conversation_id: conversation,
+                character_id,
+                job_id: id.clone(),
+                reply_to_id: trigger.or(existing.as_ref().and_then(|r| r.reply_to_id)),
+                content: existing
+                    .as_ref()
+                    .map(|r| r.content.clone())
+                    .unwrap_or_default(),
+                status: MessageStatus::Failed,
+                model: existing.and_then(|r| r.model),
+                prompt_tokens: None,
+                completion_tokens: None,
+            },
+        )?;
+        Ok(true)
+    })
+    .await?;
+    if marked {
+        publish(
+            ctx,
+            conversation,
+            ConversationEvent::Failed {
+                job_id: job_id.to_owned(),
+                reason: format!(
+                    "The AI provider could not answer after {deliveries} attempts. Please try again."
+                ),
+                // The cause was transient (only retryable failures are redelivered): asking
+                // again may well work.
+                retryable: true,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_only_when_the_provider_reported_nothing() {
+        let reported = Usage {
+            prompt_tokens: 10,
+            completion_tokens: 2,
+            cached_prompt_tokens: 0,
+        };
+        assert_eq!(usage_or_estimate(Some(reported), 99, "abcd"), reported);
+        let estimated = usage_or_estimate(Some(Usage::default()), 99, "abcdefgh");
+        assert_eq!(
+            (estimated.prompt_tokens, estimated.completion_tokens),
+            (99, 2)
+        );
+    }
+}
