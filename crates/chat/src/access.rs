@@ -22,7 +22,9 @@ pub async fn member_conversation(
         let member = db::members::find(c, conversation_id, user)?;
         // A channel's membership follows its server's: every server member is in every channel,
         // with their server role. The conversation member row (if any) only keeps the read marker.
-        if let (ConversationKind::Channel, Some(server)) = (conversation.kind, conversation.server_id) {
+        if let (ConversationKind::Channel, Some(server)) =
+            (conversation.kind, conversation.server_id)
+        {
             return Ok(db::servers::find_member(c, server, user)?.map(|sm| {
                 let member = MemberRow {
                     conversation_id,
@@ -35,7 +37,9 @@ pub async fn member_conversation(
                 (conversation, member)
             }));
         }
-        Ok(member.filter(|m| m.left_at.is_none()).map(|m| (conversation, m)))
+        Ok(member
+            .filter(|m| m.left_at.is_none())
+            .map(|m| (conversation, m)))
     })
     .await?;
     found.ok_or_else(|| ApiError::not_found("conversation not found"))

@@ -28,6 +28,21 @@ pub struct SendInput {
     pub metadata: Option<serde_json::Value>,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn mentions_match_whole_names_case_insensitively() {
+        assert!(mentions("hey @Luna, what do you think?", "Luna"));
+        assert!(mentions("luna: are you there", "Luna"));
+        assert!(mentions("ask Dr. Who about it", "Dr. Who"));
+        assert!(!mentions("lunatic ideas", "Luna"));
+        assert!(!mentions("nobody here", "Luna"));
+        assert!(!mentions("anything", " "));
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SendOutcome {
     pub message: MessageView,
@@ -202,6 +217,9 @@ pub async fn send(
         ConversationKind::AiChat => {
             Some(ensure_reply_job(ctx, &conversation, &inserted.message, inserted.created).await?)
         }
+        ConversationKind::Group | ConversationKind::Channel if inserted.created => {
+            enqueue_mentions(ctx, &conversation, &inserted.message).await?
+        }
         _ => None,
     };
     Ok(SendOutcome {
@@ -209,6 +227,56 @@ pub async fn send(
         job_id,
         created: inserted.created,
     })
+}
+
+/// Whether `content` addresses `name`: `@name`, or the name as a whole word, case-insensitive.
+pub fn mentions(content: &str, name: &str) -> bool {
+    let (content, name) = (content.to_lowercase(), name.trim().to_lowercase());
+    if name.is_empty() {
+        return false;
+    }
+    content.match_indices(&name).any(|(at, _)| {
+        let before = content[..at].chars().next_back();
+        let after = content[at + name.len()..].chars().next();
+        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+        boundary(before) && boundary(after)
+    })
+}
+
+/// In groups and channels, every AI character mentioned in the message answers it through the
+/// same job pipeline (one job per character, id derived from message and character). Returns
+/// the first job id.
+async fn enqueue_mentions(
+    ctx: &ChatContext,
+    conversation: &ConversationRow,
+    message: &MessageRow,
+) -> Result<Option<String>, ApiError> {
+    let id = conversation.id;
+    let characters = db::run(&ctx.db, move |c| {
+        db::conversations::list_characters(c, id)?
+            .into_iter()
+            .map(|ch| db::characters::find(c, ch))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    let mut first = None;
+    for character in characters
+        .iter()
+        .filter(|ch| mentions(&message.content, &ch.name))
+    {
+        let job_id = format!("mention-{}-{}", message.id, character.id);
+        let mut job = reply_job(
+            job_id.clone(),
+            JobKind::Reply,
+            message.author_id.unwrap_or(UserId(0)),
+            conversation.id,
+            message.id,
+        );
+        job.character_id = Some(character.id);
+        ctx.bus.enqueue_job_once(&job, JOB_MEMORY).await?;
+        first.get_or_insert(job_id);
+    }
+    Ok(first)
 }
 
 /// The job id answering a user message: derived from the message so a retried send never
@@ -265,6 +333,7 @@ fn reply_job(
         story_id: None,
         model: None,
         enqueued_at: chrono::Utc::now(),
+        character_id: None,
     }
 }
 

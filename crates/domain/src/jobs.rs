@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ConversationId, MessageId, StoryId, UserId};
+use crate::{CharacterId, ConversationId, MessageId, StoryId, UserId};
 
 pub const JOB_VERSION: u8 = 1;
 
@@ -30,6 +30,10 @@ pub struct LlmJob {
     pub story_id: Option<StoryId>,
     /// `provider/model`, or `None` for the character's preference or the default.
     pub model: Option<String>,
+    /// The character to speak as; `None` means the conversation's own (AI chats). Set for
+    /// characters mentioned in groups and channels.
+    #[serde(default)]
+    pub character_id: Option<CharacterId>,
     pub enqueued_at: DateTime<Utc>,
 }
 
@@ -49,6 +53,7 @@ mod tests {
             story_id: None,
             model: Some("mock/echo".into()),
             enqueued_at: Utc::now(),
+            character_id: None,
         };
         let json = serde_json::to_value(&job).unwrap();
         assert_eq!(json["kind"], "regenerate");

@@ -84,6 +84,7 @@ impl Bench {
             story_id: None,
             model: None,
             enqueued_at: Utc::now(),
+            character_id: None,
         };
         let enqueued = Instant::now();
         self.bus.enqueue_job(&job).await.unwrap();

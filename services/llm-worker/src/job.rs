@@ -111,6 +111,10 @@ struct JobRef {
     trigger: MessageId,
     user: UserId,
     model: Option<String>,
+    /// When the job was enqueued: generation latency for the admin roll-ups counts from here.
+    enqueued_at: chrono::DateTime<Utc>,
+    /// The character to speak as when the job names one (mentions in groups and channels).
+    character: Option<CharacterId>,
 }
 
 fn is_terminal(row: &MessageRow) -> bool {
@@ -155,13 +159,14 @@ fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> 
         },
     };
     let conversation = job.conversation;
-    let character_id = match ctx.caches.conversations.get_or_try(conversation, || {
+    let own_character = match ctx.caches.conversations.get_or_try(conversation, || {
         db::conversations::find(c, conversation).map(|conv| conv.character_id)
     }) {
         Ok(id) => id,
         Err(DbError::NotFound) => return Ok(Loaded::Gone("the conversation was deleted")),
         Err(e) => return Err(e),
     };
+    let character_id = job.character.or(own_character);
     let character = match character_id {
         Some(id) => ctx
             .caches
@@ -228,6 +233,7 @@ struct Final {
 async fn store_final(ctx: &Context, job: &JobRef, fin: Final) -> Result<MessageView, DbError> {
     let job_id = job.job_id.clone();
     let (conversation, trigger, user) = (job.conversation, job.trigger, job.user);
+    let latency_ms = (Utc::now() - job.enqueued_at).num_milliseconds().max(0);
     db::run(&ctx.db, move |c| {
         db::transaction(c, |c| {
             let row = db::messages::upsert_assistant_reply(
@@ -256,6 +262,24 @@ async fn store_final(ctx: &Context, job: &JobRef, fin: Final) -> Result<MessageV
                     u.completion_tokens,
                 )?;
             }
+            // The admin roll-ups count the generation once per job id, in the same transaction.
+            let outcome = match fin.status {
+                MessageStatus::Complete => db::stats::GenerationOutcome::Ok,
+                MessageStatus::Cancelled => db::stats::GenerationOutcome::Cancelled,
+                _ => db::stats::GenerationOutcome::Failed,
+            };
+            let mut record = db::stats::GenerationRecord::new(
+                job_id.clone(),
+                user,
+                fin.model.as_deref().unwrap_or(""),
+                Utc::now().date_naive(),
+                outcome,
+            );
+            record.character_id = fin.character_id;
+            record.latency_ms = Some(latency_ms);
+            record.prompt_tokens = fin.usage.map_or(0, |u| u.prompt_tokens);
+            record.completion_tokens = fin.usage.map_or(0, |u| u.completion_tokens);
+            db::stats::record_generation(c, &record)?;
             let mut views = db::messages::views(c, std::slice::from_ref(&row))?;
             views.pop().ok_or(DbError::NotFound)
         })
@@ -307,6 +331,8 @@ async fn try_run(
         trigger,
         user: job.user_id,
         model: job.model.clone(),
+        enqueued_at: job.enqueued_at,
+        character: job.character_id,
     });
 
     // The stop flag and the database load are independent round trips: run them together.

@@ -51,6 +51,7 @@ pub fn job(id: &str) -> LlmJob {
         story_id: None,
         model: Some("mock/echo".into()),
         enqueued_at: chrono::Utc::now(),
+        character_id: None,
     }
 }
 

@@ -135,6 +135,7 @@ pub async fn create_story(
         story_id: Some(story.id),
         model,
         enqueued_at: Utc::now(),
+        character_id: None,
     };
     state.bus.enqueue_job(&job).await?;
     Ok(HttpResponse::Accepted().json(StoryView::from(&story)))

@@ -163,6 +163,7 @@ impl Harness {
             story_id: None,
             model: None,
             enqueued_at: Utc::now(),
+            character_id: None,
         }
     }
 
@@ -367,3 +368,4 @@ pub fn kinds(events: &[ConversationEvent]) -> Vec<String> {
         })
         .collect()
 }
+}character_id: None,

@@ -49,6 +49,7 @@ async fn a_story_job_completes_the_story_row() {
         story_id: Some(story.id),
         model: None,
         enqueued_at: Utc::now(),
+        character_id: None,
     };
     let worker = h.start_worker(&settings);
     h.bus.enqueue_job(&job).await.unwrap();
