@@ -29,6 +29,7 @@ pub mod messages;
 pub mod prompts;
 pub mod refresh_tokens;
 pub mod servers;
+pub mod stats;
 pub mod stories;
 pub mod usage;
 pub mod users;

@@ -15,6 +15,7 @@ mod pool;
 mod prompts;
 mod refresh_tokens;
 mod servers;
+mod stats;
 mod stories;
 mod usage;
 mod users;
