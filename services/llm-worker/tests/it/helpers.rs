@@ -368,4 +368,3 @@ pub fn kinds(events: &[ConversationEvent]) -> Vec<String> {
         })
         .collect()
 }
-}character_id: None,
