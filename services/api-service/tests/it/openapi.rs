@@ -32,7 +32,7 @@ async fn openapi_covers_every_route_and_docs_render() {
     let mut expected = BTreeSet::new();
     let mut scope = String::new();
     let mut rest = routes.as_str();
-    while let Some(pos) = rest.find(|c| c == '.' || c == 'w') {
+    while let Some(pos) = rest.find(['.', 'w']) {
         rest = &rest[pos..];
         if let Some(tail) = rest.strip_prefix("web::scope(\"") {
             scope = tail.split('"').next().unwrap().to_owned();
