@@ -20,6 +20,16 @@ pub mod services;
 pub use postgres::{PgCluster, TestDatabase};
 pub use redis::{RedisServer, TestRedis};
 
+/// Installs the process-wide TLS crypto provider (ring) once. The workspace's reqwest is built
+/// with `rustls-no-provider` (the llm crate picks ring), so in a test binary any reqwest client
+/// would panic without it. Every harness entry point calls this; tests need not.
+pub fn install_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// A unique lowercase name fragment for databases, prefixes and files.
 pub fn unique_name(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();

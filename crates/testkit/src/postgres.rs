@@ -30,12 +30,14 @@ pub struct PgCluster {
 impl PgCluster {
     /// The cluster shared by every test in this binary, started on first use.
     pub fn shared() -> &'static PgCluster {
+        crate::install_tls();
         static SHARED: OnceLock<PgCluster> = OnceLock::new();
         SHARED.get_or_init(PgCluster::start)
     }
 
     /// Starts a cluster of its own (for tests that stop and restart the server).
     pub fn start() -> PgCluster {
+        crate::install_tls();
         let initdb = find_binary("initdb", PG_DIRS).expect(
             "PostgreSQL server binaries not found (initdb): install the Debian package postgresql-15",
         );

@@ -25,12 +25,14 @@ pub struct TestRedis {
 impl RedisServer {
     /// The server shared by every test in this binary.
     pub fn shared() -> &'static RedisServer {
+        crate::install_tls();
         static SHARED: OnceLock<RedisServer> = OnceLock::new();
         SHARED.get_or_init(RedisServer::start)
     }
 
     /// A server of its own, for tests that stop and restart Redis.
     pub fn start() -> RedisServer {
+        crate::install_tls();
         let binary = find_binary("redis-server", &["/usr/bin", "/usr/local/bin"])
             .expect("redis-server not found: install the Debian package redis-server");
         let dir = tempfile::Builder::new()

@@ -37,6 +37,7 @@ impl TestEnv {
     /// A migrated database (PostgreSQL: copied from a template migrated once per binary) and a
     /// fresh Redis prefix on the shared server.
     pub async fn new(backend: Backend) -> TestEnv {
+        crate::install_tls();
         let database = match backend {
             Backend::Postgres => DatabaseGuard::Postgres(migrated_postgres()),
             Backend::Sqlite => {
@@ -85,6 +86,7 @@ pub const BACKENDS: [Backend; 2] = [Backend::Postgres, Backend::Sqlite];
 /// reports database and Redis as ok, unknown routes get the JSON error body, and `/metrics`
 /// counts the requests just made. Panics with the failing check.
 pub async fn assert_ops_contract(base_url: &str, service: &str) {
+    crate::install_tls();
     let http = reqwest::Client::new();
     let health = http
         .get(format!("{base_url}/health"))
