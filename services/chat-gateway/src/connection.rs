@@ -1,0 +1,460 @@
+//! One socket's life, in explicit phases: (handshake and authentication happen in `routes`
+//! before the upgrade) → attach (user channel, presence) → `ready` → live loop (client frames,
+//! heartbeats, token expiry, close requests) → cleanup.
+//!
+//! The task owns the inbound side only. Outbound frames go through the socket's queue
+//! (`socket::Out`), which the router fills directly; this task never sits between the bus and
+//! a client. Slow operations (`send`, `cancel`) run in their own tasks so a database stall does
+//! not stop this socket's heartbeats and reads.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use bytes::Bytes;
+use chat::messages::SendInput;
+use domain::frames::{ClientFrame, ReadyUser, ServerFrame};
+use domain::{ConversationId, ErrorCode};
+use platform::AuthUser;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::commands;
+use crate::hub::{ConnId, SocketHandle};
+use crate::limits::{ConnectionLimits, ErrorVerdict};
+use crate::protocol::{self, close, SimpleInbound};
+use crate::socket::{Control, FrameReader, Inbound, Out, OutBody, ReadError};
+use crate::state::Gateway;
+use crate::subscriptions::{self, SubscribeRequest};
+
+/// Which protocol the socket speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `/ws`: the full protocol of `docs/protocol.md`.
+    Full,
+    /// `/ws/{conversation_id}`: auto-subscribed; `{"content": …}` in, message JSON out.
+    Simple(ConversationId),
+}
+
+pub struct Connection {
+    gw: Arc<Gateway>,
+    id: ConnId,
+    user: AuthUser,
+    socket: SocketHandle,
+    mode: Mode,
+    limits: ConnectionLimits,
+    inflight: Arc<AtomicUsize>,
+}
+
+/// What the loop does after a client frame.
+enum After {
+    Continue,
+    /// Re-authenticated: the token now expires at this Unix time.
+    Reauthenticated(i64),
+}
+
+impl Connection {
+    /// Starts the socket's task and returns its response body.
+    pub fn start(gw: Arc<Gateway>, user: AuthUser, mode: Mode, payload: web::Payload) -> OutBody {
+        let (tx, rx) = mpsc::channel(gw.cfg.queue_capacity.max(1));
+        let control = Arc::new(Control::default());
+        let socket = SocketHandle {
+            tx,
+            control: control.clone(),
+        };
+        let reader = FrameReader::new(payload, gw.cfg.hard_max_frame_bytes);
+        let conn = Connection {
+            id: gw.next_connection_id(),
+            limits: ConnectionLimits::new(&gw.cfg),
+            gw,
+            user,
+            socket,
+            mode,
+            inflight: Arc::new(AtomicUsize::new(0)),
+        };
+        // The request payload is tied to this worker thread: run on its local task set.
+        actix_web::rt::spawn(conn.run(reader));
+        OutBody::new(rx, control, matches!(mode, Mode::Simple(_)))
+    }
+
+    fn push(&self, frame: Bytes) {
+        self.socket.push(Out::Frame(frame), &self.gw.metrics);
+    }
+
+    fn close(&self, code: u16, reason: &'static str) {
+        self.socket.control.close(code, reason);
+    }
+
+    // Every sub-future awaited here is boxed: a task's future is as large as its largest state,
+    // and it lives as long as the socket (unboxed it measured ~9 KB per idle socket). The boxes
+    // exist only while an operation runs.
+    async fn run(mut self, mut reader: FrameReader) {
+        let simple = matches!(self.mode, Mode::Simple(_));
+        let gw = self.gw.clone();
+        let attached = Box::pin(
+            gw.hub
+                .attach(self.id, self.user.id, self.socket.clone(), simple),
+        )
+        .await;
+        match attached {
+            Ok(first) => {
+                if first {
+                    Box::pin(gw.presence.user_online(self.user.id)).await;
+                }
+                self.live(&mut reader).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot subscribe the user channel; refusing socket");
+                self.close(close::TRY_AGAIN, "temporarily unavailable, retry");
+            }
+        }
+        if !self.socket.control.is_done() {
+            self.close(close::NORMAL, "");
+        }
+        if Box::pin(gw.hub.detach(self.id)).await {
+            Box::pin(gw.presence.user_offline(self.user.id)).await;
+        }
+    }
+
+    async fn live(&mut self, reader: &mut FrameReader) {
+        match self.mode {
+            Mode::Full => self.push(protocol::server_frame(&ServerFrame::Ready {
+                connection_id: self.gw.connection_label(self.id),
+                user: ReadyUser {
+                    id: self.user.id,
+                    username: self.user.username.clone(),
+                },
+                node_id: self.gw.node_id.clone(),
+                heartbeat_interval_ms: self.gw.cfg.heartbeat_interval.as_millis() as u64,
+                expires_at: self.user.expires_at,
+            })),
+            Mode::Simple(conversation) => {
+                let req = SubscribeRequest {
+                    id: None,
+                    conversation_id: conversation,
+                    epoch: None,
+                    offset: None,
+                };
+                let subscribed = Box::pin(subscriptions::subscribe(
+                    &self.gw,
+                    self.id,
+                    self.user.id,
+                    true,
+                    req,
+                ))
+                .await;
+                if let Err(e) = subscribed {
+                    self.push(protocol::error_frame(None, e.code, e.detail));
+                    self.close(close::TRY_AGAIN, "subscribe failed, retry");
+                    return;
+                }
+            }
+        }
+
+        let control: Arc<Control> = self.socket.control.clone();
+        let hb = self.gw.cfg.heartbeat_interval;
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + hb, hb);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_seen = Instant::now();
+        let expiry = tokio::time::sleep_until(expiry_instant(self.user.expires_at));
+        tokio::pin!(expiry);
+
+        while !control.is_done() {
+            tokio::select! {
+                biased;
+                _ = control.changed() => {}
+                _ = &mut expiry => {
+                    self.close(close::UNAUTHORIZED, "token expired");
+                }
+                _ = heartbeat.tick() => {
+                    if last_seen.elapsed() > self.gw.cfg.idle_timeout {
+                        self.close(close::HEARTBEAT_TIMEOUT, "heartbeat timeout");
+                    } else {
+                        self.push(protocol::ping_frame());
+                    }
+                }
+                inbound = reader.next() => match inbound {
+                    None => {
+                        // The client went away without a close frame.
+                        self.close(close::NORMAL, "");
+                    }
+                    Some(Err(ReadError::TooBig)) => {
+                        self.push(protocol::error_frame(
+                            None,
+                            ErrorCode::PayloadTooLarge,
+                            format!(
+                                "frame exceeds {} bytes; the stream cannot continue",
+                                self.gw.cfg.hard_max_frame_bytes
+                            ),
+                        ));
+                        self.close(close::TOO_BIG, "frame too large");
+                    }
+                    Some(Err(ReadError::Protocol(_))) => {
+                        self.close(close::POLICY, "websocket protocol error");
+                    }
+                    Some(Ok(frame)) => {
+                        last_seen = Instant::now();
+                        match Box::pin(self.on_inbound(frame)).await {
+                            ControlFlow::Continue(After::Continue) => {}
+                            ControlFlow::Continue(After::Reauthenticated(exp)) => {
+                                expiry.as_mut().reset(expiry_instant(exp));
+                            }
+                            ControlFlow::Break(()) => {}
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Sends an error frame; a client that keeps provoking them is closed as abusive.
+    fn error(&mut self, id: Option<String>, code: ErrorCode, message: impl Into<String>) {
+        self.gw.metrics.error_frames.increment(1);
+        self.push(protocol::error_frame(id, code, message));
+        if self.limits.record_error() == ErrorVerdict::Abusive {
+            self.gw.metrics.abusive_closes.increment(1);
+            self.close(close::POLICY, "too many errors");
+        }
+    }
+
+    async fn on_inbound(&mut self, inbound: Inbound) -> ControlFlow<(), After> {
+        match inbound {
+            Inbound::Text(bytes) => {
+                if !self.limits.allow_frame() {
+                    let id = std::str::from_utf8(&bytes)
+                        .ok()
+                        .and_then(protocol::frame_id);
+                    self.error(id, ErrorCode::RateLimited, "too many frames; slow down");
+                    return ControlFlow::Continue(After::Continue);
+                }
+                if bytes.len() > self.gw.cfg.max_frame_bytes {
+                    self.error(
+                        None,
+                        ErrorCode::PayloadTooLarge,
+                        format!(
+                            "frame of {} bytes exceeds the limit of {} bytes",
+                            bytes.len(),
+                            self.gw.cfg.max_frame_bytes
+                        ),
+                    );
+                    return ControlFlow::Continue(After::Continue);
+                }
+                let Ok(text) = std::str::from_utf8(&bytes) else {
+                    // RFC 6455 §8.1: invalid UTF-8 in a text frame fails the connection.
+                    self.close(close::INVALID_DATA, "text frame is not valid UTF-8");
+                    return ControlFlow::Break(());
+                };
+                match self.mode {
+                    Mode::Full => match protocol::parse_client_frame(text) {
+                        Ok(frame) => self.on_frame(frame).await,
+                        Err(e) => {
+                            self.error(e.id, e.code, e.message);
+                            ControlFlow::Continue(After::Continue)
+                        }
+                    },
+                    Mode::Simple(conversation) => {
+                        self.on_simple(conversation, text);
+                        ControlFlow::Continue(After::Continue)
+                    }
+                }
+            }
+            Inbound::Binary(_) => {
+                if self.limits.allow_frame() {
+                    self.error(
+                        None,
+                        ErrorCode::UnsupportedMediaType,
+                        "binary frames are not supported; send JSON text frames",
+                    );
+                } else {
+                    self.error(None, ErrorCode::RateLimited, "too many frames; slow down");
+                }
+                ControlFlow::Continue(After::Continue)
+            }
+            Inbound::Ping(payload) => {
+                // Over the frame rate, pings go unanswered rather than costing writes.
+                if self.limits.allow_frame() {
+                    self.push(protocol::pong_frame(&payload));
+                }
+                ControlFlow::Continue(After::Continue)
+            }
+            Inbound::Pong => ControlFlow::Continue(After::Continue),
+            Inbound::Close(_) => {
+                self.close(close::NORMAL, "");
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: ClientFrame) -> ControlFlow<(), After> {
+        match frame {
+            ClientFrame::Subscribe {
+                id,
+                conversation_id,
+                epoch,
+                offset,
+            } => {
+                let req = SubscribeRequest {
+                    id: id.clone(),
+                    conversation_id,
+                    epoch,
+                    offset,
+                };
+                // Boxed: the subscribe path is the largest state machine, and an idle socket
+                // should not carry its size.
+                let result = Box::pin(subscriptions::subscribe(
+                    &self.gw,
+                    self.id,
+                    self.user.id,
+                    false,
+                    req,
+                ))
+                .await;
+                if let Err(e) = result {
+                    self.error(id, e.code, e.detail);
+                }
+            }
+            ClientFrame::Unsubscribe {
+                id,
+                conversation_id,
+            } => {
+                self.gw.hub.unsubscribe(self.id, conversation_id).await;
+                self.push(protocol::server_frame(&ServerFrame::Unsubscribed {
+                    id,
+                    conversation_id,
+                }));
+            }
+            ClientFrame::Send {
+                id,
+                conversation_id,
+                content,
+                client_id,
+                reply_to_id,
+            } => {
+                let input = SendInput {
+                    content,
+                    client_id,
+                    reply_to_id,
+                    ..SendInput::default()
+                };
+                let (gw, user) = (self.gw.clone(), self.user.clone());
+                self.spawn_op(id.clone(), async move {
+                    commands::send(&gw, &user, id, conversation_id, input).await
+                });
+            }
+            ClientFrame::Typing {
+                id,
+                conversation_id,
+            } => {
+                if self.limits.allow_typing(conversation_id) {
+                    let subscribed = self.gw.hub.is_subscribed(self.id, conversation_id);
+                    let result = Box::pin(commands::typing(
+                        &self.gw,
+                        &self.user,
+                        conversation_id,
+                        subscribed,
+                    ))
+                    .await;
+                    if let Err(e) = result {
+                        self.error(id, e.code, e.detail);
+                    }
+                }
+            }
+            ClientFrame::Cancel {
+                id,
+                conversation_id,
+                job_id,
+            } => {
+                let (gw, user) = (self.gw.clone(), self.user.clone());
+                self.spawn_op(id.clone(), async move {
+                    commands::cancel(&gw, &user, id, conversation_id, job_id).await
+                });
+            }
+            ClientFrame::Auth { id, token } => match self.gw.auth.authenticate(&token).await {
+                Ok(user) if user.id == self.user.id => {
+                    let expires_at = user.expires_at;
+                    self.user = user;
+                    self.push(protocol::server_frame(&ServerFrame::Authenticated {
+                        id,
+                        expires_at,
+                    }));
+                    return ControlFlow::Continue(After::Reauthenticated(expires_at));
+                }
+                Ok(_) => self.error(
+                    id,
+                    ErrorCode::Forbidden,
+                    "the token belongs to another user; open a new socket",
+                ),
+                Err(e) => self.error(id, e.code, e.detail),
+            },
+            ClientFrame::Ping { id } => {
+                self.push(protocol::server_frame(&ServerFrame::Pong { id }));
+            }
+        }
+        ControlFlow::Continue(After::Continue)
+    }
+
+    /// A simple-form frame: `{"content": "…"}` is sent to the socket's conversation; the
+    /// message comes back to every subscriber (the sender included) as message JSON.
+    fn on_simple(&mut self, conversation: ConversationId, text: &str) {
+        match serde_json::from_str::<SimpleInbound>(text) {
+            Ok(inbound) => {
+                let input = SendInput {
+                    content: inbound.content,
+                    client_id: inbound.client_id,
+                    ..SendInput::default()
+                };
+                let (gw, user) = (self.gw.clone(), self.user.clone());
+                self.spawn_op(None, async move {
+                    let actor = chat::Actor::from(&user);
+                    match chat::messages::send(&gw.chat, &actor, conversation, input).await {
+                        // The message itself arrives through the subscription.
+                        Ok(_) => Bytes::new(),
+                        Err(e) => protocol::error_frame(None, e.code, e.detail),
+                    }
+                });
+            }
+            Err(e) => {
+                let code = if e.is_data() {
+                    ErrorCode::Validation
+                } else {
+                    ErrorCode::BadRequest
+                };
+                self.error(None, code, format!("expected {{\"content\": \"…\"}}: {e}"));
+            }
+        }
+    }
+
+    /// Runs a slow operation in its own task; its answer goes straight into the socket queue.
+    fn spawn_op<F>(&mut self, id: Option<String>, op: F)
+    where
+        F: std::future::Future<Output = Bytes> + 'static,
+    {
+        if self.inflight.load(Ordering::Relaxed) >= self.gw.cfg.max_inflight_ops {
+            self.error(
+                id,
+                ErrorCode::RateLimited,
+                "too many operations in flight; wait for their answers",
+            );
+            return;
+        }
+        self.inflight.fetch_add(1, Ordering::Relaxed);
+        let inflight = self.inflight.clone();
+        let socket = self.socket.clone();
+        let metrics = self.gw.metrics.clone();
+        actix_web::rt::spawn(async move {
+            let frame = op.await;
+            inflight.fetch_sub(1, Ordering::Relaxed);
+            if !frame.is_empty() {
+                socket.push(Out::Frame(frame), &metrics);
+            }
+        });
+    }
+}
+
+/// The instant a token expiring at `exp` (Unix seconds) stops being valid.
+fn expiry_instant(exp: i64) -> Instant {
+    let left = exp - chrono::Utc::now().timestamp();
+    Instant::now() + Duration::from_secs(left.clamp(0, 10 * 365 * 86_400) as u64)
+}
