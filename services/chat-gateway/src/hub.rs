@@ -86,7 +86,13 @@ struct Sub {
     socket: SocketHandle,
     simple: bool,
     state: SubState,
+    /// Users this subscriber blocked: their messages and typing are not delivered (filtered here,
+    /// on fan-out, not only in clients). Loaded when the subscription starts.
+    blocked: Option<Arc<Blocked>>,
 }
+
+/// The set of users someone blocked.
+pub type Blocked = std::collections::HashSet<UserId>;
 
 struct Conv {
     subs: HashMap<ConnId, Sub>,
@@ -287,6 +293,7 @@ impl Hub {
         &self,
         conn: ConnId,
         conversation: ConversationId,
+        blocked: Option<Arc<Blocked>>,
     ) -> Result<ChannelLockHandle, SubscribeRefused> {
         let mut inner = self.lock();
         let Inner { convs, conns, .. } = &mut *inner;
@@ -309,6 +316,7 @@ impl Hub {
                 socket: entry.socket.clone(),
                 simple: entry.simple,
                 state: SubState::Pending(Vec::new()),
+                blocked,
             },
         );
         Ok(ChannelLockHandle(conv.lock.clone()))
@@ -568,9 +576,17 @@ impl Hub {
             &entry.payload,
         ));
         let mut delivered = 0u64;
+        // The actor is decoded only if some subscriber blocks anyone, and then once.
+        let mut actor: Option<Option<UserId>> = None;
         for sub in conv.subs.values_mut() {
             if sub.socket.control.is_done() {
                 continue;
+            }
+            if let Some(blocked) = &sub.blocked {
+                let who = *actor.get_or_insert_with(|| frame.actor());
+                if who.is_some_and(|who| blocked.contains(&who)) {
+                    continue;
+                }
             }
             match &mut sub.state {
                 SubState::Pending(buffer) => {

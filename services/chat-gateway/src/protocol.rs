@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use domain::frames::{ClientFrame, ServerFrame};
-use domain::{ConversationId, ErrorCode};
+use domain::{ConversationId, ErrorCode, UserId};
 use serde::Deserialize;
 
 /// Close codes (RFC 6455 §7.4 plus application codes in 4000–4999), documented in
@@ -149,6 +149,30 @@ impl EventFrame {
         self.simple
             .get_or_init(|| simple_message(&self.payload).map(text_frame))
             .as_ref()
+    }
+
+    /// The user whose action this event is (author of a created/edited message, the typist), for
+    /// the block filter: a blocked user's messages and typing are not delivered to the blocker.
+    pub fn actor(&self) -> Option<UserId> {
+        #[derive(serde::Deserialize)]
+        struct Author {
+            author_id: Option<UserId>,
+        }
+        #[derive(serde::Deserialize)]
+        struct ActorProbe {
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(default)]
+            message: Option<Author>,
+            #[serde(default)]
+            user_id: Option<UserId>,
+        }
+        let probe: ActorProbe = serde_json::from_str(&self.payload).ok()?;
+        match probe.kind.as_str() {
+            "message.created" | "message.edited" => probe.message.and_then(|m| m.author_id),
+            "typing" => probe.user_id,
+            _ => None,
+        }
     }
 
     /// Typing indicators are not replayed on resume: they are stale by then.

@@ -13,7 +13,7 @@ use domain::frames::ServerFrame;
 use domain::{ConversationId, ErrorCode, UserId};
 use platform::ApiError;
 
-use crate::hub::{ConnId, SubscribeRefused};
+use crate::hub::{Blocked, ConnId, SubscribeRefused};
 use crate::protocol::{self, EventFrame};
 use crate::socket::Out;
 use crate::state::Gateway;
@@ -37,9 +37,11 @@ pub async fn subscribe(
 ) -> Result<(), ApiError> {
     let conversation = req.conversation_id;
     chat::access::member_conversation(&gw.chat, conversation, user).await?;
+    let blocked = db::run(&gw.chat.db, move |c| db::blocks::blocked_by(c, user)).await?;
+    let blocked = (!blocked.is_empty()).then(|| Arc::new(blocked.into_iter().collect::<Blocked>()));
     let lock = gw
         .hub
-        .begin_subscribe(conn, conversation)
+        .begin_subscribe(conn, conversation, blocked.clone())
         .map_err(|refused| match refused {
             SubscribeRefused::Limit => ApiError::new(
                 ErrorCode::Validation,
@@ -50,7 +52,7 @@ pub async fn subscribe(
             ),
             SubscribeRefused::Gone => ApiError::unavailable("connection closed"),
         })?;
-    let result = start(gw, conn, simple, &req, &lock).await;
+    let result = start(gw, conn, simple, &req, &lock, blocked.as_deref()).await;
     if result.is_err() {
         gw.hub.unsubscribe(conn, conversation).await;
     }
@@ -63,6 +65,7 @@ async fn start(
     simple: bool,
     req: &SubscribeRequest,
     lock: &crate::hub::ChannelLockHandle,
+    blocked: Option<&Blocked>,
 ) -> Result<(), ApiError> {
     let conversation = req.conversation_id;
     let bus = &gw.chat.bus;
@@ -109,8 +112,10 @@ async fn start(
     }
     for entry in replay {
         let frame = EventFrame::new(conversation, epoch.clone(), entry.offset, &entry.payload);
-        // Typing indicators are ephemeral: stale by the time of a resume.
-        if !frame.is_typing() {
+        // Typing indicators are ephemeral: stale by the time of a resume. Blocked users' events
+        // are filtered as on the live path.
+        let hidden = blocked.is_some_and(|b| frame.actor().is_some_and(|a| b.contains(&a)));
+        if !frame.is_typing() && !hidden {
             frames.push(Out::Event(Arc::new(frame)));
         }
     }

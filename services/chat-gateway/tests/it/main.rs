@@ -4,6 +4,7 @@
 
 mod auth;
 mod backpressure;
+mod blocks;
 mod commands;
 mod delivery;
 mod helpers;
