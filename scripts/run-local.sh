@@ -70,7 +70,8 @@ fi
 cat <<MSG
 
   chat platform is running
-    REST API      http://localhost:${APP__HTTP__API_PORT:-8000}/api/v1
+    web app       http://localhost:${APP__HTTP__API_PORT:-8000}/   (when Node.js built web/dist)
+    REST API      http://localhost:${APP__HTTP__API_PORT:-8000}/api/v1   (docs: /docs)
     WebSocket     ws://localhost:${APP__HTTP__GATEWAY_PORT:-3001}/ws
     admin-stats   http://localhost:${APP__HTTP__ADMIN_PORT:-8002}
     worker ops    http://localhost:${APP__HTTP__WORKER_OPS_PORT:-8003}/ready
