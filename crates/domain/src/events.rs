@@ -148,6 +148,10 @@ pub enum UserEvent {
     /// The account was deactivated or its tokens revoked: sockets must close.
     #[serde(rename = "session.revoked")]
     SessionRevoked,
+    /// The user's block list changed; `blocked` is the whole new list, so the gateway's fan-out
+    /// filter applies it to open subscriptions at once.
+    #[serde(rename = "blocks.changed")]
+    BlocksChanged { blocked: Vec<UserId> },
     /// A story's generation began (or began again after a worker was lost: `attempt` > 1 tells
     /// clients to drop the text they hold for this job).
     #[serde(rename = "story.started")]

@@ -712,6 +712,36 @@ impl Hub {
                 }
                 self.forward_notification(user, &event);
             }
+            UserEvent::BlocksChanged { ref blocked } => {
+                let set = (!blocked.is_empty())
+                    .then(|| Arc::new(blocked.iter().copied().collect::<Blocked>()));
+                {
+                    let mut inner = self.lock();
+                    let Inner {
+                        convs,
+                        conns,
+                        users,
+                    } = &mut *inner;
+                    for conn in users
+                        .get(&user)
+                        .map(|u| u.conns.clone())
+                        .unwrap_or_default()
+                    {
+                        let Some(entry) = conns.get(&conn) else {
+                            continue;
+                        };
+                        for conversation in &entry.subs {
+                            if let Some(sub) = convs
+                                .get_mut(conversation)
+                                .and_then(|c| c.subs.get_mut(&conn))
+                            {
+                                sub.blocked = set.clone();
+                            }
+                        }
+                    }
+                }
+                self.forward_notification(user, &event);
+            }
             other => self.forward_notification(user, &other),
         }
     }

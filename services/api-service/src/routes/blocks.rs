@@ -72,6 +72,7 @@ pub async fn block_user(
         db::DbError::NotFound => ValidationError::new("user_id", "no such user").into(),
         other => ApiError::from(other),
     })?;
+    announce_blocks(&state, me).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -87,5 +88,16 @@ pub async fn unblock_user(
     if !removed {
         return Err(ApiError::not_found("you have not blocked this user"));
     }
+    announce_blocks(&state, me).await;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Tells the user's gateways the new block list, so the fan-out filter applies to open
+/// subscriptions at once. The list is stored first; a lost notice only delays the filter until
+/// the next subscribe.
+async fn announce_blocks(state: &AppState, me: UserId) {
+    if let Ok(blocked) = db::run(&state.db, move |c| db::blocks::blocked_by(c, me)).await {
+        let event = domain::events::UserEvent::BlocksChanged { blocked };
+        let _ = state.bus.publish_user(me, &event).await;
+    }
 }
