@@ -2,7 +2,7 @@
 
 use db::conversations::ConversationRow;
 use db::members::MemberRow;
-use domain::{ConversationId, ConversationKind, MemberRole, UserId};
+use domain::{ConversationId, ConversationKind, UserId};
 use platform::ApiError;
 
 use crate::ChatContext;
@@ -59,9 +59,4 @@ pub async fn managed_conversation(
         ));
     }
     Ok((conversation, member))
-}
-
-/// Whether `role` is the owner's.
-pub fn is_owner(member: &MemberRow) -> bool {
-    member.role == MemberRole::Owner
 }

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use bus::RateDecision;
 use db::conversations::ConversationRow;
 use db::messages::{MessageRow, NewMessageRow};
 use domain::events::{ConversationEvent, EventPayload, MessageView};
@@ -100,16 +99,8 @@ fn validate_attachment(
 
 async fn enforce_send_rate(ctx: &ChatContext, user: UserId) -> Result<(), ApiError> {
     let limit = ctx.settings.rate_limit.sends_per_minute;
-    match ctx
-        .bus
-        .rate_limit(&format!("send:user:{user}"), limit, Duration::from_secs(60))
-        .await?
-    {
-        RateDecision::Allowed { .. } => Ok(()),
-        RateDecision::Limited { retry_after } => Err(ApiError::rate_limited(
-            retry_after.as_secs_f64().ceil() as u64,
-        )),
-    }
+    let key = format!("send:user:{user}");
+    platform::rate_limit::enforce(&ctx.bus, &key, limit, Duration::from_secs(60)).await
 }
 
 /// In a DM, either side's block stops messages.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod rate_limit;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

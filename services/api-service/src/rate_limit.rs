@@ -1,20 +1,8 @@
 //! Redis-backed rate limits (they hold across replicas), answered 429 with `Retry-After`.
 
-use std::time::Duration;
-
 use actix_web::HttpRequest;
-use bus::{Bus, RateDecision};
-use platform::ApiError;
 
-/// Counts one attempt against `key`; refuses with 429 when `limit` per `window` is used up.
-pub async fn enforce(bus: &Bus, key: &str, limit: u32, window: Duration) -> Result<(), ApiError> {
-    match bus.rate_limit(key, limit, window).await? {
-        RateDecision::Allowed { .. } => Ok(()),
-        RateDecision::Limited { retry_after } => Err(ApiError::rate_limited(
-            retry_after.as_secs_f64().ceil() as u64,
-        )),
-    }
-}
+pub use platform::rate_limit::enforce;
 
 /// The client address used for per-IP limits. Behind the reverse proxy this is the first
 /// `X-Forwarded-For`/`Forwarded` hop; per-account limits still hold if a client forges it.

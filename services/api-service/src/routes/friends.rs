@@ -126,12 +126,8 @@ pub async fn send_request(
         return Err(ValidationError::new("user_id", "you cannot befriend yourself").into());
     }
     let outcome = db::run(&state.db, move |c| {
-        match db::users::find(c, them) {
-            Ok(u) if u.is_active => {}
-            Ok(_) | Err(db::DbError::NotFound) => {
-                return Ok(Err(ApiError::validation("user_id", "no such user")))
-            }
-            Err(e) => return Err(e),
+        if let Err(refused) = crate::routes::active_user(c, them)? {
+            return Ok(Err(refused));
         }
         if db::blocks::is_blocked_either_way(c, me, them)? {
             return Ok(Err(ApiError::forbidden(

@@ -194,6 +194,21 @@ impl<T> Page<T> {
     }
 }
 
+/// The active user `id`, or a 422 naming `user_id` (deactivated accounts count as absent). The
+/// outer error is the database's, the inner one the client's — for use inside `db::run`.
+pub fn active_user(
+    conn: &mut db::DbConn,
+    id: domain::UserId,
+) -> Result<Result<db::users::UserRow, ApiError>, db::DbError> {
+    match db::users::find(conn, id) {
+        Ok(user) if user.is_active => Ok(Ok(user)),
+        Ok(_) | Err(db::DbError::NotFound) => {
+            Ok(Err(ApiError::validation("user_id", "no such user")))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Parses a JSON body read as bytes, with the same error mapping as the JSON extractor.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {

@@ -88,12 +88,9 @@ async fn create_direct(
     }
     let me = user.id;
     let outcome = db::run(&state.db, move |c| {
-        let target = match db::users::find(c, other) {
-            Ok(u) if u.is_active => u,
-            Ok(_) | Err(db::DbError::NotFound) => {
-                return Ok(Err(ApiError::validation("user_id", "no such user")))
-            }
-            Err(e) => return Err(e),
+        let target = match crate::routes::active_user(c, other)? {
+            Ok(user) => user,
+            Err(refused) => return Ok(Err(refused)),
         };
         if db::blocks::is_blocked_either_way(c, me, target.id)? {
             return Ok(Err(ApiError::forbidden("you cannot message this user")));
@@ -286,12 +283,8 @@ pub async fn add_member(
     let invitee = body.user_id;
     let inviter = user.id;
     let allowed = db::run(&state.db, move |c| {
-        match db::users::find(c, invitee) {
-            Ok(u) if u.is_active => {}
-            Ok(_) | Err(db::DbError::NotFound) => {
-                return Ok(Err(ApiError::validation("user_id", "no such user")))
-            }
-            Err(e) => return Err(e),
+        if let Err(refused) = crate::routes::active_user(c, invitee)? {
+            return Ok(Err(refused));
         }
         // Someone who blocked you cannot be pulled into your room.
         if db::blocks::is_blocked_either_way(c, inviter, invitee)? {
