@@ -11,6 +11,7 @@ pub mod rate_limit;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod upgrade;
 
 pub use auth::{AuthUser, Authenticator, JwtKeys};
 pub use config::Settings;

@@ -1,8 +1,18 @@
 //! The HTTP server every service runs: metrics middleware, `/health` `/ready` `/metrics`,
 //! JSON errors for malformed input and unknown routes, graceful shutdown on SIGTERM.
 
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix_http::HttpService;
+use actix_service::{map_config, IntoServiceFactory};
+use actix_web::body::MessageBody;
+use actix_web::dev::{
+    fn_factory, fn_service, AppConfig, Server, ServerHandle, ServiceFactory, ServiceRequest,
+    ServiceResponse,
+};
 use actix_web::middleware::{from_fn, ErrorHandlers};
-use actix_web::{dev::Server, dev::ServerHandle, web, App, HttpServer};
+use actix_web::{web, App, HttpServer};
 
 use crate::{ops::Readiness, Settings};
 
@@ -24,25 +34,12 @@ impl RunningServer {
     where
         F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {
-        let listener = crate::http::bind(&settings.http.host, port)?;
-        let port = listener.local_addr()?.port();
-        let body_limit = settings.http.body_limit_bytes;
+        let (listener, port) = listen(settings, port)?;
         let service = readiness.service;
-        let cors_origins = settings.http.cors_origins.clone();
-        let any_origin = cors_origins.is_empty() && settings.is_development();
-        crate::metrics::install();
-        let mut server = HttpServer::new(move || {
-            let routes = routes.clone();
-            App::new()
-                .wrap(ErrorHandlers::new().default_handler(crate::error::ensure_problem_body))
-                .wrap(cors(&cors_origins, any_origin))
-                .wrap(from_fn(crate::metrics::track_http))
-                .configure(|cfg| crate::http::configure_common(cfg, readiness.clone(), body_limit))
-                .configure(routes)
-                .default_service(web::to(crate::error::not_found_route))
-        })
-        .listen(listener)?
-        .shutdown_timeout(settings.http.shutdown_timeout_secs);
+        let parts = AppParts::new(settings, readiness, routes);
+        let mut server = HttpServer::new(move || parts.app())
+            .listen(listener)?
+            .shutdown_timeout(settings.http.shutdown_timeout_secs);
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
         }
@@ -50,6 +47,53 @@ impl RunningServer {
         Ok(Self {
             port,
             server: server.run(),
+        })
+    }
+
+    /// Like [`bind`](Self::bind), and upgrade requests (`Connection: Upgrade`) go through the
+    /// same app; a `101` answer carrying a [`Takeover`](crate::upgrade::Takeover) gets the bare
+    /// connection (see [`crate::upgrade`]: what that saves, per socket).
+    pub fn bind_upgradable<F>(
+        settings: &Settings,
+        port: u16,
+        readiness: Readiness,
+        routes: F,
+    ) -> std::io::Result<Self>
+    where
+        F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    {
+        let (listener, port) = listen(settings, port)?;
+        let service = readiness.service;
+        let parts = AppParts::new(settings, readiness, routes);
+        let mut builder = Server::build()
+            .listen(service, listener, move || {
+                let for_upgrades = parts.clone();
+                let upgrade = fn_factory(move || {
+                    let app = map_config(for_upgrades.app(), |_| AppConfig::default())
+                        .into_factory()
+                        .new_service(());
+                    async move {
+                        let app = Rc::new(app.await?);
+                        Ok::<_, ()>(fn_service(move |(req, framed)| {
+                            crate::upgrade::serve(app.clone(), req, framed)
+                        }))
+                    }
+                });
+                // The settings `HttpServer` would use (its defaults), plus the upgrade path.
+                HttpService::build()
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .upgrade(upgrade)
+                    .finish(map_config(parts.app(), |_| AppConfig::default()))
+                    .tcp()
+            })?
+            .shutdown_timeout(settings.http.shutdown_timeout_secs);
+        if settings.http.workers > 0 {
+            builder = builder.workers(settings.http.workers);
+        }
+        tracing::info!(service, port, "listening");
+        Ok(Self {
+            port,
+            server: builder.run(),
         })
     }
 
@@ -64,6 +108,61 @@ impl RunningServer {
     /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// The listening socket on the configured host, and the port it got (tests bind port 0).
+fn listen(settings: &Settings, port: u16) -> std::io::Result<(std::net::TcpListener, u16)> {
+    let listener = crate::http::bind(&settings.http.host, port)?;
+    let port = listener.local_addr()?.port();
+    Ok((listener, port))
+}
+
+/// What every service's app is made of; `app()` builds one per server worker.
+#[derive(Clone)]
+struct AppParts<F> {
+    routes: F,
+    readiness: Readiness,
+    body_limit: usize,
+    cors_origins: Vec<String>,
+    any_origin: bool,
+}
+
+impl<F> AppParts<F>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    fn new(settings: &Settings, readiness: Readiness, routes: F) -> Self {
+        crate::metrics::install();
+        let cors_origins = settings.http.cors_origins.clone();
+        Self {
+            routes,
+            readiness,
+            body_limit: settings.http.body_limit_bytes,
+            any_origin: cors_origins.is_empty() && settings.is_development(),
+            cors_origins,
+        }
+    }
+
+    fn app(
+        &self,
+    ) -> App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<impl MessageBody + 'static>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
+        let (readiness, body_limit) = (self.readiness.clone(), self.body_limit);
+        App::new()
+            .wrap(ErrorHandlers::new().default_handler(crate::error::ensure_problem_body))
+            .wrap(cors(&self.cors_origins, self.any_origin))
+            .wrap(from_fn(crate::metrics::track_http))
+            .configure(|cfg| crate::http::configure_common(cfg, readiness, body_limit))
+            .configure(self.routes.clone())
+            .default_service(web::to(crate::error::not_found_route))
     }
 }
 

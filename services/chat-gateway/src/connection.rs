@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
 use bytes::Bytes;
 use chat::messages::SendInput;
 use domain::frames::{ClientFrame, ReadyUser, ServerFrame};
 use domain::{ConversationId, ErrorCode};
+use platform::upgrade::Upgraded;
 use platform::AuthUser;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -25,7 +25,7 @@ use crate::commands;
 use crate::hub::{ConnId, SocketHandle};
 use crate::limits::{ConnectionLimits, ErrorVerdict};
 use crate::protocol::{self, close, SimpleInbound};
-use crate::socket::{Control, FrameReader, Inbound, Out, OutBody, ReadError};
+use crate::socket::{self, Control, FrameReader, Inbound, Out, OutQueue, ReadError};
 use crate::state::Gateway;
 use crate::subscriptions::{self, SubscribeRequest};
 
@@ -56,31 +56,38 @@ enum After {
 }
 
 impl Connection {
-    /// Starts the socket's task and returns its response body.
-    pub fn start(gw: Arc<Gateway>, user: AuthUser, mode: Mode, payload: web::Payload) -> OutBody {
+    /// Serves one upgraded socket until it is closed: the connection task reads client frames,
+    /// the writer writes the queue; both live in this one future (no task per socket).
+    pub async fn serve(gw: Arc<Gateway>, user: AuthUser, mode: Mode, upgraded: Upgraded) {
+        let Upgraded { mut io, read_buf } = upgraded;
         let (tx, rx) = mpsc::channel(gw.cfg.queue_capacity.max(1));
         let control = Arc::new(Control::default());
-        let socket = SocketHandle {
-            tx,
-            control: control.clone(),
-        };
-        let reader = FrameReader::new(payload, gw.cfg.hard_max_frame_bytes);
+        let out = OutQueue::new(rx, control.clone(), matches!(mode, Mode::Simple(_)));
+        let write_timeout = gw.cfg.idle_timeout;
+        let hard_max = gw.cfg.hard_max_frame_bytes;
         let conn = Connection {
             id: gw.next_connection_id(),
             limits: ConnectionLimits::new(&gw.cfg),
             gw,
             user,
-            socket,
+            socket: SocketHandle { tx, control },
             mode,
             inflight: Arc::new(AtomicUsize::new(0)),
         };
-        // The request payload is tied to this worker thread: run on its local task set.
-        actix_web::rt::spawn(conn.run(reader));
-        OutBody::new(rx, control, matches!(mode, Mode::Simple(_)))
+        {
+            let (read_half, write_half) = io.split();
+            let reader = FrameReader::new(read_half, read_buf, hard_max);
+            futures_util::future::join(
+                conn.run(reader),
+                socket::write_frames(write_half, out, write_timeout),
+            )
+            .await;
+        }
+        socket::linger(&mut io).await;
     }
 
     fn push(&self, frame: Bytes) {
-        self.socket.push(Out::Frame(frame), &self.gw.metrics);
+        self.socket.push(Out::frame(frame), &self.gw.metrics);
     }
 
     fn close(&self, code: u16, reason: &'static str) {
@@ -90,7 +97,7 @@ impl Connection {
     // Every sub-future awaited here is boxed: a task's future is as large as its largest state,
     // and it lives as long as the socket (unboxed it measured ~9 KB per idle socket). The boxes
     // exist only while an operation runs.
-    async fn run(mut self, mut reader: FrameReader) {
+    async fn run(mut self, mut reader: FrameReader<'_>) {
         let simple = matches!(self.mode, Mode::Simple(_));
         let gw = self.gw.clone();
         let attached = Box::pin(
@@ -118,7 +125,7 @@ impl Connection {
         }
     }
 
-    async fn live(&mut self, reader: &mut FrameReader) {
+    async fn live(&mut self, reader: &mut FrameReader<'_>) {
         match self.mode {
             Mode::Full => self.push(protocol::server_frame(&ServerFrame::Ready {
                 connection_id: self.gw.connection_label(self.id),
@@ -447,7 +454,7 @@ impl Connection {
             let frame = op.await;
             inflight.fetch_sub(1, Ordering::Relaxed);
             if !frame.is_empty() {
-                socket.push(Out::Frame(frame), &metrics);
+                socket.push(Out::frame(frame), &metrics);
             }
         });
     }

@@ -707,7 +707,7 @@ impl Hub {
                             id: None,
                             conversation_id,
                         });
-                        socket.push(Out::Frame(frame), &self.metrics);
+                        socket.push(Out::frame(frame), &self.metrics);
                     }
                 }
                 self.forward_notification(user, &event);
@@ -751,7 +751,7 @@ impl Hub {
             event: event.clone(),
         });
         for socket in self.user_sockets(user, false) {
-            socket.push(Out::Frame(frame.clone()), &self.metrics);
+            socket.push(Out::frame(frame.clone()), &self.metrics);
         }
     }
 
@@ -779,7 +779,7 @@ impl Hub {
         if let Some(conv) = inner.convs.get(&conversation) {
             for sub in conv.subs.values() {
                 if !sub.simple && matches!(sub.state, SubState::Live { .. }) {
-                    sub.socket.push(Out::Frame(frame.clone()), &self.metrics);
+                    sub.socket.push(Out::frame(frame.clone()), &self.metrics);
                 }
             }
         }
@@ -850,7 +850,7 @@ fn resync_locked(conv: &mut Conv, conversation: ConversationId, at: Position, me
             if sub.simple {
                 continue;
             }
-            sub.socket.push(Out::Frame(frame.clone()), metrics);
+            sub.socket.push(Out::frame(frame.clone()), metrics);
         }
     }
     conv.position = Some(at);

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use actix_web::body::{BodyStream, MessageBody};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::ConversationId;
+use platform::upgrade::Takeover;
 use platform::{ApiError, AuthUser};
 
 use crate::connection::{Connection, Mode};
@@ -25,37 +25,25 @@ async fn authenticate(req: &HttpRequest, gw: &Gateway) -> Result<AuthUser, ApiEr
 }
 
 /// `GET /ws`: authenticate, upgrade, speak the full protocol.
-async fn connect(
-    req: HttpRequest,
-    payload: web::Payload,
-    gw: web::Data<Gateway>,
-) -> Result<HttpResponse, ApiError> {
+async fn connect(req: HttpRequest, gw: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
     let user = authenticate(&req, &gw).await?;
-    upgrade(&req, payload, gw.into_inner(), user, Mode::Full)
+    upgrade(&req, gw.into_inner(), user, Mode::Full)
 }
 
 /// `GET /ws/{conversation_id}`: authenticate, check membership, upgrade, auto-subscribe.
 async fn connect_simple(
     req: HttpRequest,
     path: web::Path<i64>,
-    payload: web::Payload,
     gw: web::Data<Gateway>,
 ) -> Result<HttpResponse, ApiError> {
     let user = authenticate(&req, &gw).await?;
     let conversation = ConversationId(path.into_inner());
     chat::access::member_conversation(&gw.chat, conversation, user.id).await?;
-    upgrade(
-        &req,
-        payload,
-        gw.into_inner(),
-        user,
-        Mode::Simple(conversation),
-    )
+    upgrade(&req, gw.into_inner(), user, Mode::Simple(conversation))
 }
 
 fn upgrade(
     req: &HttpRequest,
-    payload: web::Payload,
     gw: Arc<Gateway>,
     user: AuthUser,
     mode: Mode,
@@ -67,10 +55,14 @@ fn upgrade(
         return Err(ApiError::unavailable("this replica is full"));
     }
     let mut response = actix_http::ws::handshake(req.head())
-        .map_err(|e| ApiError::bad_request(format!("expected a WebSocket upgrade: {e}")))?;
-    let body = Connection::start(gw, user, mode, payload);
-    let response = response
-        .message_body(BodyStream::new(body).boxed())
+        .map_err(|e| ApiError::bad_request(format!("expected a WebSocket upgrade: {e}")))?
+        .message_body(actix_web::body::BoxBody::new(()))
         .map_err(ApiError::internal)?;
+    // The server writes the 101 and hands the bare connection to the socket (platform::upgrade).
+    response
+        .extensions_mut()
+        .insert(Takeover::new(move |upgraded| {
+            Connection::serve(gw, user, mode, upgraded)
+        }));
     Ok(HttpResponse::from(response))
 }

@@ -1,45 +1,57 @@
-//! One WebSocket's plumbing, written against actix-http directly instead of actix-ws so that
-//! its memory and its queue are ours to size:
+//! One WebSocket's plumbing, on the bare TCP stream the HTTP server hands over after the `101`
+//! (`platform::upgrade`), so that its memory and its queue are ours to size:
 //!
 //! - [`Out`] items go into ONE bounded queue per socket. The router, the connection task and
 //!   spawned operations all `try_send` into it; a full queue means the client is not reading,
 //!   and the socket is closed (1013) rather than anyone waiting for it.
-//! - [`OutBody`] is the response body: it pops the queue and hands out frames that were
-//!   encoded once, for every subscriber, as shared `Bytes` (no per-socket encoding or copy
-//!   besides the kernel write). actix-ws would add a second 32-slot channel, a codec and a
-//!   boxed sender per socket, and a per-socket encode of every frame.
-//! - [`Control`] carries the close decision (first one wins) to the body and to the connection
+//! - [`OutQueue`] pops the queue and hands out frames that were encoded once, for every
+//!   subscriber, as shared `Bytes` (no per-socket encoding); [`write_frames`] writes them,
+//!   several per system call when they queue up.
+//! - [`Control`] carries the close decision (first one wins) to the writer and to the connection
 //!   task, whichever is waiting, also when the queue is full.
 //! - [`FrameReader`] decodes client frames with a size limit and reassembles fragments.
+//!
+//! An idle socket holds no buffer: the read buffer is allocated when bytes arrive and released
+//! when they are decoded, and the writer's batch buffer only exists while it writes.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use actix_http::ws::{CloseReason, Codec, Frame, Item, ProtocolError};
-use actix_web::web;
 use bytes::{Bytes, BytesMut};
-use futures_util::task::AtomicWaker;
+use futures_util::task::{noop_waker_ref, AtomicWaker};
 use futures_util::{Stream, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::codec::Decoder;
 
 use crate::protocol::{self, close, EventFrame};
 
-/// Something to write to a socket.
+/// Something to write to a socket. Kept to two words: the queue preallocates a block of 32
+/// slots per socket, so every byte here costs 32 per idle connection. Events (the bulk of the
+/// traffic) are a pointer already; other frames are boxed.
 #[derive(Debug)]
 pub enum Out {
     /// A complete, encoded frame.
-    Frame(Bytes),
+    Frame(Box<Bytes>),
     /// A conversation event; the body picks the full or the simple rendering.
     Event(Arc<EventFrame>),
     /// Frames that must reach the socket back to back (subscribed + replay), in one queue slot
     /// so a long replay cannot overflow the queue.
     Batch(Vec<Out>),
+}
+
+impl Out {
+    pub fn frame(bytes: Bytes) -> Self {
+        Out::Frame(Box::new(bytes))
+    }
 }
 
 /// How a socket is to be closed, and whether its response body is gone.
@@ -48,6 +60,7 @@ pub struct Control {
     close: OnceLock<Closing>,
     body_waker: AtomicWaker,
     task: Notify,
+    /// The writer is finished (close frame written, or the peer is gone).
     body_gone: AtomicBool,
 }
 
@@ -110,8 +123,8 @@ impl Control {
     }
 }
 
-/// The response body of a WebSocket: frames from the queue, then a close frame.
-pub struct OutBody {
+/// The outgoing side of a socket: frames from the queue, then a close frame, then the end.
+pub struct OutQueue {
     rx: mpsc::Receiver<Out>,
     control: Arc<Control>,
     simple: bool,
@@ -119,7 +132,7 @@ pub struct OutBody {
     done: bool,
 }
 
-impl OutBody {
+impl OutQueue {
     pub fn new(rx: mpsc::Receiver<Out>, control: Arc<Control>, simple: bool) -> Self {
         Self {
             rx,
@@ -131,8 +144,18 @@ impl OutBody {
     }
 }
 
-impl Stream for OutBody {
-    type Item = Result<Bytes, Infallible>;
+impl OutQueue {
+    /// The next frame if one is ready now, without waiting.
+    fn ready_now(&mut self) -> Option<Bytes> {
+        match Pin::new(self).poll_next(&mut Context::from_waker(noop_waker_ref())) {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => None,
+        }
+    }
+}
+
+impl Stream for OutQueue {
+    type Item = Bytes;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -148,7 +171,7 @@ impl Stream for OutBody {
                 this.done = true;
                 this.rx.close();
                 this.backlog.clear();
-                return Poll::Ready(Some(Ok(protocol::close_frame(c.code, &c.reason))));
+                return Poll::Ready(Some(protocol::close_frame(c.code, &c.reason)));
             }
             // Accept nothing new; what is queued goes out first, then the close frame.
             this.rx.close();
@@ -163,13 +186,13 @@ impl Stream for OutBody {
                         let (code, reason) = closing
                             .map(|c| (c.code, c.reason.as_ref()))
                             .unwrap_or((close::NORMAL, ""));
-                        return Poll::Ready(Some(Ok(protocol::close_frame(code, reason))));
+                        return Poll::Ready(Some(protocol::close_frame(code, reason)));
                     }
                     Poll::Pending => return Poll::Pending,
                 },
             };
             match next {
-                Out::Frame(bytes) => return Poll::Ready(Some(Ok(bytes))),
+                Out::Frame(bytes) => return Poll::Ready(Some(*bytes)),
                 Out::Event(event) => {
                     let bytes = if this.simple {
                         event.simple().cloned()
@@ -177,7 +200,7 @@ impl Stream for OutBody {
                         Some(event.full().clone())
                     };
                     if let Some(bytes) = bytes {
-                        return Poll::Ready(Some(Ok(bytes)));
+                        return Poll::Ready(Some(bytes));
                     }
                 }
                 // Only reached with an empty backlog (the backlog is drained first), so
@@ -188,13 +211,56 @@ impl Stream for OutBody {
     }
 }
 
-impl Drop for OutBody {
+impl Drop for OutQueue {
     fn drop(&mut self) {
-        // The connection is gone (client disconnected, or the server dropped it): the
-        // connection task must not wait for a request payload that may never end.
+        // The writer is done (close frame written, or the client is gone): the connection task
+        // must not wait for client frames that may never come.
         self.control.body_gone.store(true, Ordering::Relaxed);
         self.control.task.notify_one();
     }
+}
+
+/// Frames gathered into one write when several are queued (a burst of deltas, a replay).
+const MAX_BATCH_BYTES: usize = 64 * 1024;
+
+/// Writes the queue to the socket until the close frame is out, then shuts the write side
+/// (FIN). A write that cannot progress for `write_timeout` (a peer that neither reads nor
+/// disconnects) ends the socket.
+pub async fn write_frames(mut io: WriteHalf<'_>, mut out: OutQueue, write_timeout: Duration) {
+    while let Some(first) = out.next().await {
+        let data = match out.ready_now() {
+            None => first,
+            Some(second) => {
+                // A fresh buffer each time, dropped after the write: an idle socket keeps none.
+                let mut batch = BytesMut::with_capacity(4096.max(first.len() + second.len()));
+                batch.extend_from_slice(&first);
+                batch.extend_from_slice(&second);
+                while batch.len() < MAX_BATCH_BYTES {
+                    match out.ready_now() {
+                        Some(more) => batch.extend_from_slice(&more),
+                        None => break,
+                    }
+                }
+                batch.freeze()
+            }
+        };
+        match tokio::time::timeout(write_timeout, io.write_all(&data)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) | Err(_) => return,
+        }
+    }
+    let _ = io.shutdown().await;
+}
+
+/// After the close frame: read (and discard) until the client closes its side, for a short
+/// while, so the TCP close is orderly (closing with unread input would reset the connection
+/// and could destroy the close frame before the client reads it).
+pub async fn linger(io: &mut TcpStream) {
+    let mut scratch = [0u8; 256];
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while let Ok(1..) = io.read(&mut scratch).await {}
+    })
+    .await;
 }
 
 /// A client frame, reassembled.
@@ -215,9 +281,12 @@ pub enum ReadError {
     Protocol(String),
 }
 
-/// Decodes client frames from the request payload.
-pub struct FrameReader {
-    payload: web::Payload,
+/// Bytes asked of the kernel per read (on the stack; see `fill`).
+const READ_CHUNK: usize = 4096;
+
+/// Decodes client frames from the socket.
+pub struct FrameReader<'a> {
+    io: ReadHalf<'a>,
     codec: Codec,
     buf: BytesMut,
     hard_max: usize,
@@ -225,12 +294,14 @@ pub struct FrameReader {
     partial: Option<(bool, BytesMut)>,
 }
 
-impl FrameReader {
-    pub fn new(payload: web::Payload, hard_max: usize) -> Self {
+impl<'a> FrameReader<'a> {
+    /// `early` holds what the client sent already (read along with its request head); it is
+    /// copied, so the HTTP server's read buffer it lives in is freed.
+    pub fn new(io: ReadHalf<'a>, early: BytesMut, hard_max: usize) -> Self {
         Self {
-            payload,
+            io,
             codec: Codec::new().max_size(hard_max),
-            buf: BytesMut::new(),
+            buf: BytesMut::from(&early[..]),
             hard_max,
             partial: None,
         }
@@ -241,24 +312,43 @@ impl FrameReader {
     pub async fn next(&mut self) -> Option<Result<Inbound, ReadError>> {
         loop {
             match self.codec.decode(&mut self.buf) {
-                Ok(Some(frame)) => {
-                    if self.buf.is_empty() {
-                        // Let an idle socket hold no read buffer (a large frame grew it).
-                        self.buf = BytesMut::new();
-                    }
-                    match self.assemble(frame) {
-                        Ok(Some(inbound)) => return Some(Ok(inbound)),
-                        Ok(None) => continue,
-                        Err(e) => return Some(Err(e)),
-                    }
-                }
+                Ok(Some(frame)) => match self.assemble(frame) {
+                    Ok(Some(inbound)) => return Some(Ok(inbound)),
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(e)),
+                },
                 Ok(None) => {}
                 Err(ProtocolError::Overflow) => return Some(Err(ReadError::TooBig)),
                 Err(e) => return Some(Err(ReadError::Protocol(e.to_string()))),
             }
-            match self.payload.next().await {
-                Some(Ok(bytes)) => self.buf.extend_from_slice(&bytes),
-                Some(Err(_)) | None => return None,
+            if self.buf.is_empty() {
+                // An idle socket holds no read buffer (the frames decoded share it until
+                // they are dropped).
+                self.buf = BytesMut::new();
+            }
+            if !self.fill().await {
+                return None;
+            }
+        }
+    }
+
+    /// Reads what the kernel has; `false` when the client is gone. The bytes land on the stack
+    /// first and are copied into `buf` only when there are some: readiness can be stale, and a
+    /// buffer reserved for a read that would block would stay with the socket while it waits.
+    async fn fill(&mut self) -> bool {
+        loop {
+            if self.io.readable().await.is_err() {
+                return false;
+            }
+            let mut chunk = [0u8; READ_CHUNK];
+            match self.io.try_read(&mut chunk) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return true;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => return false,
             }
         }
     }

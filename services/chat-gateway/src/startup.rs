@@ -66,7 +66,7 @@ impl Application {
             bus: Some(bus),
         };
         let routes_gateway = gateway.clone();
-        let server = RunningServer::bind(
+        let server = RunningServer::bind_upgradable(
             &settings,
             settings.http.gateway_port,
             readiness,

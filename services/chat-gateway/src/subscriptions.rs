@@ -100,7 +100,7 @@ async fn start(
 
     let mut frames = Vec::with_capacity(replay.len() + 1);
     if !simple {
-        frames.push(Out::Frame(protocol::server_frame(
+        frames.push(Out::frame(protocol::server_frame(
             &ServerFrame::Subscribed {
                 id: req.id.clone(),
                 conversation_id: conversation,
@@ -121,7 +121,7 @@ async fn start(
     }
     if !simple {
         for user_id in gw.presence.snapshot(conversation).await {
-            frames.push(Out::Frame(protocol::server_frame(&ServerFrame::Presence {
+            frames.push(Out::frame(protocol::server_frame(&ServerFrame::Presence {
                 conversation_id: conversation,
                 user_id,
                 online: true,

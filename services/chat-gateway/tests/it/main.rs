@@ -14,3 +14,4 @@ mod ops;
 mod presence;
 mod resume;
 mod simple;
+mod upgrade;
