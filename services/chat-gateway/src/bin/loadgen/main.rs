@@ -6,7 +6,7 @@
 //! ```text
 //! cargo build --release -p chat-gateway --bin chat-gateway --bin loadgen
 //! target/release/loadgen [--scenarios idle,a,b,c,resume] [--duration 10] [--idle 10000]
-//!                        [--resume-clients 1000] [--max-seconds 900]
+//!                        [--resume-clients 1000] [--max-seconds 900] [--hold 0]
 //! ```
 //! Publishing goes straight to `bus.publish`: the gateway path is what is measured. The run is
 //! bounded by `--max-seconds` (a watchdog ends it and its children) and only ever connects to
@@ -32,6 +32,8 @@ struct Args {
     scenarios: Vec<String>,
     duration: Duration,
     idle: usize,
+    /// Keeps the idle sockets open this long after measuring (to attach a heap profiler).
+    hold: Duration,
     resume_clients: usize,
     max_seconds: u64,
     gateway_bin: PathBuf,
@@ -43,6 +45,7 @@ fn parse_args() -> anyhow::Result<Args> {
         scenarios: ["idle", "a", "b", "c", "resume"].map(String::from).to_vec(),
         duration: Duration::from_secs(10),
         idle: 10_000,
+        hold: Duration::ZERO,
         resume_clients: 1_000,
         max_seconds: 900,
         gateway_bin: exe.with_file_name("chat-gateway"),
@@ -56,6 +59,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--duration" => a.duration = Duration::from_secs_f64(value()?.parse()?),
             "--idle" => a.idle = value()?.parse()?,
+            "--hold" => a.hold = Duration::from_secs_f64(value()?.parse()?),
             "--resume-clients" => a.resume_clients = value()?.parse()?,
             "--max-seconds" => a.max_seconds = value()?.parse()?,
             "--gateway-bin" => a.gateway_bin = value()?.into(),
@@ -113,7 +117,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         // Fresh processes per scenario, so memory and CPU figures are the scenario's own.
         let env = Env::start(&args.gateway_bin, 2).await?;
         let result = match scenario.as_str() {
-            "idle" => idle(&env, args.idle).await,
+            "idle" => idle(&env, args.idle, args.hold).await,
             "a" => {
                 throughput(
                     &env,
@@ -386,7 +390,7 @@ fn report(
 
 /// Memory per idle connection: RSS growth of the gateways divided by the sockets they hold,
 /// connected only, then each subscribed to one conversation.
-async fn idle(env: &Env, n: usize) -> anyhow::Result<()> {
+async fn idle(env: &Env, n: usize, hold: Duration) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let users = env.users(n, "i").await?;
     // 200 members per conversation: above the presence cap, so presence frames do not skew
@@ -452,6 +456,10 @@ async fn idle(env: &Env, n: usize) -> anyhow::Result<()> {
     .await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let subscribed: Vec<u64> = pids.iter().map(|p| env::rss(*p)).collect();
+    if !hold.is_zero() {
+        eprintln!("holding {n} idle sockets for {hold:?} (gateway pids {pids:?})");
+        tokio::time::sleep(hold).await;
+    }
     stop_tx.send_replace(true);
     for h in handles {
         let _ = h.await;
