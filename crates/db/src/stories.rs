@@ -97,7 +97,8 @@ pub fn list_for_user(
         .load(conn)?)
 }
 
-/// Records the job generating the story and marks it `streaming`.
+/// Records the job that will generate the story; it stays `pending` until a worker starts it
+/// ([`mark_streaming`]).
 pub fn set_job(
     conn: &mut DbConn,
     id: StoryId,
@@ -108,10 +109,27 @@ pub fn set_job(
         .set((
             stories::job_id.eq(job_id),
             stories::model.eq(model),
-            stories::status.eq(StoryStatus::Streaming.as_str()),
             stories::updated_at.eq(now()),
         ))
         .get_result(conn)?)
+}
+
+/// A worker started generating the story for `job_id`: `pending` → `streaming`. Only a story
+/// still waiting for that job moves (a finished or re-queued story is left as it is); returns
+/// whether it moved.
+pub fn mark_streaming(conn: &mut DbConn, id: StoryId, job_id: &str) -> Result<bool, DbError> {
+    let moved = diesel::update(
+        stories::table
+            .find(id.0)
+            .filter(stories::job_id.eq(job_id))
+            .filter(stories::status.eq(StoryStatus::Pending.as_str())),
+    )
+    .set((
+        stories::status.eq(StoryStatus::Streaming.as_str()),
+        stories::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(moved == 1)
 }
 
 /// Stores the generated text and final status. Completing again overwrites with the same result,

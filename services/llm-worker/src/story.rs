@@ -113,6 +113,9 @@ fn load(
         Err(e) => return Ok(Loaded::NoModel(e, story.user_id)),
     };
     let request = request(&story, &cast, common, max_output);
+    // Generation starts now: readers of the story see `streaming` from here on (a redelivered
+    // job finds it `streaming` already, and that is fine).
+    db::stories::mark_streaming(c, story_id, job_id)?;
     Ok(Loaded::Ready {
         story: Box::new(story),
         request,

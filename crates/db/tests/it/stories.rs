@@ -20,9 +20,13 @@ both_backends!(story_life_cycle, |c| {
     assert_eq!(s.character_ids, [ch.id]);
     assert_eq!(stories::find(c, s.id)?, s);
 
-    let running = stories::set_job(c, s.id, "job-s1", "mock/echo")?;
-    assert_eq!(running.status, StoryStatus::Streaming);
-    assert_eq!(running.job_id.as_deref(), Some("job-s1"));
+    let queued = stories::set_job(c, s.id, "job-s1", "mock/echo")?;
+    assert_eq!(queued.status, StoryStatus::Pending, "queued, not started");
+    assert_eq!(queued.job_id.as_deref(), Some("job-s1"));
+    assert!(!stories::mark_streaming(c, s.id, "another-job")?);
+    assert_eq!(stories::find(c, s.id)?.status, StoryStatus::Pending);
+    assert!(stories::mark_streaming(c, s.id, "job-s1")?);
+    assert_eq!(stories::find(c, s.id)?.status, StoryStatus::Streaming);
     assert_eq!(
         stories::find_by_job_id(c, "job-s1")?.map(|r| r.id),
         Some(s.id)
@@ -37,6 +41,11 @@ both_backends!(story_life_cycle, |c| {
     let done = stories::complete(c, s.id, &result)?;
     assert_eq!(done.content, "The end.");
     assert_eq!(done.status, StoryStatus::Complete);
+    assert!(
+        !stories::mark_streaming(c, s.id, "job-s1")?,
+        "a redelivered job does not reopen a finished story"
+    );
+    assert_eq!(stories::find(c, s.id)?.status, StoryStatus::Complete);
     assert_eq!(done.completion_tokens, Some(200));
     assert_eq!(stories::complete(c, s.id, &result)?.content, "The end.");
 

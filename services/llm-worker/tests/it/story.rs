@@ -54,7 +54,13 @@ async fn a_story_job_completes_the_story_row() {
     let worker = h.start_worker(&settings);
     h.bus.enqueue_job(&job).await.unwrap();
 
+    assert_eq!(
+        story.status,
+        StoryStatus::Pending,
+        "queued until a worker starts it"
+    );
     let mut events = Vec::new();
+    let mut status_when_started = None;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !events
         .iter()
@@ -63,7 +69,13 @@ async fn a_story_job_completes_the_story_row() {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, subscriber.recv()).await {
             Ok(Some(SubscriberEvent::User { payload, .. })) => {
-                events.push(serde_json::from_str::<UserEvent>(&payload).unwrap());
+                let event = serde_json::from_str::<UserEvent>(&payload).unwrap();
+                if matches!(event, UserEvent::StoryStarted { .. }) {
+                    let id = story.id;
+                    let row = db::run(&h.db, move |c| db::stories::find(c, id)).await;
+                    status_when_started = Some(row.unwrap().status);
+                }
+                events.push(event);
             }
             Ok(Some(_)) => {}
             other => panic!("no story.completed: {other:?} after {events:?}"),
@@ -73,6 +85,7 @@ async fn a_story_job_completes_the_story_row() {
         matches!(events[0], UserEvent::StoryStarted { attempt: 1, .. }),
         "{events:?}"
     );
+    assert_eq!(status_when_started, Some(StoryStatus::Streaming));
     let text: String = events
         .iter()
         .filter_map(|e| match e {
