@@ -5,7 +5,8 @@
 //! Events on the conversation log per attempt: `generation.started` (attempt = delivery count),
 //! `delta`s, then `message.completed` (the stored message: `complete`, or `cancelled` with the
 //! partial text after a stop) or `message.failed`. A redelivered job whose reply is already
-//! finished publishes nothing and is acknowledged.
+//! finished publishes its final event again (the first delivery may have died before it did)
+//! and is acknowledged.
 
 use std::sync::Arc;
 
@@ -87,7 +88,8 @@ pub(crate) fn usage_or_estimate(usage: Option<Usage>, prompt_estimate: usize, te
 /// What the database said about a job before generating.
 enum Loaded {
     /// The reply exists and is finished (complete, cancelled or failed): a duplicate delivery.
-    Finished(Box<MessageRow>),
+    /// The reply is final already (an earlier delivery stored it): the row and its view.
+    Finished(Box<(MessageRow, MessageView)>),
     /// Nothing to answer any more.
     Gone(&'static str),
     /// No model can serve the job.
@@ -143,7 +145,10 @@ fn history_messages(rows: &[MessageRow], trigger: MessageId, job_id: &str) -> Ve
 fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> {
     if let Some(existing) = db::messages::find_by_job_id(c, &job.job_id)? {
         if is_terminal(&existing) {
-            return Ok(Loaded::Finished(Box::new(existing)));
+            let view = db::messages::views(c, std::slice::from_ref(&existing))?
+                .pop()
+                .ok_or(DbError::NotFound)?;
+            return Ok(Loaded::Finished(Box::new((existing, view))));
         }
     }
     let rows = db::messages::history(c, job.conversation, ctx.cfg.history_messages)?;
@@ -342,9 +347,11 @@ async fn try_run(
     };
     let (flagged, loaded) = tokio::join!(ctx.bus.is_cancelled(&job.job_id), loading);
     let ready = match loaded? {
-        Loaded::Finished(row) => {
-            tracing::info!(status = %row.status, "reply already finished; acknowledging the duplicate");
+        Loaded::Finished(finished) => {
+            let (row, view) = *finished;
+            tracing::info!(status = %row.status, "reply already finished; announcing it again");
             ensure_charged(ctx, &job, &row).await?;
+            announce_final(ctx, &job, &row, view).await?;
             return Ok(Disposition::ack(Outcome::Duplicate));
         }
         Loaded::Gone(why) => {
@@ -520,6 +527,35 @@ async fn fail(
     )
     .await?;
     Ok(Disposition::ack(Outcome::Failed))
+}
+
+/// A finished reply found again: publish its final event again. The earlier delivery may have
+/// stored the reply and died (or lost Redis) before publishing, and clients following the
+/// stream would wait for an end that never comes. Clients apply final events by message id, so
+/// a second copy is harmless.
+async fn announce_final(
+    ctx: &Context,
+    job: &JobRef,
+    row: &MessageRow,
+    message: MessageView,
+) -> Result<(), BusError> {
+    let event = match row.status {
+        MessageStatus::Failed => ConversationEvent::Failed {
+            job_id: job.job_id.clone(),
+            reason: "The reply could not be generated.".to_owned(),
+            retryable: false,
+        },
+        _ => ConversationEvent::Completed {
+            job_id: job.job_id.clone(),
+            message,
+            usage: Usage {
+                prompt_tokens: row.prompt_tokens.unwrap_or(0),
+                completion_tokens: row.completion_tokens.unwrap_or(0),
+                cached_prompt_tokens: 0,
+            },
+        },
+    };
+    publish(ctx, job.conversation, event).await
 }
 
 /// A finished reply found again: make sure it was charged (a no-op when it was), for the case

@@ -137,17 +137,21 @@ async fn the_same_job_delivered_twice_makes_one_reply_and_one_charge() {
     h.bus.enqueue_job(&job).await.unwrap();
     h.wait_finished(&job.job_id).await;
     h.wait_acked().await;
-    // And once more after it finished (a late redelivery).
+    let before = completed(&h.events().await, &job.job_id).len();
+    // And once more after it finished (a late redelivery): no second generation, but the final
+    // event is announced again (the first delivery might have died before publishing it).
     h.bus.enqueue_job(&job).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     h.wait_acked().await;
 
     let events = h.events().await;
-    assert_eq!(
-        completed(&events, &job.job_id).len(),
-        1,
-        "{:?}",
-        kinds(&events)
+    let finals = completed(&events, &job.job_id);
+    assert_eq!(finals.len(), before + 1, "{:?}", kinds(&events));
+    assert!(
+        finals
+            .iter()
+            .all(|(m, _)| m.id == finals[0].0.id && m.content == "Once only"),
+        "every announcement is the same stored reply"
     );
     assert_eq!(
         fake.request_count(),
@@ -160,6 +164,52 @@ async fn the_same_job_delivered_twice_makes_one_reply_and_one_charge() {
     let usage = h.usage().await;
     assert_eq!(usage.len(), 1);
     assert_eq!(usage[0].messages, 1, "charged once");
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reply_stored_by_a_delivery_that_died_before_publishing_is_announced_on_redelivery() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let fake = FakeProvider::start(ProviderKind::OpenAi).await;
+    fake.set_default(Behavior::reply(&["never", " asked"]));
+    let mut settings = h.settings();
+    use_fake(&mut settings, &fake);
+    let message = h.user_message("Hello?").await;
+    let job = h.reply_job(message.id);
+    // What an earlier delivery left behind when it crashed between its commit and its publish.
+    let (conversation, character, job_id) = (h.conversation, h.character.id, job.job_id.clone());
+    let stored = db::run(&h.db, move |c| {
+        db::messages::upsert_assistant_reply(
+            c,
+            db::messages::AssistantReply {
+                conversation_id: conversation,
+                character_id: Some(character),
+                job_id,
+                reply_to_id: Some(message.id),
+                content: "Stored before the crash".into(),
+                status: MessageStatus::Complete,
+                model: Some("openai/gpt-4o-mini".into()),
+                prompt_tokens: Some(12),
+                completion_tokens: Some(4),
+            },
+        )
+    })
+    .await
+    .unwrap();
+
+    let worker = h.start_worker(&settings);
+    h.bus.enqueue_job(&job).await.unwrap();
+    let events = h.wait_finished(&job.job_id).await;
+    let finals = completed(&events, &job.job_id);
+    assert_eq!(finals.len(), 1, "{:?}", kinds(&events));
+    let (announced, usage) = finals[0];
+    assert_eq!(
+        (announced.id, announced.content.as_str()),
+        (stored.id, "Stored before the crash")
+    );
+    assert_eq!((usage.prompt_tokens, usage.completion_tokens), (12, 4));
+    assert_eq!(fake.request_count(), 0, "nothing was generated again");
+    assert_eq!(h.assistant_messages().await.len(), 1);
     worker.shutdown().await;
 }
 
