@@ -126,9 +126,25 @@ async fn a_story_job_completes_the_story_row() {
         "Title: The Gear\n\nA tale about a lost gear."
     );
 
-    // Delivered again: nothing is redone.
+    // Delivered again: nothing is redone, and the end is announced again (the delivery that
+    // stored it might have died before publishing).
     h.bus.enqueue_job(&job).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(SubscriberEvent::User { payload, .. }) = subscriber.recv().await {
+                if let Ok(e @ UserEvent::StoryCompleted { .. }) = serde_json::from_str(&payload) {
+                    return e;
+                }
+            }
+        }
+    })
+    .await
+    .expect("story.completed announced again");
+    assert!(
+        matches!(again, UserEvent::StoryCompleted { story_id, usage, .. }
+            if story_id == story.id && (usage.prompt_tokens, usage.completion_tokens) == (50, 3)),
+        "{again:?}"
+    );
     h.wait_acked().await;
     assert_eq!(fake.request_count(), 1);
     assert_eq!(h.usage().await[0].messages, 1);
