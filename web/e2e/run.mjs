@@ -491,6 +491,25 @@ async function run() {
     await screenshot(b, "group-room-phone");
   });
 
+  await test("message search finds a message in another conversation", async () => {
+    await nav(a, "Chats").click();
+    const box = a.getByLabel("Search messages");
+    await box.fill("REPORT to the");
+    const results = a.getByRole("list", { name: "Search results" });
+    const hit = results.getByRole("link", { name: new RegExp(`Bridge crew ${suffix}`) });
+    await hit.waitFor();
+    await a.locator("mark", { hasText: /^report to the$/ }).waitFor();
+    await screenshot(a, "message-search");
+    await box.fill("no such words anywhere " + suffix);
+    await a.getByText("No messages found").waitFor();
+    await box.fill("report to the");
+    await hit.click();
+    await a.waitForURL(roomUrl);
+    await a.locator(".msg", { hasText: "All hands, report to the bridge" }).waitFor();
+    await box.press("Escape");
+    await a.getByRole("tab", { name: "Groups" }).waitFor();
+  });
+
   await test("friend requests arrive live", async () => {
     const aliceId = await myId(a);
     await b.goto(`${origin}/people`);

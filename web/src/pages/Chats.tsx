@@ -17,6 +17,86 @@ function preview(m: Message | null, me: number): string {
   return who + (m.content || (m.status === "streaming" ? "typing…" : ""));
 }
 
+/** Searching my messages across every conversation I am in (`GET /messages/search`). */
+interface MessageSearch {
+  query: string;
+  setQuery: (q: string) => void;
+  /** A search is shown (at least two characters typed). */
+  active: boolean;
+  results: Message[] | null;
+  error: unknown;
+}
+
+function useMessageSearch(): MessageSearch {
+  const { api } = useApp();
+  const [query, setQuery] = useState("");
+  const [results, setResults] = useState<Message[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const q = query.trim();
+  const active = q.length >= 2;
+  useEffect(() => {
+    setResults(null);
+    setError(null);
+    if (!active) return;
+    let stale = false;
+    // Debounced: one request once typing pauses, and answers to older queries are dropped.
+    const t = setTimeout(() => {
+      api
+        .get<Page<Message>>("/messages/search", { q, limit: 30 })
+        .then((page) => !stale && setResults(page.items))
+        .catch((e) => !stale && setError(e));
+    }, 300);
+    return () => {
+      stale = true;
+      clearTimeout(t);
+    };
+  }, [api, q, active]);
+  return { query, setQuery, active, results, error };
+}
+
+/** The text around the first match, with the match marked. */
+function Snippet({ text, query }: { text: string; query: string }) {
+  const at = text.toLowerCase().indexOf(query.toLowerCase());
+  if (at < 0) return <>{text.slice(0, 120)}</>;
+  const start = Math.max(0, at - 40);
+  return (
+    <>
+      {start > 0 && "…"}
+      {text.slice(start, at)}
+      <mark>{text.slice(at, at + query.length)}</mark>
+      {text.slice(at + query.length, at + query.length + 80)}
+    </>
+  );
+}
+
+function SearchResults({ search, title, openId }: { search: MessageSearch; title: (cid: number) => string; openId: number | null }) {
+  const { user } = useApp();
+  if (search.error) return <ErrorBox error={search.error} />;
+  if (!search.results) return <Spinner />;
+  if (!search.results.length) return <Empty title="No messages found">Nothing you can see contains “{search.query.trim()}”.</Empty>;
+  return (
+    <ul className="conv-list" aria-label="Search results">
+      {search.results.map((m) => (
+        <li key={m.id}>
+          <Link to={`/chats/${m.conversation_id}`} className={`conv${m.conversation_id === openId ? " active" : ""}`}>
+            <Avatar name={title(m.conversation_id)} />
+            <span className="conv-main">
+              <span className="conv-top">
+                <strong className="ellipsis">{title(m.conversation_id)}</strong>
+                <span className="muted small">{timeAgo(m.created_at)}</span>
+              </span>
+              <span className="muted small">
+                {m.role === "assistant" ? "" : m.author_id === user.id ? "You: " : m.author_username ? `${m.author_username}: ` : ""}
+                <Snippet text={m.content} query={search.query.trim()} />
+              </span>
+            </span>
+          </Link>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function ChatsPage({ id }: { id: number | null }) {
   const { api, gw, user, notices } = useApp();
   const [filter, setFilter] = useState<Filter>("all");
@@ -100,6 +180,11 @@ export function ChatsPage({ id }: { id: number | null }) {
 
   const shown = convs.filter((c) => filter === "all" || c.kind === filter);
   const onActivity = useCallback(() => undefined, []);
+  const search = useMessageSearch();
+  const searchTitle = (cid: number) => {
+    const c = convs.find((x) => x.id === cid);
+    return c ? titled(c).title : `Conversation #${cid}`;
+  };
 
   return (
     <div className={`split${id ? " has-detail" : ""}`}>
@@ -115,6 +200,20 @@ export function ChatsPage({ id }: { id: number | null }) {
             </button>
           </div>
         </div>
+        <div className="search-box">
+          <input
+            type="search"
+            aria-label="Search messages"
+            placeholder="Search messages"
+            value={search.query}
+            onChange={(e) => search.setQuery(e.target.value)}
+            onKeyDown={(e) => e.key === "Escape" && search.setQuery("")}
+          />
+        </div>
+        {search.active ? (
+          <SearchResults search={search} title={searchTitle} openId={id} />
+        ) : (
+          <>
         <Tabs
           label="Filter conversations"
           value={filter}
@@ -159,6 +258,8 @@ export function ChatsPage({ id }: { id: number | null }) {
               Pick a character in <Link to="/characters">Characters</Link>, message a friend in <Link to="/people">People</Link>, or create a group.
             </p>
           </Empty>
+        )}
+          </>
         )}
       </aside>
       <div className="detail-pane">
