@@ -582,6 +582,35 @@ async function run() {
     const replicas = await c.locator(".kpi", { hasText: "Gateway replicas" }).locator(".kpi-value").innerText();
     assert(Number(replicas) >= 1, `replicas: ${replicas}`);
     await screenshot(c, "admin-live");
+
+    // Common prompts: add two, reorder, disable one, edit one, delete one.
+    await c.getByRole("tab", { name: "Prompts" }).click();
+    const add = async (name, text) => {
+      await c.getByLabel("Prompt name").fill(name);
+      await c.getByLabel("Prompt text").fill(text);
+      await c.getByRole("button", { name: "Add prompt" }).click();
+      await c.getByRole("listitem", { name: `Prompt ${name}` }).waitFor();
+    };
+    const tone = `Tone ${suffix}`;
+    const safety = `Safety ${suffix}`;
+    await add(tone, "Stay in character.");
+    await add(safety, "Refuse harmful requests.");
+    await c.getByRole("button", { name: `Move ${safety} up` }).click();
+    await c.locator(".prompt-list > li").first().filter({ hasText: safety }).waitFor();
+    await c.getByRole("listitem", { name: `Prompt ${tone}` }).getByLabel("Enabled").uncheck();
+    await c.getByLabel(`Text of ${safety}`).fill("Refuse harmful requests politely.");
+    await c.getByRole("listitem", { name: `Prompt ${safety}` }).getByRole("button", { name: "Save" }).click();
+    await c.getByRole("listitem", { name: `Prompt ${safety}` }).getByRole("button", { name: "Save" }).and(c.locator(":disabled")).waitFor();
+    await screenshot(c, "admin-prompts");
+    let stored = (await apiGet(c, "/prompts")).filter((p) => p.name.endsWith(suffix));
+    assert(stored.map((p) => p.name).join(",") === `${safety},${tone}`, `order: ${stored.map((p) => p.name)}`);
+    assert(stored[0].content === "Refuse harmful requests politely." && stored[0].is_enabled, `safety: ${JSON.stringify(stored[0])}`);
+    assert(!stored[1].is_enabled, "tone disabled");
+    c.once("dialog", (d) => d.accept());
+    await c.getByRole("listitem", { name: `Prompt ${tone}` }).getByRole("button", { name: "Delete" }).click();
+    await c.getByRole("listitem", { name: `Prompt ${tone}` }).waitFor({ state: "detached" });
+    stored = (await apiGet(c, "/prompts")).filter((p) => p.name.endsWith(suffix));
+    assert(stored.length === 1 && stored[0].name === safety, `after delete: ${stored.map((p) => p.name)}`);
     await ctxC.close();
   });
 

@@ -237,6 +237,16 @@ export interface Latency {
   p99: number | null;
 }
 
+export interface CommonPrompt {
+  id: number;
+  name: string;
+  content: string;
+  position: number;
+  is_enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Overview {
   from: string;
   to: string;

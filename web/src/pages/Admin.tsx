@@ -1,13 +1,14 @@
 // The administrators' dashboard over admin-stats: overview charts, users (search, detail,
-// activate/deactivate, role), a user's conversations and usage, and the live real-time tier.
+// activate/deactivate, role), a user's conversations and usage, the live real-time tier, and the
+// common prompts every AI conversation's system prompt starts with (api-service /prompts).
 import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../app";
 import { HBars, StackedBars } from "../components/Charts";
 import { navigate } from "../lib/router";
-import type { AdminConversation, AdminMessagePage, AdminUser, AdminUserDetail, Overview, Page, Realtime, UserUsage } from "../lib/types";
-import { Avatar, ErrorBox, Icon, Link, Spinner, Tabs, clock, fmt, timeAgo } from "../ui";
+import type { AdminConversation, AdminMessagePage, AdminUser, AdminUserDetail, CommonPrompt, Overview, Page, Realtime, UserUsage } from "../lib/types";
+import { Avatar, Empty, ErrorBox, Field, Icon, Link, Spinner, Tabs, clock, fieldError, fmt, timeAgo } from "../ui";
 
-type Tab = "overview" | "users" | "live";
+type Tab = "overview" | "users" | "live" | "prompts";
 
 const colors = { user: "#6d5dfc", ai: "#1f9d8b", prompt: "#3b82f6", completion: "#e08a1e", failed: "#e4577a" };
 
@@ -16,7 +17,7 @@ function isoDay(d: Date) {
 }
 
 export function AdminPage({ userId, tab }: { userId: number | null; tab: string }) {
-  const current: Tab = userId ? "users" : tab === "users" || tab === "live" ? tab : "overview";
+  const current: Tab = userId ? "users" : tab === "users" || tab === "live" || tab === "prompts" ? tab : "overview";
   return (
     <div className="page">
       <div className="page-head">
@@ -30,9 +31,20 @@ export function AdminPage({ userId, tab }: { userId: number | null; tab: string 
           ["overview", "Overview"],
           ["users", "Users"],
           ["live", "Live"],
+          ["prompts", "Prompts"],
         ]}
       />
-      {userId ? <UserDetail id={userId} /> : current === "users" ? <Users /> : current === "live" ? <Live /> : <OverviewTab />}
+      {userId ? (
+        <UserDetail id={userId} />
+      ) : current === "users" ? (
+        <Users />
+      ) : current === "live" ? (
+        <Live />
+      ) : current === "prompts" ? (
+        <Prompts />
+      ) : (
+        <OverviewTab />
+      )}
     </div>
   );
 }
@@ -363,5 +375,146 @@ function Live() {
         </>
       )}
     </section>
+  );
+}
+
+/** Common prompts: added to the system prompt of every AI conversation, enabled ones in order. */
+function Prompts() {
+  const { api } = useApp();
+  const list = useLoad(() => api.get<CommonPrompt[]>("/prompts"), []);
+  const [prompts, setPrompts] = useState<CommonPrompt[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [name, setName] = useState("");
+  const [content, setContent] = useState("");
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (list.data) setPrompts(list.data);
+  }, [list.data]);
+
+  /** Runs one change; false (and the error shown) when it failed. */
+  const act = async (f: () => Promise<void>): Promise<boolean> => {
+    setError(null);
+    setBusy(true);
+    try {
+      await f();
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  const create = () =>
+    act(async () => {
+      const created = await api.post<CommonPrompt>("/prompts", { name, content });
+      setPrompts((ps) => [...ps, created]);
+      setName("");
+      setContent("");
+    });
+  const update = (p: CommonPrompt, patch: Partial<Pick<CommonPrompt, "name" | "content" | "is_enabled">>) =>
+    act(async () => {
+      const saved = await api.patch<CommonPrompt>(`/prompts/${p.id}`, patch);
+      setPrompts((ps) => ps.map((x) => (x.id === p.id ? saved : x)));
+    });
+  const remove = (p: CommonPrompt) =>
+    act(async () => {
+      if (!window.confirm(`Delete the prompt “${p.name}”?`)) return;
+      await api.del(`/prompts/${p.id}`);
+      setPrompts((ps) => ps.filter((x) => x.id !== p.id));
+    });
+  const move = (at: number, by: -1 | 1) =>
+    act(async () => {
+      const ids = prompts.map((p) => p.id);
+      [ids[at], ids[at + by]] = [ids[at + by], ids[at]];
+      const ordered = await api.put<CommonPrompt[]>("/prompts/order", { ids });
+      setPrompts(ordered);
+    });
+
+  return (
+    <section className="stack" aria-label="Common prompts">
+      <p className="muted">
+        Enabled prompts are added, in this order, to the system prompt of every AI conversation, before the character&apos;s own.
+      </p>
+      <ErrorBox error={list.error ?? error} />
+      {list.loading && !list.data && <Spinner />}
+      {list.data && !prompts.length && <Empty title="No common prompts" />}
+      <ol className="stack prompt-list">
+        {prompts.map((p, i) => (
+          <PromptCard
+            key={`${p.id}-${p.updated_at}`}
+            prompt={p}
+            busy={busy}
+            first={i === 0}
+            last={i === prompts.length - 1}
+            onSave={(patch) => update(p, patch)}
+            onDelete={() => void remove(p)}
+            onMove={(by) => void move(i, by)}
+          />
+        ))}
+      </ol>
+      <form
+        className="card stack"
+        aria-label="New common prompt"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create();
+        }}
+      >
+        <h3>New prompt</h3>
+        <Field label="Prompt name" value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, "name")} required />
+        <Field label="Prompt text" multiline rows={4} value={content} onChange={(e) => setContent(e.target.value)} error={fieldError(error, "content")} required />
+        <div className="row">
+          <button type="submit" className="primary" disabled={busy || !name.trim() || !content.trim()}>
+            Add prompt
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function PromptCard(props: {
+  prompt: CommonPrompt;
+  busy: boolean;
+  first: boolean;
+  last: boolean;
+  onSave: (patch: Partial<Pick<CommonPrompt, "name" | "content" | "is_enabled">>) => Promise<boolean>;
+  onDelete: () => void;
+  onMove: (by: -1 | 1) => void;
+}) {
+  const { prompt: p, busy } = props;
+  const [content, setContent] = useState(p.content);
+  // Shown at once; put back if the change is refused.
+  const [enabled, setEnabled] = useState(p.is_enabled);
+  const changed = content !== p.content;
+  const toggle = async (on: boolean) => {
+    setEnabled(on);
+    if (!(await props.onSave({ is_enabled: on }))) setEnabled(!on);
+  };
+  return (
+    <li className="card stack" aria-label={`Prompt ${p.name}`}>
+      <div className="row spread">
+        <strong>{p.name}</strong>
+        <label className="row small">
+          <input type="checkbox" checked={enabled} disabled={busy} onChange={(e) => void toggle(e.target.checked)} /> Enabled
+        </label>
+      </div>
+      <Field label={`Text of ${p.name}`} multiline rows={3} value={content} onChange={(e) => setContent(e.target.value)} />
+      <div className="row">
+        <button type="button" className="primary small" disabled={busy || !changed} onClick={() => void props.onSave({ content })}>
+          Save
+        </button>
+        <button type="button" className="small" disabled={busy || props.first} onClick={() => props.onMove(-1)} aria-label={`Move ${p.name} up`}>
+          Up
+        </button>
+        <button type="button" className="small" disabled={busy || props.last} onClick={() => props.onMove(1)} aria-label={`Move ${p.name} down`}>
+          Down
+        </button>
+        <button type="button" className="danger small" disabled={busy} onClick={props.onDelete}>
+          Delete
+        </button>
+      </div>
+    </li>
   );
 }
