@@ -68,6 +68,9 @@ pub struct Position {
     pub offset: u64,
 }
 
+/// Reads of a conversation's log after a bus reconnect before its subscribers are told to reload.
+const REREAD_ATTEMPTS: u32 = 3;
+
 /// Serialises subscribe/unsubscribe of one Redis channel; the flag says whether it is
 /// subscribed.
 type ChannelLock = Arc<tokio::sync::Mutex<bool>>;
@@ -647,15 +650,27 @@ impl Hub {
             .increment(targets.len() as u64);
         futures_util::stream::iter(targets)
             .for_each_concurrent(16, |(conversation, from)| async move {
-                match self.read_all_since(conversation, &from).await {
-                    Ok(Some(entries)) => {
-                        for e in &entries {
-                            self.route_now(e);
+                let mut backoff = std::time::Duration::from_millis(200);
+                for attempt in 1..=REREAD_ATTEMPTS {
+                    match self.read_all_since(conversation, &from).await {
+                        Ok(Some(entries)) => {
+                            for e in &entries {
+                                self.route_now(e);
+                            }
+                            return;
                         }
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, %conversation, "re-read after reconnect failed")
+                        Ok(None) => return,
+                        Err(e) if attempt < REREAD_ATTEMPTS => {
+                            tracing::debug!(error = %e, %conversation, attempt, "re-read failed; retrying");
+                            tokio::time::sleep(backoff).await;
+                            backoff *= 3;
+                        }
+                        Err(e) => {
+                            // What was missed cannot be read now: say so rather than let the
+                            // subscribers believe they are complete (they reload over REST).
+                            tracing::warn!(error = %e, %conversation, "re-read after reconnect failed; telling subscribers to reload");
+                            self.resync(conversation, from.clone());
+                        }
                     }
                 }
             })

@@ -298,3 +298,29 @@ async fn a_redis_restart_without_data_tells_subscribers_to_reload() {
     assert_eq!(got, offset);
     assert_eq!(event["text"], "after");
 }
+
+/// The re-read after a bus reconnect cannot reach Redis: after a few tries the subscribers are
+/// told to reload (`recovered: false`) instead of silently missing what was published meanwhile.
+#[tokio::test]
+async fn a_re_read_that_keeps_failing_tells_subscribers_to_reload() {
+    let redis = RedisServer::start();
+    let mut env = TestEnv::new(Backend::Sqlite).await;
+    env.settings.redis.url = redis.url();
+    let c = Cluster::start_in(env, |_, _| {}).await;
+    let (alice, token) = c.user("alice").await;
+    let conv = c.group(&[alice]).await;
+    let (mut client, _) = Client::connect(&c.a, &token).await;
+    let subscribed = client.subscribe(conv).await;
+    let offset = c.publish_delta(conv, "j", "before").await;
+    assert_eq!(client.event().await.0, offset);
+
+    redis.stop();
+    // What the router does when its subscriber reports a reconnect, with Redis gone again.
+    c.a.gateway.hub.reread_all().await;
+    let resync = client.expect("subscribed").await;
+    assert_eq!(resync["recovered"], false);
+    assert_eq!(resync["conversation_id"], conv.0);
+    assert_eq!(resync["epoch"], subscribed["epoch"]);
+    assert_eq!(resync["offset"].as_u64(), Some(offset));
+    redis.resume();
+}
