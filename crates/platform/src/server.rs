@@ -52,7 +52,8 @@ impl RunningServer {
 
     /// Like [`bind`](Self::bind), and upgrade requests (`Connection: Upgrade`) go through the
     /// same app; a `101` answer carrying a [`Takeover`](crate::upgrade::Takeover) gets the bare
-    /// connection (see [`crate::upgrade`]: what that saves, per socket).
+    /// connection (see [`crate::upgrade`]: what that saves, per socket). It does not listen for
+    /// signals: the caller stops it (after draining its sockets) with `handle().stop()`.
     pub fn bind_upgradable<F>(
         settings: &Settings,
         port: u16,
@@ -86,7 +87,10 @@ impl RunningServer {
                     .finish(map_config(parts.app(), |_| AppConfig::default()))
                     .tcp()
             })?
-            .shutdown_timeout(settings.http.shutdown_timeout_secs);
+            .shutdown_timeout(settings.http.shutdown_timeout_secs)
+            // The owner of the upgraded sockets handles SIGTERM: it must close and drain them
+            // before the workers stop (the server does not count them as connections).
+            .disable_signals();
         if settings.http.workers > 0 {
             builder = builder.workers(settings.http.workers);
         }

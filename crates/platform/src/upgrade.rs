@@ -54,6 +54,8 @@ impl Takeover {
 }
 
 /// Serves one upgrade request: the app answers it; a `101` with a [`Takeover`] gets the stream.
+/// Never an error for actix-http: a client that leaves mid-handshake is not worth an error log,
+/// and an error from the app is answered with its JSON body like any other refusal.
 pub(crate) async fn serve<S, B>(
     app: Rc<S>,
     req: Request,
@@ -63,13 +65,23 @@ where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody + 'static,
 {
-    let mut response: actix_http::Response<B> = app.call(req).await?.into();
+    let mut response: actix_http::Response<B> = match app.call(req).await {
+        Ok(response) => response.into(),
+        Err(e) => {
+            refuse(framed, e.error_response().into()).await;
+            return Ok(());
+        }
+    };
     let takeover = response.extensions_mut().remove::<Takeover>();
     match takeover {
         Some(Takeover(run)) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
-            framed
+            if let Err(e) = framed
                 .send((response.drop_body(), BodySize::None).into())
-                .await?;
+                .await
+            {
+                tracing::debug!(error = %e, "client left during the upgrade");
+                return Ok(());
+            }
             let parts = framed.into_parts();
             // The write buffer is empty after the flush above; only unread input is kept. A task
             // of its own, so this connection's HTTP task (and all it holds) ends now.
@@ -78,24 +90,34 @@ where
                 read_buf: parts.read_buf,
             }));
         }
-        _ => {
-            let (mut head, body) = response.into_parts();
-            let bytes = actix_web::body::to_bytes(body)
-                .await
-                .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
-            head.head_mut().set_connection_type(ConnectionType::Close);
-            // Head and body in one write (`feed` them, then one `flush`; actix-codec's `close`
-            // shuts the stream down without writing its buffer).
-            framed
-                .feed((head, BodySize::Sized(bytes.len() as u64)).into())
-                .await?;
-            if !bytes.is_empty() {
-                framed.feed(h1::Message::Chunk(Some(bytes))).await?;
-            }
-            framed.feed(h1::Message::Chunk(None)).await?;
-            framed.flush().await?;
-            framed.close().await?;
-        }
+        _ => refuse(framed, response).await,
     }
     Ok(())
+}
+
+/// Writes a refusal (any answer but a `101` with a takeover) whole, then closes the connection.
+async fn refuse<B: MessageBody>(
+    mut framed: Framed<TcpStream, h1::Codec>,
+    response: actix_http::Response<B>,
+) {
+    let (mut head, body) = response.into_parts();
+    // A body that cannot be read is left out rather than turned into a broken response.
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    head.head_mut().set_connection_type(ConnectionType::Close);
+    // Head and body in one write (`feed` them, then one `flush`; actix-codec's `close` shuts the
+    // stream down without writing its buffer).
+    let written = async {
+        framed
+            .feed((head, BodySize::Sized(bytes.len() as u64)).into())
+            .await?;
+        if !bytes.is_empty() {
+            framed.feed(h1::Message::Chunk(Some(bytes))).await?;
+        }
+        framed.feed(h1::Message::Chunk(None)).await?;
+        framed.flush().await?;
+        framed.close().await
+    };
+    if let Err(e) = written.await {
+        tracing::debug!(error = %e, "client left before its refusal was written");
+    }
 }

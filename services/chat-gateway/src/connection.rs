@@ -59,6 +59,7 @@ impl Connection {
     /// Serves one upgraded socket until it is closed: the connection task reads client frames,
     /// the writer writes the queue; both live in this one future (no task per socket).
     pub async fn serve(gw: Arc<Gateway>, user: AuthUser, mode: Mode, upgraded: Upgraded) {
+        let _open = gw.open_socket();
         let Upgraded { mut io, read_buf } = upgraded;
         let (tx, rx) = mpsc::channel(gw.cfg.queue_capacity.max(1));
         let control = Arc::new(Control::default());

@@ -390,7 +390,7 @@ impl Hub {
                 .pop()
                 .is_some_and(|f| sub.socket.push(f, &self.metrics))
         } else {
-            sub.socket.push(Out::Batch(frames), &self.metrics)
+            sub.socket.push(Out::Batch(Box::new(frames)), &self.metrics)
         };
         queued || !sub.socket.control.is_done()
     }

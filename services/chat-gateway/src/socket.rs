@@ -3,7 +3,9 @@
 //!
 //! - [`Out`] items go into ONE bounded queue per socket. The router, the connection task and
 //!   spawned operations all `try_send` into it; a full queue means the client is not reading,
-//!   and the socket is closed (1013) rather than anyone waiting for it.
+//!   and the socket is closed (1013) rather than anyone waiting for it: its queue is dropped,
+//!   it leaves the hub at once, and the close frame follows the write in flight when the client
+//!   reads again (or the connection is dropped when that write stalls for the idle timeout).
 //! - [`OutQueue`] pops the queue and hands out frames that were encoded once, for every
 //!   subscriber, as shared `Bytes` (no per-socket encoding); [`write_frames`] writes them,
 //!   several per system call when they queue up.
@@ -45,8 +47,13 @@ pub enum Out {
     Event(Arc<EventFrame>),
     /// Frames that must reach the socket back to back (subscribed + replay), in one queue slot
     /// so a long replay cannot overflow the queue.
-    Batch(Vec<Out>),
+    Batch(Box<Vec<Out>>),
 }
+
+const _: () = assert!(
+    std::mem::size_of::<Out>() == 16,
+    "a queue slot is two words"
+);
 
 impl Out {
     pub fn frame(bytes: Bytes) -> Self {
@@ -205,7 +212,7 @@ impl Stream for OutQueue {
                 }
                 // Only reached with an empty backlog (the backlog is drained first), so
                 // appending keeps the order.
-                Out::Batch(items) => this.backlog.extend(items),
+                Out::Batch(items) => this.backlog.extend(*items),
             }
         }
     }

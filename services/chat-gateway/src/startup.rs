@@ -144,8 +144,10 @@ impl Stopper {
             );
             gw.hub
                 .close_all(close::GOING_AWAY, "server shutting down, reconnect");
+            // Until every TCP connection is closed (close frame written, client's FIN seen), not
+            // only forgotten by the hub: the HTTP server does not wait for upgraded sockets.
             let deadline = tokio::time::Instant::now() + gw.cfg.drain_timeout;
-            while gw.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {
+            while gw.open_sockets() > 0 && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             self.abort_tasks();

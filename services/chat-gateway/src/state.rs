@@ -1,6 +1,6 @@
 //! What every part of the gateway shares: one `Arc<Gateway>` per replica.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use chat::ChatContext;
@@ -26,6 +26,19 @@ pub struct Gateway {
     pub port: OnceLock<u16>,
     next_conn: AtomicU64,
     shutting_down: AtomicBool,
+    /// Sockets whose TCP connection is still open (see [`SocketGuard`]).
+    open_sockets: AtomicUsize,
+}
+
+/// Counts a socket as open from its upgrade until its TCP connection is closed: after the hub
+/// forgot it, its writer may still be flushing the close frame. A graceful stop waits for these,
+/// because the HTTP server no longer tracks upgraded connections.
+pub struct SocketGuard(Arc<Gateway>);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.0.open_sockets.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Gateway {
@@ -51,7 +64,17 @@ impl Gateway {
             port: OnceLock::new(),
             next_conn: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
+            open_sockets: AtomicUsize::new(0),
         }
+    }
+
+    pub fn open_socket(self: &Arc<Self>) -> SocketGuard {
+        self.open_sockets.fetch_add(1, Ordering::SeqCst);
+        SocketGuard(self.clone())
+    }
+
+    pub fn open_sockets(&self) -> usize {
+        self.open_sockets.load(Ordering::SeqCst)
     }
 
     pub fn next_connection_id(&self) -> ConnId {

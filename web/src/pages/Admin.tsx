@@ -405,13 +405,22 @@ function Prompts() {
       setBusy(false);
     }
   };
-  const create = () =>
-    act(async () => {
+  // The form's own error, so a refused edit of a listed prompt does not show under it.
+  const [createError, setCreateError] = useState<unknown>(null);
+  const create = async () => {
+    setCreateError(null);
+    setBusy(true);
+    try {
       const created = await api.post<CommonPrompt>("/prompts", { name, content });
       setPrompts((ps) => [...ps, created]);
       setName("");
       setContent("");
-    });
+    } catch (e) {
+      setCreateError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
   const update = (p: CommonPrompt, patch: Partial<Pick<CommonPrompt, "name" | "content" | "is_enabled">>) =>
     act(async () => {
       const saved = await api.patch<CommonPrompt>(`/prompts/${p.id}`, patch);
@@ -442,7 +451,7 @@ function Prompts() {
       <ol className="stack prompt-list">
         {prompts.map((p, i) => (
           <PromptCard
-            key={`${p.id}-${p.updated_at}`}
+            key={p.id}
             prompt={p}
             busy={busy}
             first={i === 0}
@@ -462,8 +471,9 @@ function Prompts() {
         }}
       >
         <h3>New prompt</h3>
-        <Field label="Prompt name" value={name} onChange={(e) => setName(e.target.value)} error={fieldError(error, "name")} required />
-        <Field label="Prompt text" multiline rows={4} value={content} onChange={(e) => setContent(e.target.value)} error={fieldError(error, "content")} required />
+        <ErrorBox error={createError} />
+        <Field label="Prompt name" value={name} onChange={(e) => setName(e.target.value)} error={fieldError(createError, "name")} required />
+        <Field label="Prompt text" multiline rows={4} value={content} onChange={(e) => setContent(e.target.value)} error={fieldError(createError, "content")} required />
         <div className="row">
           <button type="submit" className="primary" disabled={busy || !name.trim() || !content.trim()}>
             Add prompt
@@ -487,7 +497,10 @@ function PromptCard(props: {
   const [content, setContent] = useState(p.content);
   // Shown at once; put back if the change is refused.
   const [enabled, setEnabled] = useState(p.is_enabled);
-  const changed = content !== p.content;
+  // A saved prompt brings its stored values (an unsaved edit of the text is kept otherwise).
+  useEffect(() => setContent(p.content), [p.content]);
+  useEffect(() => setEnabled(p.is_enabled), [p.is_enabled]);
+  const changed = content !== p.content && content.trim() !== "";
   const toggle = async (on: boolean) => {
     setEnabled(on);
     if (!(await props.onSave({ is_enabled: on }))) setEnabled(!on);
