@@ -68,7 +68,7 @@ where
     let mut response: actix_http::Response<B> = match app.call(req).await {
         Ok(response) => response.into(),
         Err(e) => {
-            refuse(framed, e.error_response().into()).await;
+            Box::pin(refuse(framed, e.error_response().into())).await;
             return Ok(());
         }
     };
@@ -90,7 +90,8 @@ where
                 read_buf: parts.read_buf,
             }));
         }
-        _ => refuse(framed, response).await,
+        // Boxed: every handshake's future is as large as its largest state, and refusals are rare.
+        _ => Box::pin(refuse(framed, response)).await,
     }
     Ok(())
 }
