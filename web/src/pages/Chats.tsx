@@ -35,9 +35,12 @@ function useMessageSearch(): MessageSearch {
   const q = query.trim();
   const active = q.length >= 2;
   useEffect(() => {
-    setResults(null);
+    // The previous answer stays on screen while the next one loads (no flicker per keystroke).
     setError(null);
-    if (!active) return;
+    if (!active) {
+      setResults(null);
+      return;
+    }
     let stale = false;
     // Debounced: one request once typing pauses, and answers to older queries are dropped.
     const t = setTimeout(() => {
@@ -206,6 +209,7 @@ export function ChatsPage({ id }: { id: number | null }) {
             aria-label="Search messages"
             placeholder="Search messages"
             value={search.query}
+            maxLength={200}
             onChange={(e) => search.setQuery(e.target.value)}
             onKeyDown={(e) => e.key === "Escape" && search.setQuery("")}
           />
