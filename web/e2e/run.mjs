@@ -109,8 +109,9 @@ async function waitPort(port, timeoutMs = 20_000) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Stops a process with `signal`; SIGKILL after 8 s. Returns whether it exited by itself. */
 async function stopProc(p, signal = "SIGTERM") {
-  if (p.exitCode !== null || p.signalCode !== null) return;
+  if (p.exitCode !== null || p.signalCode !== null) return true;
   p.expectedExit = true;
   const done = new Promise((r) => p.once("exit", r));
   p.kill(signal);
@@ -118,7 +119,9 @@ async function stopProc(p, signal = "SIGTERM") {
   if (p.exitCode === null && p.signalCode === null) {
     p.kill("SIGKILL");
     await done;
+    return false;
   }
+  return true;
 }
 
 async function startSystem() {
@@ -404,7 +407,7 @@ async function run() {
     await a.goto(chatUrl);
     await waitLive(a);
     const gateway = procs.find((p) => p.name === "chat-gateway");
-    await stopProc(gateway, "SIGTERM");
+    assert(await stopProc(gateway, "SIGTERM"), "the gateway drains and exits on SIGTERM (no SIGKILL needed)");
     await a.locator(".conn-reconnecting").waitFor();
     await a.getByLabel("Message", { exact: true }).fill("Are you still there after the storm");
     await a.getByLabel("Message", { exact: true }).press("Enter");

@@ -114,8 +114,10 @@ impl Application {
         let result = tokio::select! {
             result = &mut server => result,
             _ = platform::shutdown::signal() => {
-                stopper.stop().await;
-                server.await
+                // The server future keeps running while the sockets drain: it is what carries
+                // out `stop`'s command to the HTTP server (awaited alone, `stop` would wait forever).
+                let (_, result) = tokio::join!(stopper.stop(), &mut server);
+                result
             }
         };
         stopper.abort_tasks();
