@@ -7,6 +7,8 @@ pub mod events;
 pub mod frames;
 pub mod ids;
 pub mod jobs;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod validate;
 
 pub use entities::*;

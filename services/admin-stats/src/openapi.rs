@@ -1,8 +1,8 @@
 //! The OpenAPI document of the admin API, generated from the handlers' annotations; served at
 //! `/openapi.json` and rendered at `/docs`.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use domain::openapi::BearerAuth;
+use utoipa::OpenApi;
 
 use crate::routes::{overview, realtime, records, usage, users};
 
@@ -25,20 +25,3 @@ use crate::routes::{overview, realtime, records, usage, users};
     )
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}

@@ -142,21 +142,17 @@ pub async fn run(
 
 /// Publishes a finished story's final event (again); clients apply it by story id.
 async fn announce_final(ctx: &Context, story: &StoryRow, job_id: &str) -> Result<(), InfraError> {
-    let event = match story.status {
-        StoryStatus::Failed => UserEvent::StoryFailed {
-            story_id: story.id,
-            job_id: job_id.to_owned(),
-            reason: "The story could not be written.".to_owned(),
-            retryable: false,
-        },
-        _ => UserEvent::StoryCompleted {
-            story_id: story.id,
-            job_id: job_id.to_owned(),
-            usage: Usage {
-                prompt_tokens: story.prompt_tokens.unwrap_or(0),
-                completion_tokens: story.completion_tokens.unwrap_or(0),
-                cached_prompt_tokens: 0,
-            },
+    if story.status == StoryStatus::Failed {
+        let reason = "The story could not be written.";
+        return failed(ctx, story.user_id, story.id, job_id, reason, false).await;
+    }
+    let event = UserEvent::StoryCompleted {
+        story_id: story.id,
+        job_id: job_id.to_owned(),
+        usage: Usage {
+            prompt_tokens: story.prompt_tokens.unwrap_or(0),
+            completion_tokens: story.completion_tokens.unwrap_or(0),
+            cached_prompt_tokens: 0,
         },
     };
     ctx.bus.publish_user(story.user_id, &event).await?;

@@ -391,15 +391,15 @@ function Prompts() {
     if (list.data) setPrompts(list.data);
   }, [list.data]);
 
-  /** Runs one change; false (and the error shown) when it failed. */
-  const act = async (f: () => Promise<void>): Promise<boolean> => {
-    setError(null);
+  /** Runs one change; false (and the error shown where `report` puts it) when it failed. */
+  const act = async (f: () => Promise<void>, report: (e: unknown) => void = setError): Promise<boolean> => {
+    report(null);
     setBusy(true);
     try {
       await f();
       return true;
     } catch (e) {
-      setError(e);
+      report(e);
       return false;
     } finally {
       setBusy(false);
@@ -407,20 +407,13 @@ function Prompts() {
   };
   // The form's own error, so a refused edit of a listed prompt does not show under it.
   const [createError, setCreateError] = useState<unknown>(null);
-  const create = async () => {
-    setCreateError(null);
-    setBusy(true);
-    try {
+  const create = () =>
+    act(async () => {
       const created = await api.post<CommonPrompt>("/prompts", { name, content });
       setPrompts((ps) => [...ps, created]);
       setName("");
       setContent("");
-    } catch (e) {
-      setCreateError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    }, setCreateError);
   const update = (p: CommonPrompt, patch: Partial<Pick<CommonPrompt, "name" | "content" | "is_enabled">>) =>
     act(async () => {
       const saved = await api.patch<CommonPrompt>(`/prompts/${p.id}`, patch);

@@ -339,6 +339,21 @@ pub fn started_attempts(events: &[ConversationEvent], job_id: &str) -> Vec<u32> 
         .collect()
 }
 
+/// The `message.failed` events of a job: (reason, retryable).
+pub fn failed(events: &[ConversationEvent], job_id: &str) -> Vec<(String, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ConversationEvent::Failed {
+                job_id: j,
+                reason,
+                retryable,
+            } if j == job_id => Some((reason.clone(), *retryable)),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn completed<'a>(
     events: &'a [ConversationEvent],
     job_id: &str,

@@ -7,7 +7,7 @@ use domain::MessageStatus;
 use testkit::providers::{Behavior, FakeProvider, ProviderKind};
 use testkit::services::{Backend, BACKENDS};
 
-use crate::helpers::{completed, deltas, kinds, started_attempts, use_fake, Harness};
+use crate::helpers::{completed, deltas, failed, kinds, started_attempts, use_fake, Harness};
 
 #[tokio::test]
 async fn send_streams_deltas_stores_the_reply_and_charges_usage_on_both_backends() {
@@ -223,17 +223,7 @@ async fn a_non_retryable_error_stores_a_failed_reply_and_acks() {
     let worker = h.start_worker(&settings);
     let job = h.send("Hi").await;
     let events = h.wait_finished(&job.job_id).await;
-    let failed: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            ConversationEvent::Failed {
-                job_id,
-                reason,
-                retryable,
-            } if *job_id == job.job_id => Some((reason.clone(), *retryable)),
-            _ => None,
-        })
-        .collect();
+    let failed = failed(&events, &job.job_id);
     assert_eq!(
         failed,
         [(
@@ -273,17 +263,7 @@ async fn a_retryable_error_is_redelivered_then_dead_lettered_with_a_failed_event
         kinds(&events)
     );
     assert_eq!(fake.request_count(), 2, "one provider call per delivery");
-    let failed: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            ConversationEvent::Failed {
-                job_id,
-                reason,
-                retryable,
-            } if *job_id == job.job_id => Some((reason.clone(), *retryable)),
-            _ => None,
-        })
-        .collect();
+    let failed = failed(&events, &job.job_id);
     assert_eq!(failed.len(), 1);
     assert!(failed[0].0.contains("after 2 attempts"), "{failed:?}");
     assert!(failed[0].1);
