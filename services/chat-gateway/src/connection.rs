@@ -18,7 +18,6 @@ use domain::frames::{ClientFrame, ReadyUser, ServerFrame};
 use domain::{ConversationId, ErrorCode};
 use platform::upgrade::Upgraded;
 use platform::AuthUser;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::commands;
@@ -61,9 +60,8 @@ impl Connection {
     pub async fn serve(gw: Arc<Gateway>, user: AuthUser, mode: Mode, upgraded: Upgraded) {
         let _open = gw.open_socket();
         let Upgraded { mut io, read_buf } = upgraded;
-        let (tx, rx) = mpsc::channel(gw.cfg.queue_capacity.max(1));
-        let control = Arc::new(Control::default());
-        let out = OutQueue::new(rx, control.clone(), matches!(mode, Mode::Simple(_)));
+        let control = Arc::new(Control::new(gw.cfg.queue_capacity));
+        let out = OutQueue::new(control.clone(), matches!(mode, Mode::Simple(_)));
         let write_timeout = gw.cfg.idle_timeout;
         let hard_max = gw.cfg.hard_max_frame_bytes;
         let conn = Connection {
@@ -71,7 +69,7 @@ impl Connection {
             limits: ConnectionLimits::new(&gw.cfg),
             gw,
             user,
-            socket: SocketHandle { tx, control },
+            socket: SocketHandle { control },
             mode,
             inflight: Arc::new(AtomicUsize::new(0)),
         };
@@ -162,26 +160,32 @@ impl Connection {
         }
 
         let control: Arc<Control> = self.socket.control.clone();
+        // One timer for both deadlines (the next server ping and the token's expiry): every
+        // tokio timer is ~100 bytes that an idle socket carries for its whole life.
         let hb = self.gw.cfg.heartbeat_interval;
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + hb, hb);
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_ping = Instant::now() + hb;
+        let mut expires = expiry_instant(self.user.expires_at);
         let mut last_seen = Instant::now();
-        let expiry = tokio::time::sleep_until(expiry_instant(self.user.expires_at));
-        tokio::pin!(expiry);
+        let timer = tokio::time::sleep_until(next_ping.min(expires));
+        tokio::pin!(timer);
 
         while !control.is_done() {
             tokio::select! {
                 biased;
                 _ = control.changed() => {}
-                _ = &mut expiry => {
-                    self.close(close::UNAUTHORIZED, "token expired");
-                }
-                _ = heartbeat.tick() => {
-                    if last_seen.elapsed() > self.gw.cfg.idle_timeout {
-                        self.close(close::HEARTBEAT_TIMEOUT, "heartbeat timeout");
-                    } else {
-                        self.push(protocol::ping_frame());
+                _ = &mut timer => {
+                    let now = Instant::now();
+                    if now >= expires {
+                        self.close(close::UNAUTHORIZED, "token expired");
+                    } else if now >= next_ping {
+                        if last_seen.elapsed() > self.gw.cfg.idle_timeout {
+                            self.close(close::HEARTBEAT_TIMEOUT, "heartbeat timeout");
+                        } else {
+                            self.push(protocol::ping_frame());
+                        }
+                        next_ping = now + hb;
                     }
+                    timer.as_mut().reset(next_ping.min(expires));
                 }
                 inbound = reader.next() => match inbound {
                     None => {
@@ -207,7 +211,8 @@ impl Connection {
                         match Box::pin(self.on_inbound(frame)).await {
                             ControlFlow::Continue(After::Continue) => {}
                             ControlFlow::Continue(After::Reauthenticated(exp)) => {
-                                expiry.as_mut().reset(expiry_instant(exp));
+                                expires = expiry_instant(exp);
+                                timer.as_mut().reset(next_ping.min(expires));
                             }
                             ControlFlow::Break(()) => {}
                         }

@@ -16,7 +16,7 @@
 //! and a gap or an epoch change seen live is repaired from the log or announced to clients
 //! (`subscribed` with `recovered: false`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bus::{Bus, BusError, LogEntry, SubscriberEvent, SubscriberEvents, SubscriberHandle};
@@ -25,18 +25,17 @@ use domain::events::UserEvent;
 use domain::frames::ServerFrame;
 use domain::{ConversationId, UserId};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use smallvec::SmallVec;
 
 use crate::metrics::Metrics;
 use crate::protocol::{self, close, EventFrame};
-use crate::socket::{Control, Out};
+use crate::socket::{Control, Out, PushError};
 
 pub type ConnId = u64;
 
 /// Where a socket's frames go.
 #[derive(Clone, Debug)]
 pub struct SocketHandle {
-    pub tx: mpsc::Sender<Out>,
     pub control: Arc<Control>,
 }
 
@@ -44,9 +43,9 @@ impl SocketHandle {
     /// Queues `out` without waiting. A full queue means the client is not reading: the socket
     /// is closed with a code that tells it to resume. Returns whether it was queued.
     pub fn push(&self, out: Out, metrics: &Metrics) -> bool {
-        match self.tx.try_send(out) {
+        match self.control.push(out) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(PushError::Full) => {
                 metrics.queue_drops.increment(1);
                 if self
                     .control
@@ -56,7 +55,7 @@ impl SocketHandle {
                 }
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(PushError::Closed) => false,
         }
     }
 }
@@ -108,11 +107,45 @@ struct ConnEntry {
     user: UserId,
     socket: SocketHandle,
     simple: bool,
-    subs: HashSet<ConversationId>,
+    subs: ConvSet,
+}
+
+/// A connection's subscriptions. Most sockets hold one or two, so they are kept inline: a
+/// small heap block per socket, allocated while a subscription's temporaries are, would pin
+/// their memory long after they are freed (measured: ~1 KB of RSS per idle subscribed socket).
+#[derive(Default)]
+struct ConvSet(SmallVec<[ConversationId; 2]>);
+
+impl ConvSet {
+    fn contains(&self, conversation: &ConversationId) -> bool {
+        self.0.contains(conversation)
+    }
+
+    fn insert(&mut self, conversation: ConversationId) {
+        if !self.contains(&conversation) {
+            self.0.push(conversation);
+        }
+    }
+
+    /// Whether it was there.
+    fn remove(&mut self, conversation: &ConversationId) -> bool {
+        let before = self.0.len();
+        self.0.retain(|c| c != conversation);
+        self.0.len() != before
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &ConversationId> {
+        self.0.iter()
+    }
 }
 
 struct UserEntry {
-    conns: Vec<ConnId>,
+    /// Inline for the same reason as [`ConvSet`]: a user rarely has more than two devices.
+    conns: SmallVec<[ConnId; 2]>,
     lock: ChannelLock,
 }
 
@@ -196,11 +229,11 @@ impl Hub {
                     user,
                     socket,
                     simple,
-                    subs: HashSet::new(),
+                    subs: ConvSet::default(),
                 },
             );
             let entry = inner.users.entry(user).or_insert_with(|| UserEntry {
-                conns: Vec::new(),
+                conns: SmallVec::new(),
                 lock: ChannelLock::default(),
             });
             entry.conns.push(conn);
@@ -224,7 +257,7 @@ impl Hub {
                 return false;
             };
             let mut emptied = Vec::new();
-            for conv_id in &entry.subs {
+            for conv_id in entry.subs.iter() {
                 if let Some(conv) = inner.convs.get_mut(conv_id) {
                     conv.subs.remove(&conn);
                     if conv.subs.is_empty() {
@@ -356,6 +389,12 @@ impl Hub {
         let mut inner = self.lock();
         let Some(conv) = inner.convs.get_mut(&conversation) else {
             return false;
+        };
+        // Share the conversation's copy of the epoch: one string per conversation, not one per
+        // subscription allocated among the subscription's temporaries.
+        let epoch = match &conv.position {
+            Some(p) if *p.epoch == *epoch => p.epoch.clone(),
+            _ => epoch,
         };
         if conv.position.is_none() {
             conv.position = Some(Position {
@@ -745,7 +784,7 @@ impl Hub {
                         let Some(entry) = conns.get(&conn) else {
                             continue;
                         };
-                        for conversation in &entry.subs {
+                        for conversation in entry.subs.iter() {
                             if let Some(sub) = convs
                                 .get_mut(conversation)
                                 .and_then(|c| c.subs.get_mut(&conn))

@@ -1,26 +1,29 @@
 //! One WebSocket's plumbing, on the bare TCP stream the HTTP server hands over after the `101`
 //! (`platform::upgrade`), so that its memory and its queue are ours to size:
 //!
-//! - [`Out`] items go into ONE bounded queue per socket. The router, the connection task and
-//!   spawned operations all `try_send` into it; a full queue means the client is not reading,
-//!   and the socket is closed (1013) rather than anyone waiting for it: its queue is dropped,
-//!   it leaves the hub at once, and the close frame follows the write in flight when the client
-//!   reads again (or the connection is dropped when that write stalls for the idle timeout).
+//! - [`Out`] items go into ONE bounded queue per socket, kept in its [`Control`]. The router,
+//!   the connection task and spawned operations all push without waiting; a full queue means
+//!   the client is not reading, and the socket is closed (1013) rather than anyone waiting for
+//!   it: its queue is dropped, it leaves the hub at once, and the close frame follows the write
+//!   in flight when the client reads again (or the connection is dropped when that write stalls
+//!   for the idle timeout).
 //! - [`OutQueue`] pops the queue and hands out frames that were encoded once, for every
 //!   subscriber, as shared `Bytes` (no per-socket encoding); [`write_frames`] writes them,
 //!   several per system call when they queue up.
-//! - [`Control`] carries the close decision (first one wins) to the writer and to the connection
-//!   task, whichever is waiting, also when the queue is full.
+//! - [`Control`] also carries the close decision (first one wins) to the writer and to the
+//!   connection task, whichever is waiting, also when the queue is full.
 //! - [`FrameReader`] decodes client frames with a size limit and reassembles fragments.
 //!
 //! An idle socket holds no buffer: the read buffer is allocated when bytes arrive and released
-//! when they are decoded, and the writer's batch buffer only exists while it writes.
+//! when they are decoded, the writer's batch buffer only exists while it writes, and the queue's
+//! storage is released when it runs empty after a burst. (A tokio `mpsc` channel, used before,
+//! kept a channel header and a 32-slot block, ~1.3 KB, for every idle socket.)
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -31,14 +34,13 @@ use futures_util::{Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_util::codec::Decoder;
 
-use crate::protocol::{self, close, EventFrame};
+use crate::protocol::{self, EventFrame};
 
-/// Something to write to a socket. Kept to two words: the queue preallocates a block of 32
-/// slots per socket, so every byte here costs 32 per idle connection. Events (the bulk of the
-/// traffic) are a pointer already; other frames are boxed.
+/// Something to write to a socket. Kept to two words, so a queue that grows in a burst stays
+/// small. Events (the bulk of the traffic) are a pointer already; other frames are boxed.
 #[derive(Debug)]
 pub enum Out {
     /// A complete, encoded frame.
@@ -61,14 +63,33 @@ impl Out {
     }
 }
 
-/// How a socket is to be closed, and whether its response body is gone.
-#[derive(Default)]
+/// A socket's shared state: its outgoing queue, how it is to be closed, and whether its writer
+/// is gone. Everyone who writes to the socket holds an `Arc` of it.
 pub struct Control {
+    queue: Mutex<Queue>,
+    capacity: usize,
     close: OnceLock<Closing>,
+    /// The writer waits here for frames and for the close decision.
     body_waker: AtomicWaker,
     task: Notify,
     /// The writer is finished (close frame written, or the peer is gone).
     body_gone: AtomicBool,
+}
+
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Out>,
+    /// Closed: accepts nothing more (closing, or the writer is gone).
+    closed: bool,
+}
+
+/// Why a frame was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The queue holds `capacity` frames: the client is not reading.
+    Full,
+    /// The socket is closing or gone.
+    Closed,
 }
 
 impl std::fmt::Debug for Control {
@@ -90,6 +111,67 @@ struct Closing {
 }
 
 impl Control {
+    /// A socket whose queue holds at most `capacity` frames.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            queue: Mutex::default(),
+            capacity: capacity.max(1),
+            close: OnceLock::new(),
+            body_waker: AtomicWaker::new(),
+            task: Notify::new(),
+            body_gone: AtomicBool::new(false),
+        }
+    }
+
+    /// Queues `out` without waiting.
+    pub fn push(&self, out: Out) -> Result<(), PushError> {
+        let was_empty = {
+            let mut q = self.lock_queue();
+            if q.closed {
+                return Err(PushError::Closed);
+            }
+            if q.items.len() >= self.capacity {
+                return Err(PushError::Full);
+            }
+            let was_empty = q.items.is_empty();
+            q.items.push_back(out);
+            was_empty
+        };
+        // The writer sleeps only after finding the queue empty (with its waker registered), so
+        // only the push that ends the emptiness has to wake it.
+        if was_empty {
+            self.body_waker.wake();
+        }
+        Ok(())
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // Nothing panics while holding the lock; a poisoned queue is still consistent.
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Accepts nothing more; with `drop_queued`, what is queued is dropped too.
+    fn close_queue(&self, drop_queued: bool) {
+        let mut q = self.lock_queue();
+        q.closed = true;
+        if drop_queued {
+            q.items = VecDeque::new();
+        }
+    }
+
+    /// The next queued frame, if any. A drained queue releases its storage: an idle socket
+    /// keeps none (re-allocating it for the next frames costs less than a socket's share).
+    fn pop(&self) -> Option<Out> {
+        let mut q = self.lock_queue();
+        let out = q.items.pop_front();
+        if q.items.is_empty() && q.items.capacity() > 0 {
+            q.items = VecDeque::new();
+        }
+        out
+    }
+
     /// Asks for the socket to close with `code` after the frames already queued. Returns
     /// whether this call decided it (a socket closes once, with the first reason given).
     pub fn close(&self, code: u16, reason: impl Into<Cow<'static, str>>) -> bool {
@@ -132,7 +214,6 @@ impl Control {
 
 /// The outgoing side of a socket: frames from the queue, then a close frame, then the end.
 pub struct OutQueue {
-    rx: mpsc::Receiver<Out>,
     control: Arc<Control>,
     simple: bool,
     backlog: VecDeque<Out>,
@@ -140,9 +221,8 @@ pub struct OutQueue {
 }
 
 impl OutQueue {
-    pub fn new(rx: mpsc::Receiver<Out>, control: Arc<Control>, simple: bool) -> Self {
+    pub fn new(control: Arc<Control>, simple: bool) -> Self {
         Self {
-            rx,
             control,
             simple,
             backlog: VecDeque::new(),
@@ -176,26 +256,26 @@ impl Stream for OutQueue {
             if !c.flush {
                 // A slow consumer: what is queued is dropped (it resumes from its last offset).
                 this.done = true;
-                this.rx.close();
-                this.backlog.clear();
+                this.control.close_queue(true);
+                this.backlog = VecDeque::new();
                 return Poll::Ready(Some(protocol::close_frame(c.code, &c.reason)));
             }
             // Accept nothing new; what is queued goes out first, then the close frame.
-            this.rx.close();
+            this.control.close_queue(false);
         }
         loop {
             let next = match this.backlog.pop_front() {
                 Some(out) => out,
-                None => match this.rx.poll_recv(cx) {
-                    Poll::Ready(Some(out)) => out,
-                    Poll::Ready(None) => {
-                        this.done = true;
-                        let (code, reason) = closing
-                            .map(|c| (c.code, c.reason.as_ref()))
-                            .unwrap_or((close::NORMAL, ""));
-                        return Poll::Ready(Some(protocol::close_frame(code, reason)));
-                    }
-                    Poll::Pending => return Poll::Pending,
+                None => match this.control.pop() {
+                    Some(out) => out,
+                    // Drained after the close decision: the close frame is last.
+                    None => match closing {
+                        Some(c) => {
+                            this.done = true;
+                            return Poll::Ready(Some(protocol::close_frame(c.code, &c.reason)));
+                        }
+                        None => return Poll::Pending,
+                    },
                 },
             };
             match next {
@@ -220,6 +300,7 @@ impl Stream for OutQueue {
 
 impl Drop for OutQueue {
     fn drop(&mut self) {
+        self.control.close_queue(true);
         // The writer is done (close frame written, or the client is gone): the connection task
         // must not wait for client frames that may never come.
         self.control.body_gone.store(true, Ordering::Relaxed);
@@ -400,5 +481,82 @@ impl<'a> FrameReader<'a> {
                 }
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    fn text(s: &'static str) -> Out {
+        Out::frame(Bytes::from_static(s.as_bytes()))
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_the_frames_come_out_in_order() {
+        let control = Arc::new(Control::new(2));
+        let mut out = OutQueue::new(control.clone(), false);
+        assert_eq!(control.push(text("a")), Ok(()));
+        assert_eq!(control.push(text("b")), Ok(()));
+        assert_eq!(control.push(text("c")), Err(PushError::Full));
+        assert_eq!(out.next().await.as_deref(), Some(&b"a"[..]));
+        assert_eq!(out.next().await.as_deref(), Some(&b"b"[..]));
+        // Drained: room again, and the storage of the burst is gone.
+        assert_eq!(control.lock_queue().items.capacity(), 0);
+        assert_eq!(control.push(text("d")), Ok(()));
+        assert_eq!(out.next().await.as_deref(), Some(&b"d"[..]));
+    }
+
+    #[tokio::test]
+    async fn the_writer_wakes_for_a_frame_pushed_while_it_waits() {
+        let control = Arc::new(Control::new(4));
+        let mut out = OutQueue::new(control.clone(), false);
+        // In its own task, so only a wake-up (not the timeout's own polling) can finish it.
+        let writer = tokio::spawn(async move { out.next().await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        control.push(text("late")).unwrap();
+        let frame = tokio::time::timeout(Duration::from_secs(2), writer)
+            .await
+            .expect("the push woke the writer")
+            .unwrap();
+        assert_eq!(frame.as_deref(), Some(&b"late"[..]));
+    }
+
+    #[tokio::test]
+    async fn close_flushes_the_queue_first_and_then_refuses() {
+        let control = Arc::new(Control::new(4));
+        let mut out = OutQueue::new(control.clone(), false);
+        control.push(text("last words")).unwrap();
+        assert!(control.close(4000, "bye"));
+        assert_eq!(out.next().await.as_deref(), Some(&b"last words"[..]));
+        assert_eq!(control.push(text("too late")), Err(PushError::Closed));
+        let close = out.next().await.unwrap();
+        assert_eq!(close, protocol::close_frame(4000, "bye"));
+        assert!(out.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn abort_drops_what_is_queued() {
+        let control = Arc::new(Control::new(4));
+        let mut out = OutQueue::new(control.clone(), false);
+        control.push(text("never read")).unwrap();
+        assert!(control.abort(1013, "slow consumer, resume"));
+        assert_eq!(
+            out.next().await.unwrap(),
+            protocol::close_frame(1013, "slow consumer, resume")
+        );
+        assert!(out.next().await.is_none());
+        assert!(control.lock_queue().items.is_empty());
+        assert_eq!(control.push(text("x")), Err(PushError::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_dropped_writer_refuses_pushes_and_tells_the_connection() {
+        let control = Arc::new(Control::new(4));
+        drop(OutQueue::new(control.clone(), false));
+        assert_eq!(control.push(text("x")), Err(PushError::Closed));
+        assert!(control.is_done());
     }
 }

@@ -97,7 +97,7 @@ async fn sqlite_creates_its_directory_and_sets_pragmas() {
     let url = format!("sqlite://{dir}nested/deeper/app.db");
     let pool = db::connect(&url, 2).await.unwrap();
     assert_eq!(db::migrate(&pool).await.unwrap(), 9);
-    let (journal, fk, sync, busy) = db::run(&pool, |conn| {
+    let (journal, fk, sync, busy, cache) = db::run(&pool, |conn| {
         let DbConn::Sqlite(c) = conn else {
             unreachable!("sqlite url")
         };
@@ -114,6 +114,7 @@ async fn sqlite_creates_its_directory_and_sets_pragmas() {
             diesel::sql_query("SELECT timeout AS value FROM pragma_busy_timeout")
                 .get_result::<Flag>(c)?
                 .value,
+            flag(c, "cache_size")?,
         ))
     })
     .await
@@ -122,6 +123,7 @@ async fn sqlite_creates_its_directory_and_sets_pragmas() {
     assert_eq!(fk, 1);
     assert_eq!(sync, 1, "NORMAL");
     assert_eq!(busy, 5000);
+    assert_eq!(cache, -256, "a 256 KiB page cache per pooled connection");
     assert!(std::path::Path::new(&format!("{dir}nested/deeper/app.db")).exists());
 }
 

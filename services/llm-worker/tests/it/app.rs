@@ -23,12 +23,20 @@ async fn the_service_chats_through_the_mock_and_reports_metrics() {
     assert_eq!(done[0].0.status, MessageStatus::Complete);
     assert_eq!(done[0].0.model.as_deref(), Some("mock/echo"));
 
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // The completed event goes out before the worker acks the job and counts it: poll.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("worker_jobs_total{outcome=\"completed\"}") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for name in [
         "worker_jobs_total{outcome=\"completed\"}",
         "worker_time_to_first_token_seconds",
