@@ -33,7 +33,52 @@ pub fn configure_common(
     crate::ops::configure(cfg);
 }
 
+/// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). std's listener
+/// asks for 128: a reconnect storm (every client of a dead replica at once) overflowed it, and
+/// each dropped SYN cost its client a 1 s retransmit.
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// Binds the service's listening socket. Port 0 picks a free port (tests).
 pub fn bind(host: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
-    std::net::TcpListener::bind((host, port))
+    use std::net::ToSocketAddrs;
+    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{host}: no address"),
+        )
+    })?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    // As std does: a restarted service can bind its port while old connections linger.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_burst_of_connections_waits_in_the_backlog_instead_of_being_dropped() {
+        // Nobody accepts: every connection must fit in the kernel's queue. With std's backlog
+        // of 128 the rest would be dropped and retried by the client a second later.
+        let listener = super::bind("127.0.0.1", 0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connects = (0..600).map(|_| async move {
+            tokio::time::timeout(
+                Duration::from_millis(700),
+                tokio::net::TcpStream::connect(addr),
+            )
+            .await
+        });
+        let results = futures_util::future::join_all(connects).await;
+        let connected = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+        assert_eq!(connected, 600, "connections queued without a retransmit");
+        drop(listener);
+    }
 }

@@ -57,7 +57,6 @@ impl RunningServer {
     pub fn bind_upgradable<F>(
         settings: &Settings,
         port: u16,
-        max_http_connections: usize,
         readiness: Readiness,
         routes: F,
     ) -> std::io::Result<Self>
@@ -68,9 +67,6 @@ impl RunningServer {
         let service = readiness.service;
         let parts = AppParts::new(settings, readiness, routes);
         let mut builder = Server::build()
-            // Counts connections still speaking HTTP (a taken-over socket is no longer one), so
-            // this bounds the handshakes in flight per worker; the rest wait in the backlog.
-            .max_concurrent_connections(max_http_connections.max(1))
             .listen(service, listener, move || {
                 let for_upgrades = parts.clone();
                 let upgrade = fn_factory(move || {

@@ -28,11 +28,6 @@ pub struct GatewayConfig {
     pub max_inflight_ops: usize,
     /// Connections one replica accepts before answering 503.
     pub max_connections: usize,
-    /// Connections one server worker handles before their WebSocket handshake is done; more
-    /// wait in the listen backlog. A reconnect storm (every client of a dead replica at once)
-    /// would otherwise hold thousands of HTTP dispatchers (16 KiB of buffers each) at a time,
-    /// and the long-lived sockets allocated among them keep that memory fragmented afterwards.
-    pub max_handshakes: usize,
     /// Server ping interval and how long a silent peer is tolerated.
     pub heartbeat_interval: Duration,
     pub idle_timeout: Duration,
@@ -70,7 +65,6 @@ impl Default for GatewayConfig {
             max_subscriptions: 200,
             max_inflight_ops: 8,
             max_connections: 100_000,
-            max_handshakes: 64,
             heartbeat_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             max_replay: 2_000,
@@ -120,7 +114,6 @@ impl GatewayConfig {
                 "max_subscriptions" => c.max_subscriptions = int()? as usize,
                 "max_inflight_ops" => c.max_inflight_ops = int()? as usize,
                 "max_connections" => c.max_connections = int()? as usize,
-                "max_handshakes" => c.max_handshakes = int()?.max(1) as usize,
                 "heartbeat_interval_ms" => c.heartbeat_interval = ms()?,
                 "idle_timeout_ms" => c.idle_timeout = ms()?,
                 "max_replay" => c.max_replay = int()? as usize,

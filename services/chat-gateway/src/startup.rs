@@ -69,7 +69,6 @@ impl Application {
         let server = RunningServer::bind_upgradable(
             &settings,
             settings.http.gateway_port,
-            gateway.cfg.max_handshakes,
             readiness,
             move |cfg| routes::configure(cfg, routes_gateway.clone()),
         )?;

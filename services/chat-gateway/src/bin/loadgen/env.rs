@@ -130,10 +130,15 @@ impl Env {
 
     pub fn spawn_gateway(&self) -> anyhow::Result<Gateway> {
         let port = free_port()?;
+        let mut command = Command::new(&self.gateway_bin);
+        // The gateway's own limits (`APP__GATEWAY__*`) and allocator tunables pass through, so
+        // a run can try other settings; everything else is set here.
+        command.env_clear().envs(std::env::vars().filter(|(k, _)| {
+            k.starts_with("APP__GATEWAY__") || k == "GLIBC_TUNABLES" || k.starts_with("MALLOC_")
+        }));
         let proc = Proc::spawn(
             "chat-gateway",
-            Command::new(&self.gateway_bin)
-                .env_clear()
+            command
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
                 .env("APP_ENV", "development")
                 .env("DATABASE_URL", &self.settings.database.url)
