@@ -57,14 +57,23 @@ enum After {
 impl Connection {
     /// Serves one upgraded socket until it is closed: the connection task reads client frames,
     /// the writer writes the queue; both live in this one future (no task per socket).
-    pub async fn serve(gw: Arc<Gateway>, user: AuthUser, mode: Mode, upgraded: Upgraded) {
-        let _open = gw.open_socket();
+    ///
+    /// Not an `async fn`: the state is built here and the future captures each piece once and
+    /// only borrows it. An async fn stores its arguments, and again every local they are moved
+    /// into, for the socket's whole life (rust-lang/rust#62958: ~600 bytes per socket here).
+    pub fn serve(
+        gw: Arc<Gateway>,
+        user: AuthUser,
+        mode: Mode,
+        upgraded: Upgraded,
+    ) -> impl std::future::Future<Output = ()> {
+        let open = gw.open_socket();
         let Upgraded { mut io, read_buf } = upgraded;
         let control = Arc::new(Control::new(gw.cfg.queue_capacity));
-        let out = OutQueue::new(control.clone(), matches!(mode, Mode::Simple(_)));
+        let mut out = OutQueue::new(control.clone(), matches!(mode, Mode::Simple(_)));
         let write_timeout = gw.cfg.idle_timeout;
         let hard_max = gw.cfg.hard_max_frame_bytes;
-        let conn = Connection {
+        let mut conn = Connection {
             id: gw.next_connection_id(),
             limits: ConnectionLimits::new(&gw.cfg),
             gw,
@@ -73,16 +82,19 @@ impl Connection {
             mode,
             inflight: Arc::new(AtomicUsize::new(0)),
         };
-        {
-            let (read_half, write_half) = io.split();
-            let reader = FrameReader::new(read_half, read_buf, hard_max);
-            futures_util::future::join(
-                conn.run(reader),
-                socket::write_frames(write_half, out, write_timeout),
-            )
-            .await;
+        async move {
+            {
+                let (read_half, write_half) = io.split();
+                let mut reader = FrameReader::new(read_half, read_buf, hard_max);
+                futures_util::future::join(
+                    conn.run(&mut reader),
+                    socket::write_frames(write_half, &mut out, write_timeout),
+                )
+                .await;
+            }
+            socket::linger(&mut io).await;
+            drop(open);
         }
-        socket::linger(&mut io).await;
     }
 
     fn push(&self, frame: Bytes) {
@@ -96,7 +108,7 @@ impl Connection {
     // Every sub-future awaited here is boxed: a task's future is as large as its largest state,
     // and it lives as long as the socket (unboxed it measured ~9 KB per idle socket). The boxes
     // exist only while an operation runs.
-    async fn run(mut self, mut reader: FrameReader<'_>) {
+    async fn run(&mut self, reader: &mut FrameReader<'_>) {
         let simple = matches!(self.mode, Mode::Simple(_));
         let gw = self.gw.clone();
         let attached = Box::pin(
@@ -109,7 +121,7 @@ impl Connection {
                 if first {
                     Box::pin(gw.presence.user_online(self.user.id)).await;
                 }
-                self.live(&mut reader).await;
+                self.live(reader).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot subscribe the user channel; refusing socket");

@@ -298,13 +298,21 @@ impl Stream for OutQueue {
     }
 }
 
+impl OutQueue {
+    /// The writer is done (close frame written, or the client is gone): nothing more is queued,
+    /// and the connection task must not wait for client frames that may never come.
+    fn finish(&mut self) {
+        if self.control.body_gone.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        self.control.close_queue(true);
+        self.control.task.notify_one();
+    }
+}
+
 impl Drop for OutQueue {
     fn drop(&mut self) {
-        self.control.close_queue(true);
-        // The writer is done (close frame written, or the client is gone): the connection task
-        // must not wait for client frames that may never come.
-        self.control.body_gone.store(true, Ordering::Relaxed);
-        self.control.task.notify_one();
+        self.finish();
     }
 }
 
@@ -313,8 +321,9 @@ const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// Writes the queue to the socket until the close frame is out, then shuts the write side
 /// (FIN). A write that cannot progress for `write_timeout` (a peer that neither reads nor
-/// disconnects) ends the socket.
-pub async fn write_frames(mut io: WriteHalf<'_>, mut out: OutQueue, write_timeout: Duration) {
+/// disconnects) ends the socket. Either way the queue is finished on return, which tells the
+/// connection task.
+pub async fn write_frames(mut io: WriteHalf<'_>, out: &mut OutQueue, write_timeout: Duration) {
     while let Some(first) = out.next().await {
         let data = match out.ready_now() {
             None => first,
@@ -332,12 +341,18 @@ pub async fn write_frames(mut io: WriteHalf<'_>, mut out: OutQueue, write_timeou
                 batch.freeze()
             }
         };
-        match tokio::time::timeout(write_timeout, io.write_all(&data)).await {
+        // Boxed: the write and its timer exist only while a write is under way, and an idle
+        // socket should not carry their size.
+        match Box::pin(tokio::time::timeout(write_timeout, io.write_all(&data))).await {
             Ok(Ok(())) => {}
-            Ok(Err(_)) | Err(_) => return,
+            Ok(Err(_)) | Err(_) => {
+                out.finish();
+                return;
+            }
         }
     }
     let _ = io.shutdown().await;
+    out.finish();
 }
 
 /// After the close frame: read (and discard) until the client closes its side, for a short
