@@ -1,7 +1,8 @@
 //! In-process routing. ONE Redis pub/sub connection per replica (the bus subscriber) carries
 //! every conversation with local subscribers; the router task takes each entry off it, encodes
-//! it once, and `try_send`s it into the queue of every subscribed socket. Nothing here awaits a
-//! socket: a full queue closes that socket (1013), so one stalled client never delays others.
+//! it once, and pushes it (never waiting) into the queue of every subscribed socket. Nothing
+//! here awaits a socket: a full queue closes that socket (1013), so one stalled client never
+//! delays others.
 //!
 //! Redis channel subscriptions are reference-counted by local subscribers: the first socket to
 //! subscribe a conversation subscribes its channel, the last to leave unsubscribes it. A
