@@ -36,8 +36,19 @@ pub async fn subscribe(
     req: SubscribeRequest,
 ) -> Result<(), ApiError> {
     let conversation = req.conversation_id;
-    chat::access::member_conversation(&gw.chat, conversation, user).await?;
-    let blocked = db::run(&gw.chat.db, move |c| db::blocks::blocked_by(c, user)).await?;
+    // Membership and the user's blocks in one round trip to the blocking pool.
+    let (member, blocked) = db::run(&gw.chat.db, move |c| {
+        let member = chat::access::find_member_conversation(c, conversation, user)?;
+        let blocked = match member {
+            Some(_) => db::blocks::blocked_by(c, user)?,
+            None => Vec::new(),
+        };
+        Ok((member.is_some(), blocked))
+    })
+    .await?;
+    if !member {
+        return Err(chat::access::not_a_member());
+    }
     let blocked = (!blocked.is_empty()).then(|| Arc::new(blocked.into_iter().collect::<Blocked>()));
     let lock = gw
         .hub
