@@ -130,3 +130,31 @@ pub async fn assert_ops_contract(base_url: &str, service: &str) {
         "metrics should count the /ready request:\n{text}"
     );
 }
+
+/// Runs a test body once on PostgreSQL and once on SQLite, as `name::postgres` and
+/// `name::sqlite`, with the calling test crate's `helpers::TestApp` (which must have
+/// `async fn spawn(Backend) -> TestApp`). Bring it into scope with `use testkit::both_backends;`
+/// in the test module.
+// `crate::helpers` is meant to resolve in the calling test crate: each has its own TestApp.
+#[allow(clippy::crate_in_macro_def)]
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: crate::helpers::TestApp) $body
+
+            #[tokio::test]
+            async fn postgres() {
+                run(crate::helpers::TestApp::spawn($crate::services::Backend::Postgres).await).await;
+            }
+
+            #[tokio::test]
+            async fn sqlite() {
+                run(crate::helpers::TestApp::spawn($crate::services::Backend::Sqlite).await).await;
+            }
+        }
+    };
+}

@@ -4,8 +4,8 @@
 use domain::{ConversationKind, MemberRole};
 use reqwest::Method;
 
-use crate::both_backends;
 use crate::helpers::admin_routes;
+use testkit::both_backends;
 
 both_backends!(every_route_is_for_admins_only, |app| {
     let root = app.admin("root").await;

@@ -9,29 +9,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use testkit::services::{Backend, TestEnv};
 
-/// Runs the test body once on PostgreSQL and once on SQLite, as `name::postgres` / `name::sqlite`.
-#[macro_export]
-macro_rules! both_backends {
-    ($name:ident, |$app:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($app: $crate::helpers::TestApp) $body
-
-            #[tokio::test]
-            async fn postgres() {
-                run($crate::helpers::TestApp::spawn(testkit::services::Backend::Postgres).await).await;
-            }
-
-            #[tokio::test]
-            async fn sqlite() {
-                run($crate::helpers::TestApp::spawn(testkit::services::Backend::Sqlite).await).await;
-            }
-        }
-    };
-}
-
 pub struct TestApp {
     pub base: String,
     pub env: TestEnv,

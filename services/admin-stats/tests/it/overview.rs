@@ -7,8 +7,8 @@ use db::conversations::NewConversationRow;
 use db::stats::GenerationOutcome;
 use domain::{ConversationKind, MemberRole, MessageId};
 
-use crate::both_backends;
 use crate::helpers::today;
+use testkit::both_backends;
 
 both_backends!(overview_of_a_period, |app| {
     let root = app.admin("root").await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use domain::jobs::{LlmJob, JOB_VERSION};
 
-use crate::both_backends;
+use testkit::both_backends;
 
 /// A reply job as chat enqueues it (built from JSON so fields added later with defaults do not
 /// break this test).

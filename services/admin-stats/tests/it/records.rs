@@ -4,7 +4,7 @@ use db::conversations::NewConversationRow;
 use db::messages::NewMessageRow;
 use domain::{ConversationId, ConversationKind, MemberRole, UserId};
 
-use crate::both_backends;
+use testkit::both_backends;
 
 async fn chat(app: &crate::helpers::TestApp, owner: UserId, messages: usize) -> ConversationId {
     db::run(&app.db, move |c| {

@@ -4,8 +4,8 @@ use chrono::Duration;
 use db::stats::GenerationOutcome;
 use domain::{MessageId, Role, UserId};
 
-use crate::both_backends;
 use crate::helpers::today;
+use testkit::both_backends;
 
 both_backends!(a_users_usage_per_day_and_model, |app| {
     let root = app.admin("root").await;

@@ -8,8 +8,8 @@ use domain::events::UserEvent;
 use domain::{MessageId, Role};
 use serde_json::json;
 
-use crate::both_backends;
 use crate::helpers::today;
+use testkit::both_backends;
 
 fn names(page: &serde_json::Value) -> Vec<String> {
     page["items"]

@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::both_backends;
 use crate::helpers::TestApp;
+use testkit::both_backends;
 
 both_backends!(register_returns_tokens_and_refuses_duplicates, |app| {
     let alice = app.register("alice").await;

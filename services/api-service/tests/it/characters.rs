@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends;
+use testkit::both_backends;
 
 fn card() -> Value {
     json!({

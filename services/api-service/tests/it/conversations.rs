@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::both_backends;
+use testkit::both_backends;
 
 both_backends!(ai_chat_starts_with_the_characters_greeting, |app| {
     let alice = app.register("alice").await;

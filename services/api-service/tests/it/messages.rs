@@ -5,8 +5,8 @@ use domain::{ConversationId, MessageStatus};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::both_backends;
 use crate::helpers::TestApp;
+use testkit::both_backends;
 
 async fn events(app: &TestApp, conversation: i64) -> Vec<EventPayload> {
     let recovery = app

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::both_backends;
+use testkit::both_backends;
 
 both_backends!(only_admins_manage_prompts, |app| {
     let user = app.register("user").await;

@@ -5,8 +5,8 @@ use domain::events::{ConversationEvent, EventPayload};
 use domain::ConversationId;
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::helpers::{Session, TestApp};
+use testkit::both_backends;
 
 async fn events(app: &TestApp, conversation: i64) -> Vec<String> {
     let recovery = app

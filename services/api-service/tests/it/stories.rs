@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::both_backends;
+use testkit::both_backends;
 
 both_backends!(stories_are_queued_listed_and_private, |app| {
     let alice = app.register("alice").await;

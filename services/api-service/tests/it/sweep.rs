@@ -5,8 +5,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::helpers::TestApp;
+use testkit::both_backends;
 
 /// (method, path template) for every route, parsed from the URL table like the OpenAPI test.
 fn routes() -> Vec<(Method, String)> {

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::both_backends;
+use testkit::both_backends;
 
 both_backends!(profile_can_be_read_and_updated_with_validation, |app| {
     let a = app.register("alice").await;
