@@ -38,15 +38,26 @@ pub fn configure_common(
 /// each dropped SYN cost its client a 1 s retransmit.
 const LISTEN_BACKLOG: i32 = 4096;
 
-/// Binds the service's listening socket. Port 0 picks a free port (tests).
+/// Binds the service's listening socket. Port 0 picks a free port (tests). Like std's
+/// `TcpListener::bind`, every address `host` resolves to is tried in turn.
 pub fn bind(host: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
     use std::net::ToSocketAddrs;
-    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+    let mut last_error = None;
+    for addr in (host, port).to_socket_addrs()? {
+        match listen_on(addr) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             format!("{host}: no address"),
         )
-    })?;
+    }))
+}
+
+fn listen_on(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,

@@ -93,6 +93,8 @@ impl Connection {
                 .await;
             }
             socket::linger(&mut io).await;
+            // Naming the guard here moves it into the future: the socket counts as open until
+            // its connection is closed (the drain waits on it).
             drop(open);
         }
     }

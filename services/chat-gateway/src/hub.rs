@@ -112,8 +112,8 @@ struct ConnEntry {
 }
 
 /// A connection's subscriptions. Most sockets hold one or two, so they are kept inline: a
-/// small heap block per socket, allocated while a subscription's temporaries are, would pin
-/// their memory long after they are freed (measured: ~1 KB of RSS per idle subscribed socket).
+/// small heap block per socket, allocated among a subscription's temporaries, would keep the
+/// pages they used from being reused as a whole after they are freed.
 #[derive(Default)]
 struct ConvSet(SmallVec<[ConversationId; 2]>);
 

@@ -37,18 +37,16 @@ pub async fn subscribe(
 ) -> Result<(), ApiError> {
     let conversation = req.conversation_id;
     // Membership and the user's blocks in one round trip to the blocking pool.
-    let (member, blocked) = db::run(&gw.chat.db, move |c| {
-        let member = chat::access::find_member_conversation(c, conversation, user)?;
-        let blocked = match member {
-            Some(_) => db::blocks::blocked_by(c, user)?,
-            None => Vec::new(),
-        };
-        Ok((member.is_some(), blocked))
+    let blocked = db::run(&gw.chat.db, move |c| {
+        Ok(
+            match chat::access::find_member_conversation(c, conversation, user)? {
+                Some(_) => Some(db::blocks::blocked_by(c, user)?),
+                None => None,
+            },
+        )
     })
-    .await?;
-    if !member {
-        return Err(chat::access::not_a_member());
-    }
+    .await?
+    .ok_or_else(chat::access::not_a_member)?;
     let blocked = (!blocked.is_empty()).then(|| Arc::new(blocked.into_iter().collect::<Blocked>()));
     let lock = gw
         .hub
