@@ -32,6 +32,11 @@ impl Keys {
     pub(crate) fn conv_channel(&self, id: ConversationId) -> String {
         self.conv(id, "ch")
     }
+    /// Marks an event published by [`crate::Bus::publish_once`] (`once` is the caller's key,
+    /// e.g. `created:1234`).
+    pub(crate) fn published_once(&self, id: ConversationId, once: &str) -> String {
+        self.conv(id, &format!("once:{once}"))
+    }
     pub(crate) fn user_channel(&self, id: UserId) -> String {
         format!("{}{{user:{}}}:ch", self.prefix, id.0)
     }

@@ -91,6 +91,29 @@ return {{epoch, offset}}
     ))
 });
 
+/// [`PUBLISH`] guarded by a marker key: KEYS[4] set means this event was published already,
+/// and nothing happens (returns {'', 0}). ARGV[6]: how long the marker lives. The check, the
+/// append and the marker are one script, so a retried request can neither skip the event nor
+/// publish it twice.
+static PUBLISH_ONCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        r#"if redis.call('EXISTS', KEYS[4]) == 1 then return {{'', 0}} end
+{ENSURE_EPOCH}
+local offset = redis.call('INCR', KEYS[2])
+local id = '0-' .. string.format('%d', offset)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id, 'p', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+redis.call('SET', KEYS[4], '1', 'EX', ARGV[6])
+local envelope = '{{"epoch":"' .. epoch .. '","offset":' .. string.format('%d', offset) ..
+  ',"event":' .. ARGV[3] .. '}}'
+redis.call('PUBLISH', ARGV[5], envelope)
+return {{epoch, offset}}
+"#
+    ))
+});
+
 /// KEYS: log, seq, epoch. ARGV: fresh epoch, ttl secs, after offset, max entries.
 /// Returns {epoch, latest, oldest retained id or '0', {id1, payload1, id2, payload2, …}}.
 static READ: LazyLock<Script> = LazyLock::new(|| {
@@ -190,6 +213,42 @@ impl Bus {
             offset,
             payload,
         })
+    }
+
+    /// [`Bus::publish`] at most once per `once` key (for `remember`): a retried request that
+    /// publishes the same event again (same key) does nothing and gets `None`. The key lives
+    /// in the conversation's hash slot, so the check and the append stay one atomic script on
+    /// a cluster too.
+    #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, once))]
+    pub async fn publish_once(
+        &self,
+        conversation_id: ConversationId,
+        once: &str,
+        event: &EventPayload,
+        remember: std::time::Duration,
+    ) -> Result<Option<LogEntry>, BusError> {
+        let payload = serde_json::to_string(event).map_err(|e| decode_err("encode event", e))?;
+        let keys = self.keys();
+        let cfg = self.config();
+        let mut inv = PUBLISH_ONCE.prepare_invoke();
+        inv.key(keys.log(conversation_id))
+            .key(keys.seq(conversation_id))
+            .key(keys.epoch(conversation_id))
+            .key(keys.published_once(conversation_id, once))
+            .arg(fresh_epoch())
+            .arg(cfg.log_ttl_secs.max(1))
+            .arg(&payload)
+            .arg(cfg.log_max_len.max(1))
+            .arg(keys.conv_channel(conversation_id))
+            .arg(remember.as_secs().max(1));
+        let mut conn = self.conn().await?;
+        let (epoch, offset): (String, u64) = inv.invoke_async(&mut conn).await?;
+        Ok((offset > 0).then_some(LogEntry {
+            conversation_id,
+            epoch,
+            offset,
+            payload,
+        }))
     }
 
     /// The events after `offset`, if they can all be replayed (see [`Recovery::recovered`]).

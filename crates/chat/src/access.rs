@@ -1,18 +1,17 @@
 //! Who may see and act in a conversation. Strangers get 404, never a hint that it exists.
 
+use crate::error::{ChatError, Resource};
+use crate::ChatContext;
 use db::conversations::ConversationRow;
 use db::members::MemberRow;
 use domain::{ConversationId, ConversationKind, UserId};
-use platform::ApiError;
-
-use crate::ChatContext;
 
 /// The conversation, if `user` is an active member of it; otherwise 404.
 pub async fn member_conversation(
     ctx: &ChatContext,
     conversation_id: ConversationId,
     user: UserId,
-) -> Result<(ConversationRow, MemberRow), ApiError> {
+) -> Result<(ConversationRow, MemberRow), ChatError> {
     let found = db::run(&ctx.db, move |c| {
         find_member_conversation(c, conversation_id, user)
     })
@@ -21,8 +20,8 @@ pub async fn member_conversation(
 }
 
 /// The answer to a stranger (or a member who left): the conversation does not exist for them.
-pub fn not_a_member() -> ApiError {
-    ApiError::not_found("conversation not found")
+pub fn not_a_member() -> ChatError {
+    ChatError::NotFound(Resource::Conversation)
 }
 
 /// [`member_conversation`] on a connection the caller already holds, for callers that read more
@@ -64,10 +63,10 @@ pub async fn managed_conversation(
     ctx: &ChatContext,
     conversation_id: ConversationId,
     user: UserId,
-) -> Result<(ConversationRow, MemberRow), ApiError> {
+) -> Result<(ConversationRow, MemberRow), ChatError> {
     let (conversation, member) = member_conversation(ctx, conversation_id, user).await?;
     if !member.role.can_manage() {
-        return Err(ApiError::forbidden(
+        return Err(ChatError::Forbidden(
             "only the owner or an admin may do this",
         ));
     }

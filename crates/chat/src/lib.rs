@@ -1,14 +1,19 @@
-//! Conversation use cases shared by the REST API and the WebSocket gateway, so a message sent
-//! either way is validated, stored, published and answered identically (issue: "no second
-//! messaging path"). Errors are `ApiError`s: HTTP renders them as problem bodies, the gateway
-//! as error frames with the same code.
+//! The use-case layer: every rule about conversations, messages, members and generations, and
+//! who may do what. REST routes and gateway commands both call it and only parse and render,
+//! so the two transports cannot disagree. Errors are [`ChatError`]s, which know nothing about
+//! HTTP: REST renders them as problem bodies, the gateway as error frames with the same code.
 
 pub mod access;
+pub mod error;
+pub mod generations;
 pub mod messages;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use platform::Settings;
+
+pub use error::{ChatError, Resource};
 
 /// What the use cases need: the database, the bus and the limits from settings.
 #[derive(Clone)]
@@ -33,5 +38,24 @@ impl From<&platform::AuthUser> for Actor {
             username: user.username.clone(),
             is_admin: user.is_admin(),
         }
+    }
+}
+
+/// Counts one attempt against a per-minute `limit` on `key` (Redis-backed, so it holds across
+/// replicas).
+pub(crate) async fn enforce_rate(
+    ctx: &ChatContext,
+    key: &str,
+    limit: u32,
+) -> Result<(), ChatError> {
+    match ctx
+        .bus
+        .rate_limit(key, limit, Duration::from_secs(60))
+        .await?
+    {
+        bus::RateDecision::Allowed { .. } => Ok(()),
+        bus::RateDecision::Limited { retry_after } => Err(ChatError::RateLimited {
+            retry_after_secs: (retry_after.as_secs_f64().ceil() as u64).max(1),
+        }),
     }
 }

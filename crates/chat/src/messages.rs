@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::error::{ChatError, Resource};
+use crate::{access, Actor, ChatContext};
 use db::conversations::ConversationRow;
 use db::messages::{MessageRow, NewMessageRow};
 use domain::events::{ConversationEvent, EventPayload, MessageView};
@@ -10,9 +12,6 @@ use domain::{
     ConversationId, ConversationKind, HttpUrl, MessageContent, MessageId, MessageRole,
     MessageStatus, MessageType, UserId, ValidationError,
 };
-use platform::ApiError;
-
-use crate::{access, Actor, ChatContext};
 
 /// A message as a client submits it (REST body or WebSocket `send` frame).
 #[derive(Debug, Clone, Default)]
@@ -51,7 +50,7 @@ pub struct SendOutcome {
     pub created: bool,
 }
 
-fn validate_client_id(client_id: Option<String>) -> Result<Option<String>, ApiError> {
+fn validate_client_id(client_id: Option<String>) -> Result<Option<String>, ChatError> {
     match client_id {
         None => Ok(None),
         Some(id)
@@ -72,7 +71,7 @@ fn validate_client_id(client_id: Option<String>) -> Result<Option<String>, ApiEr
 fn validate_attachment(
     message_type: MessageType,
     metadata: Option<serde_json::Value>,
-) -> Result<String, ApiError> {
+) -> Result<String, ChatError> {
     let metadata = metadata.unwrap_or_else(|| serde_json::json!({}));
     let object = metadata
         .as_object()
@@ -97,10 +96,9 @@ fn validate_attachment(
     Ok(metadata.to_string())
 }
 
-async fn enforce_send_rate(ctx: &ChatContext, user: UserId) -> Result<(), ApiError> {
+async fn enforce_send_rate(ctx: &ChatContext, user: UserId) -> Result<(), ChatError> {
     let limit = ctx.settings.rate_limit.sends_per_minute;
-    let key = format!("send:user:{user}");
-    platform::rate_limit::enforce(&ctx.bus, &key, limit, Duration::from_secs(60)).await
+    crate::enforce_rate(ctx, &format!("send:user:{user}"), limit).await
 }
 
 /// In a DM, either side's block stops messages.
@@ -108,7 +106,7 @@ async fn ensure_not_blocked(
     ctx: &ChatContext,
     conversation: &ConversationRow,
     sender: UserId,
-) -> Result<(), ApiError> {
+) -> Result<(), ChatError> {
     if conversation.kind != ConversationKind::Direct {
         return Ok(());
     }
@@ -124,7 +122,7 @@ async fn ensure_not_blocked(
     })
     .await?;
     if blocked {
-        return Err(ApiError::forbidden("you cannot message this user"));
+        return Err(ChatError::Forbidden("you cannot message this user"));
     }
     Ok(())
 }
@@ -136,7 +134,7 @@ pub async fn send(
     actor: &Actor,
     conversation_id: ConversationId,
     input: SendInput,
-) -> Result<SendOutcome, ApiError> {
+) -> Result<SendOutcome, ChatError> {
     let content = MessageContent::parse(&input.content, ctx.settings.chat.effective_max_chars())?;
     let client_id = validate_client_id(input.client_id)?;
     let message_type = input.message_type.unwrap_or(MessageType::Text);
@@ -187,28 +185,33 @@ pub async fn send(
         db::DbError::NotFound => {
             ValidationError::new("reply_to_id", "must be a message of this conversation").into()
         }
-        other => ApiError::from(other),
+        other => ChatError::from(other),
     })?;
     let message = view
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::internal("stored message has no view"))?;
+        .ok_or(ChatError::Db(db::DbError::NotFound))?;
 
-    if inserted.created {
-        publish(
-            ctx,
+    // Published on the first try and on every retry, but at most once (the bus remembers the
+    // message id): a send whose publish failed after its insert is healed by the client's
+    // retry with the same client id instead of never reaching the other members.
+    ctx.bus
+        .publish_once(
             conversation_id,
-            ConversationEvent::MessageCreated {
+            &format!("created:{}", message.id),
+            &EventPayload::from(ConversationEvent::MessageCreated {
                 message: message.clone(),
-            },
+            }),
+            JOB_MEMORY,
         )
         .await?;
-    }
     let job_id = match conversation.kind {
         ConversationKind::AiChat => {
             Some(ensure_reply_job(ctx, &conversation, &inserted.message, inserted.created).await?)
         }
-        ConversationKind::Group | ConversationKind::Channel if inserted.created => {
+        // Mention jobs are enqueued once per job id, so a retry re-enqueues only what a failed
+        // first try did not.
+        ConversationKind::Group | ConversationKind::Channel => {
             enqueue_mentions(ctx, &conversation, &inserted.message).await?
         }
         _ => None,
@@ -241,7 +244,7 @@ async fn enqueue_mentions(
     ctx: &ChatContext,
     conversation: &ConversationRow,
     message: &MessageRow,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, ChatError> {
     let id = conversation.id;
     let characters = db::run(&ctx.db, move |c| {
         db::conversations::list_characters(c, id)?
@@ -284,7 +287,7 @@ async fn ensure_reply_job(
     conversation: &ConversationRow,
     trigger: &MessageRow,
     created: bool,
-) -> Result<String, ApiError> {
+) -> Result<String, ChatError> {
     let job_id = reply_job_id(trigger.id);
     if !created {
         let lookup = job_id.clone();
@@ -335,7 +338,7 @@ pub async fn enqueue(
     user_id: UserId,
     conversation_id: ConversationId,
     trigger_message_id: MessageId,
-) -> Result<(), ApiError> {
+) -> Result<(), ChatError> {
     let job = reply_job(job_id, kind, user_id, conversation_id, trigger_message_id);
     ctx.bus.enqueue_job_once(&job, JOB_MEMORY).await?;
     Ok(())
@@ -345,21 +348,21 @@ pub async fn publish(
     ctx: &ChatContext,
     conversation_id: ConversationId,
     event: ConversationEvent,
-) -> Result<(), ApiError> {
+) -> Result<(), ChatError> {
     ctx.bus
         .publish(conversation_id, &EventPayload::from(event))
         .await?;
     Ok(())
 }
 
-async fn load_view(ctx: &ChatContext, row: MessageRow) -> Result<MessageView, ApiError> {
+async fn load_view(ctx: &ChatContext, row: MessageRow) -> Result<MessageView, ChatError> {
     db::run(&ctx.db, move |c| {
         db::messages::views(c, std::slice::from_ref(&row))
     })
     .await?
     .into_iter()
     .next()
-    .ok_or_else(|| ApiError::internal("stored message has no view"))
+    .ok_or(ChatError::Db(db::DbError::NotFound))
 }
 
 /// A message of this conversation, or 404.
@@ -367,10 +370,15 @@ async fn message_in(
     ctx: &ChatContext,
     conversation_id: ConversationId,
     message_id: MessageId,
-) -> Result<MessageRow, ApiError> {
-    let row = db::run(&ctx.db, move |c| db::messages::find(c, message_id)).await?;
+) -> Result<MessageRow, ChatError> {
+    let row = db::run(&ctx.db, move |c| db::messages::find(c, message_id))
+        .await
+        .map_err(|e| match e {
+            db::DbError::NotFound => ChatError::NotFound(Resource::Message),
+            other => other.into(),
+        })?;
     if row.conversation_id != conversation_id {
-        return Err(ApiError::not_found("message not found"));
+        return Err(ChatError::NotFound(Resource::Message));
     }
     Ok(row)
 }
@@ -382,15 +390,15 @@ pub async fn edit(
     conversation_id: ConversationId,
     message_id: MessageId,
     content: &str,
-) -> Result<MessageView, ApiError> {
+) -> Result<MessageView, ChatError> {
     let content = MessageContent::parse(content, ctx.settings.chat.effective_max_chars())?;
     access::member_conversation(ctx, conversation_id, actor.id).await?;
     let row = message_in(ctx, conversation_id, message_id).await?;
     if row.author_id != Some(actor.id) {
-        return Err(ApiError::forbidden("only the author may edit a message"));
+        return Err(ChatError::Forbidden("only the author may edit a message"));
     }
     if row.deleted_at.is_some() {
-        return Err(ApiError::conflict("a deleted message cannot be edited"));
+        return Err(ChatError::Conflict("a deleted message cannot be edited"));
     }
     let editor = actor.id;
     let text = content.into_inner();
@@ -417,7 +425,7 @@ pub async fn delete(
     actor: &Actor,
     conversation_id: ConversationId,
     message_id: MessageId,
-) -> Result<MessageView, ApiError> {
+) -> Result<MessageView, ChatError> {
     let (conversation, member) =
         access::member_conversation(ctx, conversation_id, actor.id).await?;
     let row = message_in(ctx, conversation_id, message_id).await?;
@@ -426,7 +434,9 @@ pub async fn delete(
     // In one's own AI chat the user may delete the AI's replies too.
     let own_ai_reply = conversation.kind == ConversationKind::AiChat && row.author_id.is_none();
     if !(is_author || moderates || own_ai_reply) {
-        return Err(ApiError::forbidden("you may delete only your own messages"));
+        return Err(ChatError::Forbidden(
+            "you may delete only your own messages",
+        ));
     }
     let deleted = db::run(&ctx.db, move |c| db::messages::soft_delete(c, message_id)).await?;
     publish(

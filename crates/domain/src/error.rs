@@ -94,6 +94,19 @@ pub struct ErrorBody {
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The broken limit of a length or range rule (e.g. the maximum characters of `content`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
+
+impl From<crate::ValidationError> for FieldError {
+    fn from(e: crate::ValidationError) -> Self {
+        FieldError {
+            field: e.field,
+            message: e.message,
+            limit: e.limit,
+        }
+    }
 }
 
 impl ErrorBody {

@@ -134,6 +134,10 @@ pub enum ServerFrame {
         id: Option<String>,
         code: ErrorCode,
         message: String,
+        /// Field-level problems (with the broken limit, where there is one), as in the REST
+        /// problem body.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        errors: Vec<crate::FieldError>,
     },
 }
 
@@ -174,6 +178,7 @@ mod tests {
             id: Some("7".into()),
             code: ErrorCode::Forbidden,
             message: "not a member".into(),
+            errors: Vec::new(),
         };
         let v = serde_json::to_value(&frame).unwrap();
         assert_eq!(v["type"], "error");

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 pub struct ValidationError {
     pub field: String,
     pub message: String,
+    /// For length and range rules: the limit that was broken, so clients need not parse it out
+    /// of the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
 }
 
 impl ValidationError {
@@ -16,6 +20,15 @@ impl ValidationError {
         Self {
             field: field.into(),
             message: message.into(),
+            limit: None,
+        }
+    }
+
+    /// A text longer than `max` characters (the limit travels as data too).
+    pub fn too_long(field: impl Into<String>, max: usize) -> Self {
+        Self {
+            limit: Some(max as u64),
+            ..Self::new(field, format!("must be at most {max} characters"))
         }
     }
 }
@@ -46,10 +59,7 @@ pub fn bounded_text(
         ));
     }
     if len > max {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(ValidationError::too_long(field, max));
     }
     Ok(trimmed.to_owned())
 }
@@ -226,10 +236,10 @@ impl MessageContent {
         }
         let len = raw.chars().count();
         if len > max_chars {
-            return Err(ValidationError::new(
-                "content",
-                format!("must be at most {max_chars} characters (got {len})"),
-            ));
+            return Err(ValidationError {
+                message: format!("must be at most {max_chars} characters (got {len})"),
+                ..ValidationError::too_long("content", max_chars)
+            });
         }
         Ok(Self(raw.to_owned()))
     }

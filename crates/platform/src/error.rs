@@ -112,10 +112,7 @@ impl ResponseError for ApiError {
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
         let mut err = Self::new(ErrorCode::Validation, e.to_string());
-        err.errors.push(FieldError {
-            field: e.field,
-            message: e.message,
-        });
+        err.errors.push(FieldError::from(e));
         err
     }
 }

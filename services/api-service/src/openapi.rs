@@ -24,7 +24,7 @@ use crate::routes::{
         conversations::update_conversation, conversations::delete_conversation, conversations::mark_read,
         messages::list_messages, messages::send_message, messages::edit_message, messages::delete_message,
         messages::regenerate, messages::stop_generation,
-        stories::create_story, stories::list_stories, stories::get_story,
+        stories::create_story, stories::list_stories, stories::get_story, stories::stop_story,
         messages::search_conversation, messages::search_mine,
         social::list_public_groups, social::list_members, social::add_member, social::change_member_role,
         social::remove_member, social::join_group, social::add_character, social::remove_character,

@@ -438,7 +438,7 @@ impl Connection {
                     match chat::messages::send(&gw.chat, &actor, conversation, input).await {
                         // The message itself arrives through the subscription.
                         Ok(_) => Bytes::new(),
-                        Err(e) => protocol::error_frame(None, e.code, e.detail),
+                        Err(e) => protocol::problem_frame(None, e),
                     }
                 });
             }

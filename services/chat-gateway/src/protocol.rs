@@ -77,6 +77,24 @@ pub fn error_frame(id: Option<String>, code: ErrorCode, message: impl Into<Strin
         id,
         code,
         message: message.into(),
+        errors: Vec::new(),
+    })
+}
+
+/// The one rendering of a use-case error on the socket: the same code, sentence and field
+/// errors (with their limits) as the REST problem body. A server fault's cause is logged here,
+/// never sent.
+pub fn problem_frame(id: Option<String>, error: impl Into<platform::ApiError>) -> Bytes {
+    let error: platform::ApiError = error.into();
+    if error.code.http_status() >= 500 {
+        tracing::error!(error = %error, "command failed");
+    }
+    let body = error.body();
+    server_frame(&ServerFrame::Error {
+        id,
+        code: body.code,
+        message: body.detail,
+        errors: body.errors,
     })
 }
 

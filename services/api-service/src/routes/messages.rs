@@ -6,11 +6,8 @@ use std::time::{Duration, Instant};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chat::messages::SendInput;
 use chat::Actor;
-use domain::events::{ConversationEvent, MessageView};
-use domain::jobs::JobKind;
-use domain::{
-    ConversationId, ConversationKind, MessageId, MessageRole, MessageStatus, MessageType,
-};
+use domain::events::MessageView;
+use domain::{ConversationId, MessageId, MessageStatus, MessageType};
 use platform::{ApiError, AuthUser};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -266,60 +263,7 @@ pub async fn regenerate(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
-    let ctx = state.chat();
-    let (conversation, _) = chat::access::member_conversation(&ctx, id, user.id).await?;
-    if conversation.kind != ConversationKind::AiChat {
-        return Err(ApiError::conflict(
-            "only AI conversations can regenerate replies",
-        ));
-    }
-    // The newest messages decide: the last must be an AI reply that is not still streaming,
-    // answering a user message.
-    let recent = db::run(&state.db, move |c| {
-        db::messages::list_page(c, id, None, None, 20)
-    })
-    .await?;
-    let visible: Vec<_> = recent
-        .into_iter()
-        .filter(|m| m.deleted_at.is_none())
-        .collect();
-    let last = visible
-        .last()
-        .ok_or_else(|| ApiError::conflict("nothing to regenerate"))?;
-    if last.role != MessageRole::Assistant {
-        return Err(ApiError::conflict("the last message is not an AI reply"));
-    }
-    if last.status == MessageStatus::Streaming {
-        return Err(ApiError::conflict(
-            "a reply is still being generated; stop it first",
-        ));
-    }
-    let trigger = visible
-        .iter()
-        .rev()
-        .find(|m| m.role == MessageRole::User)
-        .ok_or_else(|| ApiError::conflict("there is no user message to answer"))?;
-    let (old_reply, trigger_id) = (last.id, trigger.id);
-    db::run(&state.db, move |c| db::messages::soft_delete(c, old_reply)).await?;
-    chat::messages::publish(
-        &ctx,
-        id,
-        ConversationEvent::MessageDeleted {
-            conversation_id: id,
-            message_id: old_reply,
-        },
-    )
-    .await?;
-    let job_id = format!("regen-{}", uuid::Uuid::new_v4().simple());
-    chat::messages::enqueue(
-        &ctx,
-        job_id.clone(),
-        JobKind::Regenerate,
-        user.id,
-        id,
-        trigger_id,
-    )
-    .await?;
+    let job_id = chat::generations::regenerate(&state.chat(), &Actor::from(&user), id).await?;
     Ok(HttpResponse::Accepted().json(JobAccepted { job_id }))
 }
 
@@ -338,32 +282,8 @@ pub async fn stop_generation(
     } else {
         crate::routes::parse_json(&body)?
     };
-    chat::access::member_conversation(&state.chat(), id, user.id).await?;
-    let job_id = match request.job_id {
-        Some(job) => {
-            let lookup = job.clone();
-            let row = db::run(&state.db, move |c| db::messages::find_by_job_id(c, &lookup)).await?;
-            if row.is_some_and(|r| r.conversation_id != id) {
-                return Err(ApiError::not_found(
-                    "no such generation in this conversation",
-                ));
-            }
-            job
-        }
-        None => {
-            let recent = db::run(&state.db, move |c| {
-                db::messages::list_page(c, id, None, None, 20)
-            })
-            .await?;
-            recent
-                .into_iter()
-                .rev()
-                .find(|m| m.status == MessageStatus::Streaming)
-                .and_then(|m| m.job_id)
-                .ok_or_else(|| ApiError::conflict("no reply is being generated"))?
-        }
-    };
-    state.bus.request_cancel(&job_id).await?;
+    let job_id =
+        chat::generations::stop(&state.chat(), &Actor::from(&user), id, request.job_id).await?;
     Ok(HttpResponse::Accepted().json(JobAccepted { job_id }))
 }
 

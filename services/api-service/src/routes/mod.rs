@@ -153,7 +153,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/stories")
             .route("", web::get().to(stories::list_stories))
             .route("", web::post().to(stories::create_story))
-            .route("/{id}", web::get().to(stories::get_story)),
+            .route("/{id}", web::get().to(stories::get_story))
+            .route("/{id}/stop", web::post().to(stories::stop_story)),
     );
 }
 

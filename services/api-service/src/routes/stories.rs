@@ -175,3 +175,18 @@ pub async fn get_story(
     }
     Ok(web::Json(StoryView::from(&row)))
 }
+
+#[utoipa::path(post, path = "/api/v1/stories/{id}/stop", tag = "stories", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 202, body = crate::routes::messages::JobAccepted), (status = 404),
+              (status = 409, description = "the story is already finished")))]
+pub async fn stop_story(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = StoryId(path.into_inner());
+    let job_id =
+        chat::generations::stop_story(&state.chat(), &chat::Actor::from(&user), id).await?;
+    Ok(HttpResponse::Accepted().json(crate::routes::messages::JobAccepted { job_id }))
+}

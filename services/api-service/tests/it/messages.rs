@@ -540,3 +540,208 @@ both_backends!(a_retry_heals_a_send_that_crashed_before_enqueueing, |app| {
         "and only once"
     );
 });
+
+// Issue 13, hole 2: stop used to accept any job id without a message row (every `story-N`,
+// any string) and store a cancel flag for it.
+both_backends!(
+    stop_refuses_foreign_and_unknown_jobs_and_stores_nothing,
+    |app| {
+        let alice = app.register("alice").await;
+        let bob = app.register("bob").await;
+        let story = app
+            .post("/api/v1/stories", &alice.token, json!({"prompt": "A tale"}))
+            .await
+            .expect(202);
+        let story_job = story["job_id"].as_str().unwrap().to_owned();
+        let luna = app.character(&bob, "Luna", false).await;
+        let conv = app.ai_chat(&bob, luna).await;
+        let stop = format!("/api/v1/conversations/{conv}/stop");
+        for job in [story_job.as_str(), "anything-at-all", "reply-999999"] {
+            let refused = app
+                .post(&stop, &bob.token, json!({"job_id": job}))
+                .await
+                .expect(404);
+            assert_eq!(refused["code"], "not_found");
+            assert!(
+                !app.state.bus.is_cancelled(job).await.unwrap(),
+                "no cancel flag is stored for {job}"
+            );
+        }
+        // Alice's reply in her own chat is not Bob's to stop from his conversation either.
+        let her_luna = app.character(&alice, "Luna", false).await;
+        let her_conv = app.ai_chat(&alice, her_luna).await;
+        let sent = app
+            .post(
+                &format!("/api/v1/conversations/{her_conv}/messages"),
+                &alice.token,
+                json!({"content": "hi"}),
+            )
+            .await
+            .expect(202);
+        let her_job = sent["job_id"].as_str().unwrap().to_owned();
+        app.post(&stop, &bob.token, json!({"job_id": her_job}))
+            .await
+            .expect(404);
+        assert!(!app.state.bus.is_cancelled(&her_job).await.unwrap());
+        // Her own stop of the same job, before the worker has written a row, is accepted.
+        let stopped = app
+            .post(
+                &format!("/api/v1/conversations/{her_conv}/stop"),
+                &alice.token,
+                json!({"job_id": her_job}),
+            )
+            .await
+            .expect(202);
+        assert_eq!(stopped["job_id"], her_job);
+        assert!(app.state.bus.is_cancelled(&her_job).await.unwrap());
+    }
+);
+
+// Hole 2: in a room, a member may stop only replies to their own messages; owners and admins
+// may stop any.
+both_backends!(
+    in_a_room_only_the_author_or_a_manager_stops_a_reply,
+    |app| {
+        let owner = app.register("owner").await;
+        let member = app.register("member").await;
+        let other = app.register("other").await;
+        let room = app
+            .post(
+                "/api/v1/conversations",
+                &owner.token,
+                json!({"kind": "group", "title": "Room"}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        for who in [&member, &other] {
+            app.post(
+                &format!("/api/v1/conversations/{room}/members"),
+                &owner.token,
+                json!({"user_id": who.id}),
+            )
+            .await
+            .expect(204);
+        }
+        let luna = app.character(&owner, "Luna", true).await;
+        app.post(
+            &format!("/api/v1/conversations/{room}/characters"),
+            &owner.token,
+            json!({"character_id": luna}),
+        )
+        .await
+        .expect(204);
+        let sent = app
+            .post(
+                &format!("/api/v1/conversations/{room}/messages"),
+                &member.token,
+                json!({"content": "@Luna tell us a story"}),
+            )
+            .await
+            .expect(202);
+        let job = sent["job_id"].as_str().unwrap().to_owned();
+        assert!(job.starts_with("mention-"), "{job}");
+        let stop = format!("/api/v1/conversations/{room}/stop");
+        let refused = app
+            .post(&stop, &other.token, json!({"job_id": job}))
+            .await
+            .expect(403);
+        assert_eq!(refused["code"], "forbidden");
+        assert!(!app.state.bus.is_cancelled(&job).await.unwrap());
+        app.post(&stop, &member.token, json!({"job_id": job}))
+            .await
+            .expect(202);
+        app.post(&stop, &owner.token, json!({"job_id": job}))
+            .await
+            .expect(202);
+    }
+);
+
+// Hole 3: a send whose first try stored the message but never published it (Redis failed in
+// between) is published by the retry with the same client id — and only once.
+both_backends!(
+    a_retried_send_publishes_the_created_event_exactly_once,
+    |app| {
+        let alice = app.register("alice").await;
+        let bob = app.register("bob").await;
+        let dm = app
+            .post(
+                "/api/v1/conversations",
+                &alice.token,
+                json!({"kind": "direct", "user_id": bob.id}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        // The first try: stored, then the process lost Redis before publishing.
+        let mut new = db::messages::NewMessageRow::user(
+            ConversationId(dm),
+            domain::UserId(alice.id),
+            "are you there?",
+        );
+        new.client_id = Some("c-1".into());
+        let stored = db::run(&app.state.db, move |c| {
+            db::messages::insert_idempotent(c, new)
+        })
+        .await
+        .unwrap()
+        .message
+        .id;
+        let created = |events: Vec<EventPayload>| {
+            events
+            .into_iter()
+            .filter(|e| {
+                matches!(&e.event, ConversationEvent::MessageCreated { message } if message.id == stored)
+            })
+            .count()
+        };
+        assert_eq!(created(events(&app, dm).await), 0);
+        for _ in 0..2 {
+            let retry = app
+                .post(
+                    &format!("/api/v1/conversations/{dm}/messages"),
+                    &alice.token,
+                    json!({"content": "are you there?", "client_id": "c-1"}),
+                )
+                .await
+                .expect(200);
+            assert_eq!(retry["message"]["id"], stored.0);
+        }
+        assert_eq!(
+            created(events(&app, dm).await),
+            1,
+            "the retry published message.created, and only once"
+        );
+    }
+);
+
+// Hole 2: stories have their own stop, for their owner only.
+both_backends!(only_its_owner_stops_a_story, |app| {
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let story = app
+        .post("/api/v1/stories", &alice.token, json!({"prompt": "A tale"}))
+        .await
+        .expect(202);
+    let id = story["id"].as_i64().unwrap();
+    let job = story["job_id"].as_str().unwrap().to_owned();
+    app.post(&format!("/api/v1/stories/{id}/stop"), &bob.token, json!({}))
+        .await
+        .expect(404);
+    assert!(!app.state.bus.is_cancelled(&job).await.unwrap());
+    app.post("/api/v1/stories/999999/stop", &alice.token, json!({}))
+        .await
+        .expect(404);
+    let stopped = app
+        .post(
+            &format!("/api/v1/stories/{id}/stop"),
+            &alice.token,
+            json!({}),
+        )
+        .await
+        .expect(202);
+    assert_eq!(stopped["job_id"], job);
+    assert!(app.state.bus.is_cancelled(&job).await.unwrap());
+});

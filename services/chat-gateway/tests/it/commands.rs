@@ -51,14 +51,14 @@ async fn cancel_requests_a_stop_of_the_streaming_reply() {
         .await;
     let (mut client, _) = Client::connect(&c.a, &token).await;
 
-    // Nothing streaming yet.
+    // Nothing streaming yet: a conflict, as over REST.
     client
         .send_json(json!({"type": "cancel", "id": "c0", "conversation_id": conv}))
         .await;
     let err = client.expect("error").await;
     assert_eq!(
         (err["id"].as_str(), err["code"].as_str()),
-        (Some("c0"), Some("not_found"))
+        (Some("c0"), Some("conflict"))
     );
 
     // A user message and its reply job, before the worker wrote anything: by job id.
@@ -80,11 +80,19 @@ async fn cancel_requests_a_stop_of_the_streaming_reply() {
     assert!(c.bus.is_cancelled(&job).await.unwrap());
 
     // A reply streaming (as the worker writes it): without a job id, that one is meant.
+    client
+        .send_json(
+            json!({"type": "send", "id": "m2", "conversation_id": conv, "content": "and then?"}),
+        )
+        .await;
+    let ack = client.expect("ack").await;
+    let trigger = domain::MessageId(ack["message"]["id"].as_i64().unwrap());
+    let streaming = ack["job_id"].as_str().unwrap().to_owned();
     let reply = AssistantReply {
-        job_id: "reply-streaming".into(),
+        job_id: streaming.clone(),
         conversation_id: conv,
         character_id: None,
-        reply_to_id: None,
+        reply_to_id: Some(trigger),
         content: "Once".into(),
         status: MessageStatus::Streaming,
         model: Some("mock/echo".into()),
@@ -100,15 +108,17 @@ async fn cancel_requests_a_stop_of_the_streaming_reply() {
         .send_json(json!({"type": "cancel", "id": "c2", "conversation_id": conv}))
         .await;
     let done = client.expect("cancel_requested").await;
-    assert_eq!(done["job_id"], "reply-streaming");
-    assert!(c.bus.is_cancelled("reply-streaming").await.unwrap());
+    assert_eq!(done["job_id"], streaming.as_str());
+    assert!(c.bus.is_cancelled(&streaming).await.unwrap());
 
     // A job of another conversation cannot be cancelled from this one.
     let other = c
         .conversation(domain::ConversationKind::AiChat, &[alice])
         .await;
     client
-        .send_json(json!({"type": "cancel", "id": "c3", "conversation_id": other, "job_id": "reply-streaming"}))
+        .send_json(
+            json!({"type": "cancel", "id": "c3", "conversation_id": other, "job_id": streaming}),
+        )
         .await;
     assert_eq!(client.expect("error").await["code"], "not_found");
 }
