@@ -177,7 +177,7 @@ pub async fn regenerate(
     // The newest messages decide: the last must be an AI reply that is not still streaming,
     // answering a user message.
     let recent = db::run(&ctx.db, move |c| {
-        db::messages::list_page(c, conversation_id, None, None, 20)
+        db::messages::list_page(c, conversation_id, None, None, 20, None)
     })
     .await?;
     let visible: Vec<_> = recent

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::UserId;
 
-use crate::schema::blocks;
+use crate::schema::{blocks, messages};
 use crate::types::now;
 use crate::{on_backend, DbConn, DbError};
 
@@ -76,4 +76,20 @@ pub fn blockers_of(conn: &mut DbConn, user: UserId) -> Result<Vec<UserId>, DbErr
         .select(blocks::blocker_id)
         .load(conn)?;
     Ok(ids.into_iter().map(UserId).collect())
+}
+
+/// The one block filter over messages (DESIGN §8, issue 13): `viewer` does not see what people
+/// they blocked wrote — not live on the socket, not in history, either search, conversation
+/// previews or unread counts. AI replies (no author) always pass.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub fn message_visible_to(viewer: i64) -> _ {
+    let blocked_authors: diesel::dsl::Select<
+        diesel::dsl::Filter<blocks::table, diesel::dsl::Eq<blocks::blocker_id, i64>>,
+        diesel::dsl::Nullable<blocks::blocked_id>,
+    > = blocks::table
+        .filter(blocks::blocker_id.eq(viewer))
+        .select(blocks::blocked_id.nullable());
+    messages::author_id.is_null().or(diesel::dsl::not(
+        messages::author_id.eq_any(blocked_authors),
+    ))
 }

@@ -271,6 +271,7 @@ pub fn list_for_user(
     let last_ids: Vec<Option<i64>> = messages::table
         .filter(messages::conversation_id.eq_any(&ids))
         .filter(messages::deleted_at.is_null())
+        .filter(crate::blocks::message_visible_to(user.0))
         .group_by(messages::conversation_id)
         .select(diesel::dsl::max(messages::id))
         .load(conn)?;
@@ -290,6 +291,7 @@ pub fn list_for_user(
         )
         .filter(messages::conversation_id.eq_any(&ids))
         .filter(messages::deleted_at.is_null())
+        .filter(crate::blocks::message_visible_to(user.0))
         .filter(
             messages::author_id
                 .is_null()

@@ -247,12 +247,17 @@ pub fn find_by_job_id(conn: &mut DbConn, job_id: &str) -> Result<Option<MessageR
 /// `after` pages forward (the `limit` messages right after it), `before` pages backward (the
 /// `limit` messages right before it), both bound a window from `after`, neither gives the latest
 /// `limit` messages. Ids are the cursor: they only grow, so pages never overlap or skip.
+///
+/// `viewer`: whose eyes the page is for — messages by people they blocked are left out (the
+/// one block filter, [`crate::blocks::message_visible_to`]). `None` (the worker, moderators)
+/// reads everything.
 pub fn list_page(
     conn: &mut DbConn,
     conversation: ConversationId,
     before: Option<MessageId>,
     after: Option<MessageId>,
     limit: i64,
+    viewer: Option<UserId>,
 ) -> Result<Vec<MessageRow>, DbError> {
     let (limit, _) = clamp_page(limit, 0);
     let mut query = messages::table
@@ -260,6 +265,9 @@ pub fn list_page(
         .select(MessageRow::as_select())
         .limit(limit)
         .into_boxed();
+    if let Some(viewer) = viewer {
+        query = query.filter(crate::blocks::message_visible_to(viewer.0));
+    }
     if let Some(before) = before {
         query = query.filter(messages::id.lt(before.0));
     }
@@ -426,6 +434,7 @@ pub fn history(
 pub fn search(
     conn: &mut DbConn,
     scope: SearchScope,
+    viewer: UserId,
     query: &str,
     limit: i64,
     offset: i64,
@@ -438,6 +447,7 @@ pub fn search(
             let q = messages::table
                 .filter(messages::content.$like(pattern).escape('\\'))
                 .filter(messages::deleted_at.is_null())
+                .filter(crate::blocks::message_visible_to(viewer.0))
                 .order(messages::id.desc())
                 .limit(limit)
                 .offset(offset)

@@ -81,7 +81,10 @@ both_backends!(idempotent_send_returns_the_stored_message, |c| {
     // A plain insert with a used client id is a conflict naming the key.
     let err = messages::insert(c, new).unwrap_err();
     assert!(err.is_conflict_on("client_id"), "{err:?}");
-    assert_eq!(messages::list_page(c, conv.id, None, None, 100)?.len(), 5);
+    assert_eq!(
+        messages::list_page(c, conv.id, None, None, 100, None)?.len(),
+        5
+    );
 });
 
 both_backends!(list_page_cursors, |c| {
@@ -100,6 +103,7 @@ both_backends!(list_page_cursors, |c| {
             before.map(|i| all[i]),
             after.map(|i| all[i]),
             limit,
+            None,
         )
         .map(|rows| ids(&rows))
     };
@@ -155,7 +159,7 @@ both_backends!(edit_and_soft_delete, |c| {
     ));
     // The tombstone keeps its place in history pages.
     assert_eq!(
-        ids(&messages::list_page(c, conv.id, None, None, 10)?),
+        ids(&messages::list_page(c, conv.id, None, None, 10, None)?),
         [m.id]
     );
 });
@@ -204,7 +208,7 @@ both_backends!(assistant_reply_is_idempotent_on_job_id, |c| {
     );
     assert_eq!(complete.created_at, placeholder.created_at);
     assert_eq!(
-        messages::list_page(c, conv.id, None, None, 10)?.len(),
+        messages::list_page(c, conv.id, None, None, 10, None)?.len(),
         2,
         "one reply row"
     );
@@ -315,7 +319,7 @@ both_backends!(search_in_a_conversation_or_everywhere_i_am, |c| {
     messages::soft_delete(c, d.id)?;
     let pct = say(c, mine.id, alice.id, "100% sure")?;
 
-    let found = messages::search(c, SearchScope::MemberOf(alice.id), "pizza", 10, 0)?;
+    let found = messages::search(c, SearchScope::MemberOf(alice.id), alice.id, "pizza", 10, 0)?;
     assert_eq!(
         ids(&found),
         [b.id, a.id],
@@ -325,6 +329,7 @@ both_backends!(search_in_a_conversation_or_everywhere_i_am, |c| {
         ids(&messages::search(
             c,
             SearchScope::Conversation(mine.id),
+            alice.id,
             "PIZZA",
             10,
             0
@@ -335,6 +340,7 @@ both_backends!(search_in_a_conversation_or_everywhere_i_am, |c| {
         ids(&messages::search(
             c,
             SearchScope::MemberOf(alice.id),
+            alice.id,
             "pizza",
             1,
             1
@@ -345,15 +351,18 @@ both_backends!(search_in_a_conversation_or_everywhere_i_am, |c| {
         ids(&messages::search(
             c,
             SearchScope::MemberOf(alice.id),
+            alice.id,
             "0%",
             10,
             0
         )?),
         [pct.id]
     );
-    assert!(messages::search(c, SearchScope::MemberOf(alice.id), "%%", 10, 0)?.is_empty());
+    assert!(
+        messages::search(c, SearchScope::MemberOf(alice.id), alice.id, "%%", 10, 0)?.is_empty()
+    );
     assert_eq!(
-        messages::search(c, SearchScope::MemberOf(bob.id), "pizza", 10, 0)?.len(),
+        messages::search(c, SearchScope::MemberOf(bob.id), bob.id, "pizza", 10, 0)?.len(),
         3
     );
 });

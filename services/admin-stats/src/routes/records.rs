@@ -144,7 +144,7 @@ pub async fn list_user_messages(
         if db::members::find(c, conversation, id)?.is_none() {
             return Err(db::DbError::NotFound);
         }
-        let rows = db::messages::list_page(c, conversation, before, after, limit)?;
+        let rows = db::messages::list_page(c, conversation, before, after, limit, None)?;
         db::messages::views(c, &rows)
     })
     .await

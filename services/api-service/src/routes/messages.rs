@@ -122,9 +122,9 @@ pub async fn list_messages(
         ));
     }
     chat::access::member_conversation(&state.chat(), id, user.id).await?;
-    let (before, after) = (q.before, q.after);
+    let (before, after, viewer) = (q.before, q.after, user.id);
     let mut rows = db::run(&state.db, move |c| {
-        db::messages::list_page(c, id, before, after, limit + 1)
+        db::messages::list_page(c, id, before, after, limit + 1, Some(viewer))
     })
     .await?;
     let has_more = rows.len() as i64 > limit;
@@ -298,13 +298,14 @@ pub struct SearchQuery {
 
 async fn search(
     state: &AppState,
+    viewer: domain::UserId,
     scope: db::messages::SearchScope,
     query: SearchQuery,
 ) -> Result<crate::routes::Page<MessageView>, ApiError> {
     let (limit, offset) = crate::routes::Page::<MessageView>::bounds(query.limit, query.offset)?;
     let q = domain::bounded_text("q", &query.q, 1, 200)?;
     let items = db::run(&state.db, move |c| {
-        let rows = db::messages::search(c, scope, &q, limit, offset)?;
+        let rows = db::messages::search(c, scope, viewer, &q, limit, offset)?;
         db::messages::views(c, &rows)
     })
     .await?;
@@ -324,6 +325,7 @@ pub async fn search_conversation(
     Ok(web::Json(
         search(
             &state,
+            user.id,
             db::messages::SearchScope::Conversation(id),
             query.into_inner(),
         )
@@ -341,6 +343,7 @@ pub async fn search_mine(
     Ok(web::Json(
         search(
             &state,
+            user.id,
             db::messages::SearchScope::MemberOf(user.id),
             query.into_inner(),
         )

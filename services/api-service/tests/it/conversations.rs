@@ -211,7 +211,7 @@ both_backends!(
         app.get(&path, &alice.token).await.expect(404);
         let conversation = domain::ConversationId(id);
         let left = db::run(&app.state.db, move |c| {
-            db::messages::list_page(c, conversation, None, None, 10)
+            db::messages::list_page(c, conversation, None, None, 10, None)
         })
         .await
         .unwrap();

@@ -446,7 +446,7 @@ both_backends!(wait_returns_the_finished_reply, |app| {
     let worker = tokio::spawn(async move {
         loop {
             let rows = db::run(&db_pool, move |c| {
-                db::messages::list_page(c, conversation, None, None, 10)
+                db::messages::list_page(c, conversation, None, None, 10, None)
             })
             .await
             .unwrap();

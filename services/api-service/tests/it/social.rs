@@ -907,3 +907,101 @@ both_backends!(characters_join_groups_by_their_managers, |app| {
         user_id: domain::UserId(b.id),
     });
 });
+
+// Issue 13, hole 7: blocks held only on the socket; REST history, both searches, the
+// conversation list's preview and unread counts still showed the blocked person's messages.
+both_backends!(
+    a_blocked_persons_messages_are_hidden_everywhere_over_rest,
+    |app| {
+        let owner = app.register("owner").await;
+        let bob = app.register("bob").await;
+        let carol = app.register("carol").await;
+        let room = group(&app, &owner, false).await;
+        for who in [&bob, &carol] {
+            app.post(
+                &format!("/api/v1/conversations/{room}/members"),
+                &owner.token,
+                json!({"user_id": who.id}),
+            )
+            .await
+            .expect(204);
+        }
+        let say = |who: &Session, text: &'static str| {
+            let token = who.token.clone();
+            let app = &app;
+            async move {
+                app.post(
+                    &format!("/api/v1/conversations/{room}/messages"),
+                    &token,
+                    json!({"content": text}),
+                )
+                .await
+                .expect(201)["message"]["id"]
+                    .as_i64()
+                    .unwrap()
+            }
+        };
+        let from_owner = say(&owner, "pineapple from the owner").await;
+        app.post("/api/v1/blocks", &bob.token, json!({"user_id": carol.id}))
+            .await
+            .expect(204);
+        let from_carol = say(&carol, "pineapple from carol").await;
+
+        let history = app
+            .get(
+                &format!("/api/v1/conversations/{room}/messages"),
+                &bob.token,
+            )
+            .await
+            .expect(200);
+        let ids: Vec<i64> = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_i64().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&from_owner) && !ids.contains(&from_carol),
+            "{ids:?}"
+        );
+        for path in [
+            "/api/v1/messages/search?q=pineapple".to_owned(),
+            format!("/api/v1/conversations/{room}/messages/search?q=pineapple"),
+        ] {
+            let found = app.get(&path, &bob.token).await.expect(200);
+            let ids: Vec<i64> = found["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_i64().unwrap())
+                .collect();
+            assert_eq!(ids, [from_owner], "{path}");
+        }
+        let list = app
+            .get("/api/v1/conversations", &bob.token)
+            .await
+            .expect(200);
+        let entry = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == room)
+            .unwrap()
+            .clone();
+        assert_eq!(entry["last_message"]["id"], from_owner, "{entry}");
+        assert_eq!(entry["unread_count"], 1, "{entry}");
+        // The owner, who blocked no one, still sees both.
+        let list = app
+            .get("/api/v1/conversations", &owner.token)
+            .await
+            .expect(200);
+        let entry = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == room)
+            .unwrap()
+            .clone();
+        assert_eq!(entry["last_message"]["id"], from_carol);
+    }
+);

@@ -248,7 +248,7 @@ impl Harness {
     pub async fn assistant_messages(&self) -> Vec<MessageRow> {
         let conv = self.conversation;
         db::run(&self.db, move |c| {
-            db::messages::list_page(c, conv, None, None, 1000)
+            db::messages::list_page(c, conv, None, None, 1000, None)
         })
         .await
         .unwrap()
