@@ -38,6 +38,8 @@ if [ -z "${REDIS_URL:-}" ]; then
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 fi
 export DATABASE_URL="${DATABASE_URL:-sqlite://$DATA_DIR/chat.db}"
+# The generated development JWT secret lives here too (see .env.example).
+export APP__DATA_DIR="$DATA_DIR"
 
 wait_ready() { # name port
   for _ in $(seq 1 100); do

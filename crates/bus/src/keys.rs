@@ -69,6 +69,9 @@ impl Keys {
     pub(crate) fn revoked_jti(&self, jti: &str) -> String {
         format!("{}revoked:jti:{jti}", self.prefix)
     }
+    pub(crate) fn revoked_session(&self, session: &str) -> String {
+        format!("{}revoked:session:{session}", self.prefix)
+    }
     pub(crate) fn revoked_user(&self, id: UserId) -> String {
         format!("{}revoked:user:{}", self.prefix, id.0)
     }

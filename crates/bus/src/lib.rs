@@ -30,7 +30,7 @@ pub use error::BusError;
 pub use jobs::{DeadLetter, GroupInfo, JobConsumer, JobDelivery, ReclaimResult};
 pub use log::{LogEntry, Recovery};
 pub use ratelimit::RateDecision;
-pub use registry::NodeInfo;
+pub use registry::{NodeInfo, Revocations};
 pub use subscriber::{
     CancelListener, CancelSignal, Subscriber, SubscriberEvent, SubscriberEvents, SubscriberHandle,
 };

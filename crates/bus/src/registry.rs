@@ -161,6 +161,52 @@ impl Bus {
         self.exists(self.keys().revoked_jti(jti)).await
     }
 
+    /// Revokes one session (a refresh-token family and every access token issued in it) for
+    /// `ttl` — the longest an access token of it can still live.
+    pub async fn revoke_session(&self, session: &str, ttl: Duration) -> Result<(), BusError> {
+        let mut conn = self.conn().await?;
+        let _: () = redis::cmd("SET")
+            .arg(self.keys().revoked_session(session))
+            .arg(1)
+            .arg("EX")
+            .arg(secs(ttl))
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Everything that can revoke one access token, in one round trip: its `jti`, its session,
+    /// and the user's "revoked before" instant.
+    pub async fn token_revocations(
+        &self,
+        jti: &str,
+        session: Option<&str>,
+        user_id: UserId,
+    ) -> Result<Revocations, BusError> {
+        let mut conn = self.conn().await?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("EXISTS").arg(self.keys().revoked_jti(jti));
+        // A token without a session (issued before sessions existed) checks a key that
+        // cannot exist.
+        pipe.cmd("EXISTS")
+            .arg(self.keys().revoked_session(session.unwrap_or("-")));
+        pipe.cmd("GET").arg(self.keys().revoked_user(user_id));
+        let (jti, session, before_ms): (bool, bool, Option<i64>) =
+            pipe.query_async(&mut conn).await?;
+        let user_before = before_ms
+            .map(|ms| {
+                Utc.timestamp_millis_opt(ms)
+                    .single()
+                    .ok_or_else(|| BusError::Decode(format!("bad revocation timestamp {ms}")))
+            })
+            .transpose()?;
+        Ok(Revocations {
+            jti,
+            session,
+            user_before,
+        })
+    }
+
     /// Revokes every token of the user issued before `ts` (logout everywhere, deactivation).
     /// Only moves forward: an older timestamp never un-revokes tokens.
     pub async fn revoke_user_tokens_before(
@@ -285,4 +331,16 @@ impl Bus {
         let n: u64 = redis::cmd("EXISTS").arg(key).query_async(&mut conn).await?;
         Ok(n > 0)
     }
+}
+
+/// What [`Bus::token_revocations`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocations {
+    /// This very token was revoked (logout of a token without a session).
+    pub jti: bool,
+    /// Its session was ended (logout, refresh-token reuse).
+    pub session: bool,
+    /// Tokens of the user issued before this instant are revoked (deactivation, "log out
+    /// everywhere").
+    pub user_before: Option<DateTime<Utc>>,
 }

@@ -79,6 +79,24 @@ pub fn revoke_family(
     .execute(conn)?)
 }
 
+/// [`revoke_family`], only if the family is `user_id`'s (a session id from a token cannot end
+/// someone else's session).
+pub fn revoke_family_of(
+    conn: &mut DbConn,
+    user_id: UserId,
+    family_id: &str,
+    at: NaiveDateTime,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::user_id.eq(user_id.0))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(at))
+    .execute(conn)?)
+}
+
 /// Logs a user out everywhere (password change, deactivation).
 pub fn revoke_all_for_user(
     conn: &mut DbConn,

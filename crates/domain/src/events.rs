@@ -148,6 +148,10 @@ pub enum UserEvent {
     /// The account was deactivated or its tokens revoked: sockets must close.
     #[serde(rename = "session.revoked")]
     SessionRevoked,
+    /// One session ended (logout, refresh-token reuse): the sockets opened with its tokens
+    /// must close; the user's other sessions stay.
+    #[serde(rename = "session.ended")]
+    SessionEnded { session_id: String },
     /// The user's block list changed; `blocked` is the whole new list, so the gateway's fan-out
     /// filter applies it to open subscriptions at once.
     #[serde(rename = "blocks.changed")]

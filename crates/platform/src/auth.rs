@@ -24,6 +24,11 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// The session (refresh-token family) the token was issued in: logout and refresh-token
+    /// reuse end the session, and with it every access token of it. Absent on tokens issued
+    /// before sessions existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Signs and verifies access tokens.
@@ -70,6 +75,17 @@ impl JwtKeys {
         self.issue_with_ttl(user_id, username, role, self.ttl_secs)
     }
 
+    /// Issues a token of a session (see [`Claims::sid`]).
+    pub fn issue_in_session(
+        &self,
+        user_id: UserId,
+        username: &str,
+        role: Role,
+        session: &str,
+    ) -> Result<IssuedToken, ApiError> {
+        self.sign(user_id, username, role, self.ttl_secs, Some(session))
+    }
+
     /// Issues a token with an explicit lifetime (negative for already-expired test tokens).
     pub fn issue_with_ttl(
         &self,
@@ -77,6 +93,17 @@ impl JwtKeys {
         username: &str,
         role: Role,
         ttl_secs: i64,
+    ) -> Result<IssuedToken, ApiError> {
+        self.sign(user_id, username, role, ttl_secs, None)
+    }
+
+    fn sign(
+        &self,
+        user_id: UserId,
+        username: &str,
+        role: Role,
+        ttl_secs: i64,
+        session: Option<&str>,
     ) -> Result<IssuedToken, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -87,6 +114,7 @@ impl JwtKeys {
             iat: now,
             exp: now + ttl_secs,
             iss: self.issuer.clone(),
+            sid: session.map(str::to_owned),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(ApiError::internal)?;
@@ -130,13 +158,19 @@ impl Authenticator {
             .parse()
             .map_err(|_| ApiError::unauthorized("invalid access token"))?;
         let user_id = UserId(id);
-        if self.bus.is_jti_revoked(&claims.jti).await? {
+        let revoked = self
+            .bus
+            .token_revocations(&claims.jti, claims.sid.as_deref(), user_id)
+            .await?;
+        if revoked.jti {
             return Err(ApiError::unauthorized("access token revoked"));
         }
-        if let Some(before) = self.bus.user_tokens_revoked_before(user_id).await? {
-            if claims.iat <= before.timestamp() {
-                return Err(ApiError::unauthorized("session revoked"));
-            }
+        if revoked.session
+            || revoked
+                .user_before
+                .is_some_and(|b| claims.iat <= b.timestamp())
+        {
+            return Err(ApiError::unauthorized("session revoked"));
         }
         Ok(AuthUser {
             id: user_id,
@@ -144,6 +178,7 @@ impl Authenticator {
             role: claims.role,
             jti: claims.jti,
             expires_at: claims.exp,
+            session: claims.sid,
         })
     }
 }
@@ -156,6 +191,8 @@ pub struct AuthUser {
     pub role: Role,
     pub jti: String,
     pub expires_at: i64,
+    /// The session the token belongs to ([`Claims::sid`]).
+    pub session: Option<String>,
 }
 
 impl AuthUser {

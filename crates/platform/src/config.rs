@@ -4,12 +4,17 @@
 
 use serde::Deserialize;
 
-/// The JWT secret shipped in `.env.example` and the defaults; refused outside development.
+/// The JWT secret earlier versions shipped in `.env.example`. It is public, so it is refused
+/// everywhere: anyone could sign `role: admin` with it.
 pub const EXAMPLE_JWT_SECRET: &str = "change-me-development-only-secret-0123456789";
+
+/// Where development keeps the JWT secret it generated, inside the data directory.
+const DEV_SECRET_FILE: &str = "jwt-secret";
 
 /// The built-in defaults, also the reference for every key (mirrored in `.env.example`).
 const DEFAULTS: &str = r#"
 environment = "development"
+data_dir = "./.data"
 
 [database]
 url = "sqlite://./.data/chat.db"
@@ -25,20 +30,22 @@ log_max_len = 10000
 log_ttl_secs = 86400
 
 [auth]
-jwt_secret = "change-me-development-only-secret-0123456789"
+jwt_secret = ""
 access_ttl_secs = 900
 refresh_ttl_secs = 2592000
 bcrypt_cost = 12
 issuer = "chat-platform"
 
 [http]
-host = "0.0.0.0"
+host = "127.0.0.1"
 api_port = 8000
 gateway_port = 3001
 admin_port = 8002
 worker_ops_port = 8003
 body_limit_bytes = 1048576
 cors_origins = []
+trusted_proxies = []
+metrics_token = ""
 shutdown_timeout_secs = 20
 workers = 0
 web_dir = "web/dist"
@@ -95,6 +102,8 @@ pub enum Environment {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     pub environment: Environment,
+    /// Local state of the embedded setup: the SQLite file, the generated development secret.
+    pub data_dir: String,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub auth: AuthSettings,
@@ -134,13 +143,23 @@ pub struct AuthSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
+    /// The address services listen on: loopback unless an operator opens it (containers set
+    /// `0.0.0.0`).
     pub host: String,
     pub api_port: u16,
     pub gateway_port: u16,
     pub admin_port: u16,
     pub worker_ops_port: u16,
     pub body_limit_bytes: usize,
+    /// Browser origins allowed to call the APIs. Empty: the app's own origins (the web client
+    /// served by api-service, and the Vite dev server), never any origin.
     pub cors_origins: Vec<String>,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For`/`Forwarded` headers are believed; from
+    /// anyone else the peer address is the client's.
+    pub trusted_proxies: Vec<String>,
+    /// When set, `/metrics` answers only requests bearing this token
+    /// (`Authorization: Bearer …`).
+    pub metrics_token: String,
     pub shutdown_timeout_secs: u64,
     /// actix worker threads; 0 means one per core.
     pub workers: usize,
@@ -288,6 +307,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("http.cors_origins")
+                    .with_list_parse_key("http.trusted_proxies")
                     .try_parsing(true)
                     .source(Some(vars.clone())),
             );
@@ -296,20 +316,30 @@ impl Settings {
                 builder = builder.set_override(*key, value.as_str())?;
             }
         }
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        if settings.auth.jwt_secret.is_empty() && settings.environment == Environment::Development {
+            settings.auth.jwt_secret = development_secret(&settings.data_dir)?;
+        }
         settings.validate()?;
         Ok(settings)
     }
 
     /// Refuses configurations that would be unsafe or cannot work.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.environment == Environment::Production
-            && (self.auth.jwt_secret == EXAMPLE_JWT_SECRET || self.auth.jwt_secret.len() < 32)
-        {
+        if self.auth.jwt_secret == EXAMPLE_JWT_SECRET || self.auth.jwt_secret.len() < 32 {
             return Err(ConfigError::Invalid(
-                "JWT_SECRET: set a random secret of at least 32 characters; the example secret is refused outside development"
+                "JWT_SECRET: set a random secret of at least 32 characters (development generates one when it is unset); the old example secret is public and refused"
                     .to_owned(),
             ));
+        }
+        for cidr in &self.http.trusted_proxies {
+            cidr.parse::<ipnet::IpNet>()
+                .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    ConfigError::Invalid(format!(
+                        "http.trusted_proxies: {cidr:?} is not an address or CIDR"
+                    ))
+                })?;
         }
         if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_secs <= 0 {
             return Err(ConfigError::Invalid(
@@ -344,6 +374,7 @@ impl Settings {
         s.redis.key_prefix = key_prefix.to_owned();
         s.redis.pool_size = 8;
         s.auth.bcrypt_cost = 4;
+        s.auth.jwt_secret = random_secret();
         s.http.host = "127.0.0.1".to_owned();
         s.http.api_port = 0;
         s.http.gateway_port = 0;
@@ -360,6 +391,51 @@ impl Settings {
     }
 }
 
+/// 256 random bits, hex.
+fn random_secret() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// The development JWT secret: generated on first start and kept in `data_dir` (mode 0600), so
+/// tokens survive restarts and every service of `make run` signs and checks with the same one.
+/// Services start together: the file appears whole or not at all (written aside, then
+/// hard-linked into place, which fails if another process got there first).
+fn development_secret(data_dir: &str) -> Result<String, ConfigError> {
+    use std::io::Write;
+    let invalid = |what: &str, e: std::io::Error| {
+        ConfigError::Invalid(format!("development JWT secret in {data_dir}: {what}: {e}"))
+    };
+    let dir = std::path::Path::new(data_dir);
+    let path = dir.join(DEV_SECRET_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().to_owned());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| invalid("create the directory", e))?;
+    let aside = dir.join(format!("{DEV_SECRET_FILE}.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&aside).map_err(|e| invalid("write", e))?;
+    file.write_all(random_secret().as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| invalid("write", e))?;
+    let linked = std::fs::hard_link(&aside, &path);
+    let _ = std::fs::remove_file(&aside);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(invalid("store", e)),
+    }
+    std::fs::read_to_string(&path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| invalid("read", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,19 +447,75 @@ mod tests {
             .collect()
     }
 
+    /// A data directory of its own for each test that loads development settings.
+    fn data_dir() -> (tempfile::TempDir, (String, String)) {
+        let dir = tempfile::tempdir().unwrap();
+        let var = ("APP__DATA_DIR".to_owned(), dir.path().display().to_string());
+        (dir, var)
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let (_dir, var) = data_dir();
+        let mut all = vars(pairs);
+        all.push(var);
+        Settings::load_from(all)
+    }
+
     #[test]
     fn defaults_are_the_embedded_development_setup() {
-        let s = Settings::load_from(vars(&[])).unwrap();
+        let s = load(&[]).unwrap();
         assert_eq!(s.environment, Environment::Development);
         assert!(s.database.url.starts_with("sqlite://"));
         assert_eq!(s.http.api_port, 8000);
         assert_eq!(s.http.gateway_port, 3001);
         assert_eq!(s.chat.effective_max_chars(), 2000);
+        assert_eq!(s.http.host, "127.0.0.1", "loopback unless configured");
+        assert!(s.http.trusted_proxies.is_empty() && s.http.metrics_token.is_empty());
+    }
+
+    // Issue 13, hole 1: `make run` signed tokens with the secret printed in `.env.example`.
+    #[test]
+    fn development_generates_a_private_secret_once_and_keeps_it() {
+        let (dir, var) = data_dir();
+        let first = Settings::load_from(vec![var.clone()]).unwrap();
+        assert_ne!(first.auth.jwt_secret, EXAMPLE_JWT_SECRET);
+        assert!(first.auth.jwt_secret.len() >= 32);
+        let again = Settings::load_from(vec![var]).unwrap();
+        assert_eq!(
+            first.auth.jwt_secret, again.auth.jwt_secret,
+            "kept across restarts"
+        );
+        let file = dir.path().join(DEV_SECRET_FILE);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "only the owner reads it");
+        }
+        let (_other, other_var) = data_dir();
+        let elsewhere = Settings::load_from(vec![other_var]).unwrap();
+        assert_ne!(elsewhere.auth.jwt_secret, first.auth.jwt_secret);
+    }
+
+    #[test]
+    fn the_public_example_secret_is_refused_everywhere() {
+        for env in ["development", "production"] {
+            let err = load(&[("APP_ENV", env), ("JWT_SECRET", EXAMPLE_JWT_SECRET)]).unwrap_err();
+            assert!(err.to_string().contains("JWT_SECRET"), "{env}: {err}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_as_cidrs() {
+        let s = load(&[("APP__HTTP__TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1")]).unwrap();
+        assert_eq!(s.http.trusted_proxies, ["10.0.0.0/8", "127.0.0.1"]);
+        let err = load(&[("APP__HTTP__TRUSTED_PROXIES", "not-a-net")]).unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
     }
 
     #[test]
     fn environment_overrides_nested_and_conventional_keys() {
-        let s = Settings::load_from(vars(&[
+        let s = load(&[
             ("APP__HTTP__API_PORT", "9100"),
             ("APP__CHAT__STRICT_MESSAGE_CHARS", "200"),
             (
@@ -392,7 +524,7 @@ mod tests {
             ),
             ("DATABASE_URL", "postgres://u@db/chat"),
             ("REDIS_URL", "redis://cache:6379"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(s.http.api_port, 9100);
         assert_eq!(s.chat.effective_max_chars(), 200);
@@ -406,21 +538,21 @@ mod tests {
 
     #[test]
     fn production_refuses_the_example_secret() {
-        let err = Settings::load_from(vars(&[("APP_ENV", "production")])).unwrap_err();
+        let err = load(&[("APP_ENV", "production")]).unwrap_err();
         assert!(err.to_string().contains("JWT_SECRET"), "{err}");
-        let ok = Settings::load_from(vars(&[
+        let ok = load(&[
             ("APP_ENV", "production"),
             ("JWT_SECRET", "a-real-secret-that-is-long-enough-123456"),
-        ]));
+        ]);
         assert!(ok.is_ok());
     }
 
     #[test]
     fn worker_knobs_have_defaults_and_aliases_come_from_the_environment() {
-        let s = Settings::load_from(vars(&[
+        let s = load(&[
             ("APP__LLM__ALIASES__FAST", "openai/gpt-4o-mini"),
             ("APP__LLM__RECLAIM_IDLE_MS", "2000"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(
             s.llm.aliases.get("fast").map(String::as_str),
@@ -437,7 +569,7 @@ mod tests {
 
     #[test]
     fn a_non_numeric_port_is_a_clear_error() {
-        let err = Settings::load_from(vars(&[("APP__HTTP__API_PORT", "eighty")])).unwrap_err();
+        let err = load(&[("APP__HTTP__API_PORT", "eighty")]).unwrap_err();
         assert!(err.to_string().contains("api_port"), "{err}");
     }
 }

@@ -33,6 +33,86 @@ pub fn configure_common(
     crate::ops::configure(cfg);
 }
 
+/// The reverse proxies whose forwarding headers are believed (`http.trusted_proxies`).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// From the settings' CIDRs and plain addresses (validated when the settings were loaded;
+    /// anything unparsable is left out).
+    pub fn new(entries: &[String]) -> Self {
+        Self(
+            entries
+                .iter()
+                .filter_map(|e| {
+                    e.parse::<ipnet::IpNet>()
+                        .ok()
+                        .or_else(|| e.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+                })
+                .collect(),
+        )
+    }
+
+    fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address for per-IP limits. A request from a trusted proxy names its client
+    /// in `X-Forwarded-For` (or `Forwarded: for=`): walking the hops from the nearest, the
+    /// first address that is not a trusted proxy is the client. From anyone else the headers
+    /// are ignored — a client cannot pick the address its limits are counted against.
+    pub fn client_ip(&self, req: &actix_web::HttpRequest) -> String {
+        let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+            return "unknown".to_owned();
+        };
+        if !self.trusts(peer) {
+            return peer.to_string();
+        }
+        let hops = forwarded_hops(req.headers());
+        hops.iter()
+            .rev()
+            .find(|ip| !self.trusts(**ip))
+            .or(hops.first())
+            .copied()
+            .unwrap_or(peer)
+            .to_string()
+    }
+}
+
+/// The addresses a request was forwarded for, client first: `X-Forwarded-For`, else the
+/// `for=` parameters of `Forwarded` (RFC 7239). Unparsable entries (obfuscated names,
+/// `unknown`) are skipped.
+fn forwarded_hops(headers: &actix_web::http::header::HeaderMap) -> Vec<std::net::IpAddr> {
+    let xff: Vec<_> = headers
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|hop| hop.trim().parse().ok())
+        .collect();
+    if !xff.is_empty() {
+        return xff;
+    }
+    headers
+        .get_all("forwarded")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            key.eq_ignore_ascii_case("for").then_some(value)?;
+            let value = value.trim_matches('"');
+            // `[2001:db8::1]:4711` or `192.0.2.60:4711` or a bare address.
+            let host = match value.strip_prefix('[') {
+                Some(v6) => v6.split(']').next()?,
+                None => value
+                    .split(':')
+                    .next()
+                    .filter(|_| value.matches(':').count() <= 1)?,
+            };
+            host.parse().ok()
+        })
+        .collect()
+}
+
 /// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`). std's listener
 /// asks for 128: a reconnect storm (every client of a dead replica at once) overflowed it, and
 /// each dropped SYN cost its client a 1 s retransmit.
@@ -73,6 +153,42 @@ fn listen_on(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListene
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use super::TrustedProxies;
+
+    fn request(peer: &str, headers: &[(&str, &str)]) -> actix_web::HttpRequest {
+        let mut req = actix_web::test::TestRequest::default().peer_addr(peer.parse().unwrap());
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        req.to_http_request()
+    }
+
+    // Issue 13, hole 6: per-IP limits believed `X-Forwarded-For` from anyone.
+    #[test]
+    fn forwarding_headers_count_only_from_trusted_proxies() {
+        let none = TrustedProxies::new(&[]);
+        let forged = request("203.0.113.9:5000", &[("x-forwarded-for", "1.2.3.4")]);
+        assert_eq!(none.client_ip(&forged), "203.0.113.9");
+        let forged = request("203.0.113.9:5000", &[("forwarded", "for=1.2.3.4")]);
+        assert_eq!(none.client_ip(&forged), "203.0.113.9");
+
+        let proxies = TrustedProxies::new(&["10.0.0.0/8".into(), "192.168.1.1".into()]);
+        // Behind the proxy: the client it names, not what the client claimed before it.
+        let via = request(
+            "10.1.2.3:5000",
+            &[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 192.168.1.1")],
+        );
+        assert_eq!(proxies.client_ip(&via), "198.51.100.7");
+        let via = request(
+            "10.1.2.3:5000",
+            &[("forwarded", "for=\"[2001:db8::1]:4711\";proto=https")],
+        );
+        assert_eq!(proxies.client_ip(&via), "2001:db8::1");
+        // A stranger outside the trusted range is not believed either.
+        let stranger = request("198.51.100.50:5000", &[("x-forwarded-for", "10.9.9.9")]);
+        assert_eq!(proxies.client_ip(&stranger), "198.51.100.50");
+    }
 
     #[tokio::test]
     async fn a_burst_of_connections_waits_in_the_backlog_instead_of_being_dropped() {

@@ -42,13 +42,29 @@ pub fn render() -> String {
         .unwrap_or_default()
 }
 
+fn known_method(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: request count and latency by method, matched route pattern and status.
 pub async fn track_http(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    // Only the methods HTTP defines become label values: each invented method (`FOO /x`)
+    // would otherwise add series that live as long as the process.
+    let method = known_method(req.method());
     let response = next.call(req).await?;
     // The route pattern is known only after routing, so read it from the response's request.
     let route = response
@@ -56,7 +72,11 @@ pub async fn track_http(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let labels = [
+        ("method", method.to_owned()),
+        ("route", route),
+        ("status", status),
+    ];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, ResponseError};
 use serde::Serialize;
 
 /// What `/ready` checks. Services register it as app data.
@@ -77,7 +77,39 @@ async fn ready(state: web::Data<Readiness>) -> HttpResponse {
     }
 }
 
-async fn metrics() -> HttpResponse {
+/// The token `/metrics` requires (`http.metrics_token`); none set means open, as on a private
+/// ops network.
+#[derive(Clone)]
+pub struct MetricsToken(Option<std::sync::Arc<str>>);
+
+impl MetricsToken {
+    pub fn new(token: &str) -> Self {
+        Self((!token.is_empty()).then(|| token.into()))
+    }
+
+    fn admits(&self, req: &actix_web::HttpRequest) -> bool {
+        let Some(expected) = &self.0 else {
+            return true;
+        };
+        crate::auth::bearer_token(req).is_some_and(|given| {
+            // Compared in constant time: the token guards the whole process's figures.
+            given.len() == expected.len()
+                && given
+                    .bytes()
+                    .zip(expected.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        })
+    }
+}
+
+async fn metrics(
+    req: actix_web::HttpRequest,
+    token: Option<web::Data<MetricsToken>>,
+) -> HttpResponse {
+    if token.is_some_and(|t| !t.admits(&req)) {
+        return crate::ApiError::unauthorized("/metrics needs the metrics token").error_response();
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(crate::metrics::render())

@@ -129,7 +129,7 @@ struct AppParts<F> {
     readiness: Readiness,
     body_limit: usize,
     cors_origins: Vec<String>,
-    any_origin: bool,
+    metrics_token: crate::ops::MetricsToken,
 }
 
 impl<F> AppParts<F>
@@ -138,13 +138,12 @@ where
 {
     fn new(settings: &Settings, readiness: Readiness, routes: F) -> Self {
         crate::metrics::install();
-        let cors_origins = settings.http.cors_origins.clone();
         Self {
             routes,
             readiness,
             body_limit: settings.http.body_limit_bytes,
-            any_origin: cors_origins.is_empty() && settings.is_development(),
-            cors_origins,
+            cors_origins: allowed_origins(settings),
+            metrics_token: crate::ops::MetricsToken::new(&settings.http.metrics_token),
         }
     }
 
@@ -162,25 +161,54 @@ where
         let (readiness, body_limit) = (self.readiness.clone(), self.body_limit);
         App::new()
             .wrap(ErrorHandlers::new().default_handler(crate::error::ensure_problem_body))
-            .wrap(cors(&self.cors_origins, self.any_origin))
+            .wrap(cors(&self.cors_origins))
             .wrap(from_fn(crate::metrics::track_http))
+            .app_data(web::Data::new(self.metrics_token.clone()))
             .configure(|cfg| crate::http::configure_common(cfg, readiness, body_limit))
             .configure(self.routes.clone())
             .default_service(web::to(crate::error::not_found_route))
     }
 }
 
-/// CORS from `http.cors_origins`; in development with none configured, any origin (the browser
-/// client may run on another port), in production none but the listed ones.
-fn cors(origins: &[String], any_origin: bool) -> actix_cors::Cors {
+/// The browser origins allowed to call the APIs: the configured ones, or else the app's own —
+/// the web client api-service serves (on localhost or 127.0.0.1) and the Vite dev server.
+/// Never "any origin" (which let any page, even a `null` origin, call the API with a token it
+/// got hold of).
+pub fn allowed_origins(settings: &Settings) -> Vec<String> {
+    if !settings.http.cors_origins.is_empty() {
+        return settings.http.cors_origins.clone();
+    }
+    let mut own = Vec::new();
+    for port in [settings.http.api_port, VITE_DEV_PORT] {
+        for host in ["localhost", "127.0.0.1"] {
+            own.push(format!("http://{host}:{port}"));
+        }
+    }
+    own
+}
+
+/// The port `npm run dev` serves the web client on (web/vite.config.ts).
+const VITE_DEV_PORT: u16 = 5173;
+
+/// CORS for `origins`, with only the methods and headers the API uses.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::{header, Method};
     let cors = actix_cors::Cors::default()
-        .allow_any_method()
-        .allow_any_header()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
         .expose_headers(["Retry-After"])
         .max_age(3600);
-    if any_origin {
-        return cors.allow_any_origin();
-    }
     origins
         .iter()
         .fold(cors, |cors, origin| cors.allowed_origin(origin))

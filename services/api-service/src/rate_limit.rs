@@ -4,11 +4,8 @@ use actix_web::HttpRequest;
 
 pub use platform::rate_limit::enforce;
 
-/// The client address used for per-IP limits. Behind the reverse proxy this is the first
-/// `X-Forwarded-For`/`Forwarded` hop; per-account limits still hold if a client forges it.
-pub fn client_ip(req: &HttpRequest) -> String {
-    req.connection_info()
-        .realip_remote_addr()
-        .unwrap_or("unknown")
-        .to_owned()
+/// The client address used for per-IP limits: the peer, or behind a configured proxy
+/// (`APP__HTTP__TRUSTED_PROXIES`) the client it names.
+pub fn client_ip(req: &HttpRequest, state: &crate::state::AppState) -> String {
+    state.trusted_proxies.client_ip(req)
 }

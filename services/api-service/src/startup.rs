@@ -27,6 +27,7 @@ impl Application {
             bus: bus.clone(),
             jwt: jwt.clone(),
             settings: Arc::new(settings.clone()),
+            trusted_proxies: platform::http::TrustedProxies::new(&settings.http.trusted_proxies),
         };
         let readiness = Readiness {
             service: "api-service",

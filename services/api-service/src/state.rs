@@ -8,6 +8,7 @@ pub struct AppState {
     pub bus: bus::Bus,
     pub jwt: JwtKeys,
     pub settings: std::sync::Arc<Settings>,
+    pub trusted_proxies: platform::http::TrustedProxies,
 }
 
 impl AppState {

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use domain::{Email, Password, Username};
+use domain::events::UserEvent;
+use domain::{Email, Password, UserId, Username};
 use platform::{ApiError, AuthUser};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -60,9 +61,11 @@ async fn issue_tokens(
     user: db::users::UserRow,
     family: Option<String>,
 ) -> Result<TokenResponse, ApiError> {
-    let access = state.jwt.issue(user.id, &user.username, user.role)?;
-    let (refresh, hash) = security::new_refresh_token();
     let family = family.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let access = state
+        .jwt
+        .issue_in_session(user.id, &user.username, user.role, &family)?;
+    let (refresh, hash) = security::new_refresh_token();
     let expires_at = db::now() + chrono::Duration::seconds(state.settings.auth.refresh_ttl_secs);
     let row = db::refresh_tokens::NewRefreshTokenRow {
         user_id: user.id,
@@ -89,7 +92,7 @@ pub async fn register(
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let limits = &state.settings.rate_limit;
-    let ip = rate_limit::client_ip(&req);
+    let ip = rate_limit::client_ip(&req, &state);
     rate_limit::enforce(
         &state.bus,
         &format!("register:ip:{ip}"),
@@ -159,7 +162,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let login = parse_login(&req, &body)?;
     let limits = &state.settings.rate_limit;
-    let ip = rate_limit::client_ip(&req);
+    let ip = rate_limit::client_ip(&req, &state);
     let minute = Duration::from_secs(60);
     rate_limit::enforce(
         &state.bus,
@@ -220,6 +223,7 @@ pub async fn refresh(
             db::refresh_tokens::revoke_family(c, &family, db::now())
         })
         .await?;
+        end_session(&state, row.user_id, &row.family_id).await?;
         tracing::warn!(user_id = %row.user_id, "refresh token reuse detected; family revoked");
         return Err(ApiError::unauthorized(
             "refresh token was already used; session revoked",
@@ -250,6 +254,14 @@ pub async fn logout(
         .bus
         .revoke_jti(&user.jti, Duration::from_secs(remaining))
         .await?;
+    if let Some(session) = &user.session {
+        let (family, owner) = (session.clone(), user.id);
+        db::run(&state.db, move |c| {
+            db::refresh_tokens::revoke_family_of(c, owner, &family, db::now())
+        })
+        .await?;
+        end_session(&state, user.id, session).await?;
+    }
     if let Some(token) = body.refresh_token {
         let hash = security::hash_refresh_token(token.trim());
         let owner = user.id;
@@ -264,6 +276,23 @@ pub async fn logout(
         .await?;
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ends a session everywhere at once: its access tokens are refused from now on (for as long
+/// as one of them could live) and the gateways close the sockets opened with them (4401).
+async fn end_session(state: &AppState, user: UserId, session: &str) -> Result<(), ApiError> {
+    let lifetime = Duration::from_secs(state.settings.auth.access_ttl_secs.max(1) as u64 + 60);
+    state.bus.revoke_session(session, lifetime).await?;
+    state
+        .bus
+        .publish_user(
+            user,
+            &UserEvent::SessionEnded {
+                session_id: session.to_owned(),
+            },
+        )
+        .await?;
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),

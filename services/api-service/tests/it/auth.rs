@@ -299,3 +299,68 @@ async fn register_is_rate_limited_per_ip() {
         .await
         .expect(429);
 }
+
+async fn login(app: &TestApp, username: &str) -> (String, String) {
+    let body = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": username, "password": "passw0rd-long"})),
+        )
+        .await
+        .expect(200);
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn refresh(app: &TestApp, token: &str) -> crate::helpers::Reply {
+    app.request(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({"refresh_token": token})),
+    )
+    .await
+}
+
+// Issue 13, hole 5: logout revoked only the one access token it was called with; the other
+// access tokens of the same session kept working.
+both_backends!(logout_ends_the_whole_session_and_only_it, |app| {
+    let ann = app.register("ann").await;
+    // A second token of the first session (a refresh), and a second session (another device).
+    let renewed = refresh(&app, &ann.refresh).await.expect(200);
+    let same_session = renewed["access_token"].as_str().unwrap().to_owned();
+    let (other_device, _) = login(&app, "ann").await;
+    for token in [&ann.token, &same_session, &other_device] {
+        app.get("/api/v1/auth/me", token).await.expect(200);
+    }
+    app.post("/api/v1/auth/logout", &ann.token, json!({}))
+        .await
+        .expect(204);
+    for token in [&ann.token, &same_session] {
+        let refused = app.get("/api/v1/auth/me", token).await.expect(401);
+        assert_eq!(refused["code"], "unauthorized");
+    }
+    let next = renewed["refresh_token"].as_str().unwrap();
+    refresh(&app, next).await.expect(401);
+    app.get("/api/v1/auth/me", &other_device).await.expect(200);
+});
+
+// Hole 5: reuse of a refresh token revoked the family's refresh tokens, but the access tokens
+// already issued in that family stayed valid.
+both_backends!(
+    refresh_token_reuse_revokes_the_sessions_access_tokens,
+    |app| {
+        let bo = app.register("boris").await;
+        let renewed = refresh(&app, &bo.refresh).await.expect(200);
+        let access = renewed["access_token"].as_str().unwrap().to_owned();
+        app.get("/api/v1/auth/me", &access).await.expect(200);
+        // The old refresh token comes back: stolen or replayed.
+        refresh(&app, &bo.refresh).await.expect(401);
+        app.get("/api/v1/auth/me", &access).await.expect(401);
+        app.get("/api/v1/auth/me", &bo.token).await.expect(401);
+    }
+);

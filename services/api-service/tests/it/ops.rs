@@ -156,3 +156,96 @@ async fn serves_the_web_client_with_a_fallback_for_client_routes() {
     assert_eq!(body["code"], "not_found");
     server.abort();
 }
+
+// Issue 13, hole 8: every invented method became a new, permanent `method` label value.
+#[tokio::test]
+async fn invented_methods_do_not_add_metric_series() {
+    let env = TestEnv::new(testkit::services::Backend::Sqlite).await;
+    let (base, _server) = start(env.settings.clone()).await;
+    let http = reqwest::Client::new();
+    let invented = reqwest::Method::from_bytes(b"BREWCOFFEE").unwrap();
+    let resp = http
+        .request(invented, format!("{base}/api/v1/characters"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("BREWCOFFEE"),
+        "the method is not a label value"
+    );
+    assert!(metrics.contains(r#"method="other""#), "counted as other");
+}
+
+// Hole 8: `/metrics` can require a token.
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let env = TestEnv::new(testkit::services::Backend::Sqlite).await;
+    let mut settings = env.settings.clone();
+    settings.http.metrics_token = "ops-token-123".into();
+    let (base, _server) = start(settings).await;
+    let http = reqwest::Client::new();
+    let anonymous = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth("ops-token-124")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let ops = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth("ops-token-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ops.status(), 200);
+    assert!(ops.text().await.unwrap().contains("http_requests_total"));
+    // Health and readiness stay open for the orchestrator's probes.
+    let health = http.get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+// Issue 13, hole 9: CORS reflected any origin (`null` included) in the default run.
+#[tokio::test]
+async fn cors_allows_only_the_apps_own_origins_and_methods() {
+    let env = TestEnv::new(testkit::services::Backend::Sqlite).await;
+    let (base, _server) = start(env.settings.clone()).await;
+    let http = reqwest::Client::new();
+    let preflight = |origin: &'static str, method: &'static str| {
+        http.request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/api/v1/conversations"),
+        )
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", method)
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+    };
+    for hostile in ["null", "https://evil.example", "http://localhost:9999"] {
+        let resp = preflight(hostile, "GET").await.unwrap();
+        assert!(
+            resp.headers().get("access-control-allow-origin").is_none(),
+            "{hostile} is not allowed"
+        );
+    }
+    let own = preflight("http://localhost:5173", "POST").await.unwrap();
+    assert_eq!(
+        own.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("http://localhost:5173")
+    );
+    let trace = preflight("http://localhost:5173", "TRACE").await.unwrap();
+    assert!(
+        trace.headers().get("access-control-allow-origin").is_none()
+            || !trace.status().is_success()
+    );
+}
