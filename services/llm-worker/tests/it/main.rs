@@ -4,6 +4,7 @@
 
 mod app;
 mod cancel;
+mod failures;
 mod helpers;
 mod ops;
 mod prompt;
