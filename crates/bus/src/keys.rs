@@ -49,6 +49,15 @@ impl Keys {
     pub(crate) fn job_enqueued(&self, job_id: &str) -> String {
         format!("{{{}}}:enqueued:{job_id}", self.jobs())
     }
+    /// Jobs scheduled for later (a sorted set by due time): shares the job stream's slot so
+    /// one script moves due jobs onto the stream.
+    pub(crate) fn jobs_delayed(&self) -> String {
+        format!("{{{}}}:delayed", self.jobs())
+    }
+    /// Upstream requests made for one job id, across its deliveries.
+    pub(crate) fn job_attempts(&self, job_id: &str) -> String {
+        format!("{{{}}}:attempts:{job_id}", self.jobs())
+    }
     pub(crate) fn jobs_dead(&self) -> String {
         format!("{}llm.jobs.dead", self.prefix)
     }

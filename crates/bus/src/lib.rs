@@ -16,6 +16,7 @@
 
 mod bus;
 mod config;
+mod delayed;
 mod error;
 mod jobs;
 mod keys;

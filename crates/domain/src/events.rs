@@ -85,11 +85,16 @@ pub enum ConversationEvent {
         message: MessageView,
         usage: Usage,
     },
+    /// The reply failed (or was given up on). `reason` is for people; `code` says why for
+    /// programs (absent from events written before it existed); `retryable` says whether asking
+    /// again may succeed.
     #[serde(rename = "message.failed")]
     Failed {
         job_id: String,
         reason: String,
         retryable: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<FailureCode>,
     },
     #[serde(rename = "typing")]
     Typing { user_id: UserId, username: String },
@@ -188,7 +193,57 @@ pub enum UserEvent {
         job_id: String,
         reason: String,
         retryable: bool,
+        /// Why, for programs; absent from events written before it existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<FailureCode>,
     },
+}
+
+/// Why an AI reply or story failed, in `message.failed` and `story.failed`. Clients decide on
+/// it (offer a retry, point at the settings) instead of parsing the human `reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    /// The provider is rate limiting (HTTP 429 and the like).
+    RateLimited,
+    /// The provider is overloaded (HTTP 503/529).
+    Overloaded,
+    /// The provider did not answer in time.
+    Timeout,
+    /// The provider refused the configured credentials.
+    Auth,
+    /// The account's billing quota is spent.
+    QuotaExhausted,
+    /// The provider rejected the request (unknown model, prompt too long, …).
+    BadRequest,
+    /// The provider's safety system withheld the reply.
+    ContentFilter,
+    /// The provider failed or could not be reached (server error, broken stream).
+    Unavailable,
+    /// The provider answered with no text.
+    EmptyReply,
+    /// Stopped on request.
+    Cancelled,
+    /// Something on our side.
+    Internal,
+}
+
+impl FailureCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::RateLimited => "rate_limited",
+            FailureCode::Overloaded => "overloaded",
+            FailureCode::Timeout => "timeout",
+            FailureCode::Auth => "auth",
+            FailureCode::QuotaExhausted => "quota_exhausted",
+            FailureCode::BadRequest => "bad_request",
+            FailureCode::ContentFilter => "content_filter",
+            FailureCode::Unavailable => "unavailable",
+            FailureCode::EmptyReply => "empty_reply",
+            FailureCode::Cancelled => "cancelled",
+            FailureCode::Internal => "internal",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +277,35 @@ mod tests {
         assert_eq!(json["type"], "story.delta");
         assert_eq!(json["story_id"], 4);
         assert_eq!(serde_json::from_value::<UserEvent>(json).unwrap(), event);
+    }
+
+    #[test]
+    fn failed_carries_a_code_and_still_reads_events_without_one() {
+        let event = ConversationEvent::Failed {
+            job_id: "reply-1".into(),
+            reason: "The AI provider is rate limiting requests.".into(),
+            retryable: true,
+            code: Some(FailureCode::RateLimited),
+        };
+        let json = serde_json::to_value(EventPayload::from(event.clone())).unwrap();
+        assert_eq!(json["code"], "rate_limited");
+        assert_eq!(json["retryable"], true);
+        let old = serde_json::json!({
+            "v": 1, "type": "message.failed", "job_id": "reply-1", "reason": "x", "retryable": false
+        });
+        let back: EventPayload = serde_json::from_value(old).unwrap();
+        assert!(matches!(
+            back.event,
+            ConversationEvent::Failed { code: None, .. }
+        ));
+        let without = ConversationEvent::Failed {
+            job_id: "j".into(),
+            reason: "x".into(),
+            retryable: false,
+            code: None,
+        };
+        let json = serde_json::to_value(EventPayload::from(without)).unwrap();
+        assert!(json.get("code").is_none(), "old clients see the old shape");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::{fmt, time::Duration};
 
+use domain::events::FailureCode;
 use reqwest::header::HeaderMap;
 
 /// Which wait ran out.
@@ -63,6 +64,10 @@ pub enum LlmError {
     /// The connection failed or broke. Retryable before the first token.
     #[error("transport error: {0}")]
     Transport(String),
+    /// The reply's budget of upstream requests was spent before this call could make one (an
+    /// earlier delivery used it up). Not retryable: more attempts are what it forbids.
+    #[error("no upstream attempts left for this reply")]
+    AttemptsExhausted,
 }
 
 impl LlmError {
@@ -108,6 +113,24 @@ impl LlmError {
             LlmError::BadRequest(_) => "The AI provider rejected the request.",
             LlmError::Protocol(_) => "The AI provider sent a malformed response.",
             LlmError::Transport(_) => "Could not reach the AI provider.",
+            LlmError::AttemptsExhausted => "The AI provider kept failing; gave up for now.",
+        }
+    }
+
+    /// What the user is told, for programs: the `code` of `message.failed`.
+    pub fn code(&self) -> FailureCode {
+        match self {
+            LlmError::RateLimited { .. } => FailureCode::RateLimited,
+            LlmError::Overloaded(_) => FailureCode::Overloaded,
+            LlmError::Timeout { .. } => FailureCode::Timeout,
+            LlmError::Auth(_) => FailureCode::Auth,
+            LlmError::QuotaExhausted(_) => FailureCode::QuotaExhausted,
+            LlmError::ContentRefused(_) => FailureCode::ContentFilter,
+            LlmError::BadRequest(_) => FailureCode::BadRequest,
+            LlmError::ServerError(_)
+            | LlmError::Protocol(_)
+            | LlmError::Transport(_)
+            | LlmError::AttemptsExhausted => FailureCode::Unavailable,
         }
     }
 
@@ -132,6 +155,7 @@ impl LlmError {
             LlmError::BadRequest(_) => "bad_request",
             LlmError::Protocol(_) => "protocol",
             LlmError::Transport(_) => "transport",
+            LlmError::AttemptsExhausted => "attempts_exhausted",
         }
     }
 

@@ -24,7 +24,9 @@ mod sse;
 mod timeouts;
 
 pub use error::{LlmError, TimeoutPhase};
-pub use model::{ChatMessage, ChatModel, ChatRequest, ChatRole, ChatStream, StreamEvent};
+pub use model::{
+    AttemptGate, Attempts, ChatMessage, ChatModel, ChatRequest, ChatRole, ChatStream, StreamEvent,
+};
 pub use providers::anthropic::Anthropic;
 pub use providers::gemini::Gemini;
 pub use providers::mock::Mock;
@@ -33,5 +35,5 @@ pub use retry::{RetryPolicy, Retrying};
 pub use router::{Router, RouterConfig};
 pub use timeouts::Timeouts;
 
-/// Re-exported so callers need not depend on `domain` just to read usage.
-pub use domain::events::Usage;
+/// Re-exported so callers need not depend on `domain` just to read usage or failure codes.
+pub use domain::events::{FailureCode, Usage};

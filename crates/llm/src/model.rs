@@ -12,8 +12,9 @@ use crate::LlmError;
 pub enum ChatRole {
     User,
     Assistant,
-    /// An instruction in the middle of the history. Providers without in-history system messages
-    /// (Anthropic, Gemini) fold these into their top-level system prompt, in order.
+    /// An instruction within or after the history (post-history instructions, an Author's
+    /// Note). Providers without in-history system messages (Anthropic, Gemini) send it in its
+    /// place as text of the user's turn, so it keeps its position after the history.
     System,
 }
 
@@ -57,6 +58,43 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
     pub stop: Vec<String>,
+    /// Asked before every upstream request made for this request (retries and fallbacks
+    /// included); `None` = unlimited.
+    pub attempts: Option<Attempts>,
+}
+
+/// Decides whether one more upstream request may be made for a reply, counting it when it may:
+/// the worker counts across deliveries in Redis, so a redelivered job does not start afresh.
+pub trait AttemptGate: Send + Sync {
+    /// `true` (and counted) when one more upstream request may be made.
+    fn try_acquire(&self) -> BoxFuture<'_, bool>;
+}
+
+/// A shared [`AttemptGate`], carried on a [`ChatRequest`].
+#[derive(Clone)]
+pub struct Attempts(Arc<dyn AttemptGate>);
+
+impl Attempts {
+    pub fn new(gate: Arc<dyn AttemptGate>) -> Self {
+        Self(gate)
+    }
+
+    pub(crate) async fn try_acquire(&self) -> bool {
+        self.0.try_acquire().await
+    }
+}
+
+impl std::fmt::Debug for Attempts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Attempts(..)")
+    }
+}
+
+/// Two requests are equal when they share the same gate (identity, not behaviour).
+impl PartialEq for Attempts {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// What a reply stream yields: text as it arrives, then exactly one `Done`.

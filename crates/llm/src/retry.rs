@@ -1,10 +1,13 @@
 //! Retries with exponential backoff and jitter, honouring `retry-after`, but only until the first
 //! token: once text has reached the caller, an error passes through (the caller already showed
 //! part of a reply; a retry would produce a different one).
+//!
+//! Every upstream request first asks the request's [`crate::Attempts`] gate, if it has one, so a
+//! reply's requests are capped across retries, fallbacks and the worker's redeliveries.
 
+use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use futures_util::{future::BoxFuture, StreamExt};
 
 use crate::{ChatModel, ChatRequest, ChatStream, LlmError, StreamEvent};
@@ -96,24 +99,47 @@ pub(crate) async fn open_until_first_event<M: ChatModel + ?Sized>(
     }
 }
 
+/// Full jitter: a random wait in `[0, cap]`. The standard library's per-instance random hash
+/// keys are random enough for spreading retries, and need no extra dependency.
+fn jittered(cap: Duration) -> Duration {
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let fraction = (random >> 11) as f64 / (1u64 << 53) as f64;
+    cap.mul_f64(fraction)
+}
+
 impl<M: ChatModel> ChatModel for Retrying<M> {
     fn stream(&self, req: ChatRequest) -> BoxFuture<'_, Result<ChatStream, LlmError>> {
         let policy = self.policy;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(policy.min_delay)
-            .with_max_delay(policy.max_delay)
-            .with_max_times(policy.max_retries)
-            .with_jitter();
-        Box::pin(
-            (move || open_until_first_event(&self.inner, req.clone()))
-                .retry(backoff)
-                .sleep(tokio::time::sleep)
-                .when(LlmError::is_retryable)
-                .adjust(move |err, backoff| policy.next_delay(err, backoff))
-                .notify(|err, wait| {
-                    tracing::warn!(error = %err, kind = err.kind(), ?wait, "AI provider call failed; retrying");
-                }),
-        )
+        Box::pin(async move {
+            let mut retries = 0;
+            let mut backoff_cap = policy.min_delay;
+            let mut last_error: Option<LlmError> = None;
+            loop {
+                if let Some(gate) = &req.attempts {
+                    if !gate.try_acquire().await {
+                        // Report what kept failing, not the cap itself, when there is one.
+                        return Err(last_error.unwrap_or(LlmError::AttemptsExhausted));
+                    }
+                }
+                let err = match open_until_first_event(&self.inner, req.clone()).await {
+                    Ok(stream) => return Ok(stream),
+                    Err(err) => err,
+                };
+                if !err.is_retryable() || retries >= policy.max_retries {
+                    return Err(err);
+                }
+                let Some(wait) = policy.next_delay(&err, Some(jittered(backoff_cap))) else {
+                    return Err(err);
+                };
+                tracing::warn!(error = %err, kind = err.kind(), ?wait, "AI provider call failed; retrying");
+                tokio::time::sleep(wait).await;
+                retries += 1;
+                backoff_cap = (backoff_cap * 2).min(policy.max_delay);
+                last_error = Some(err);
+            }
+        })
     }
 }
 

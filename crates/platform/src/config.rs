@@ -78,6 +78,9 @@ connect_timeout_secs = 10
 first_token_timeout_secs = 60
 idle_timeout_secs = 30
 max_retries = 3
+max_upstream_attempts = 4
+max_retry_wait_secs = 30
+max_scheduled_wait_secs = 600
 max_output_tokens = 1024
 max_prompt_tokens = 0
 history_messages = 200
@@ -219,6 +222,15 @@ pub struct LlmSettings {
     pub idle_timeout_secs: u64,
     /// Retries of a provider call before its first token (backoff honours `retry-after`).
     pub max_retries: usize,
+    /// Upstream requests one reply (or story) may make in all, retries, fallbacks and
+    /// redeliveries included; counted in Redis per job id.
+    pub max_upstream_attempts: u32,
+    /// The longest `retry-after` waited out inside an attempt; a longer one schedules the job
+    /// again for then instead of holding it.
+    pub max_retry_wait_secs: u64,
+    /// The longest `retry-after` a job is scheduled for; a longer one fails the reply at once
+    /// (`rate_limited`, retryable) rather than keep the user waiting.
+    pub max_scheduled_wait_secs: u64,
     /// Tokens reserved for (and requested as the limit of) one reply.
     pub max_output_tokens: u32,
     /// A cap on prompt tokens below the model's context window (cost control); 0 = no cap.

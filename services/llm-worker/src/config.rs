@@ -18,6 +18,11 @@ pub struct WorkerConfig {
     /// Generations in flight at once in this process.
     pub max_concurrent: usize,
     pub max_deliveries: u32,
+    /// Upstream requests one job may make in all (retries, fallbacks, redeliveries).
+    pub max_upstream_attempts: u32,
+    /// A provider's `retry-after` longer than this fails the job at once instead of
+    /// scheduling it.
+    pub max_scheduled_wait: Duration,
     pub reclaim_idle: Duration,
     pub reclaim_interval: Duration,
     /// A third of `reclaim_idle`: two touches may fail (a Redis blip) before a live job can be
@@ -44,6 +49,8 @@ impl WorkerConfig {
             consumer: consumer_name(),
             max_concurrent: llm.max_concurrent_jobs.max(1),
             max_deliveries: llm.max_deliveries.max(1),
+            max_upstream_attempts: llm.max_upstream_attempts.max(1),
+            max_scheduled_wait: Duration::from_secs(llm.max_scheduled_wait_secs),
             reclaim_idle,
             reclaim_interval: Duration::from_millis(llm.reclaim_interval_ms.max(10)),
             touch_interval: reclaim_idle / 3,
@@ -103,6 +110,8 @@ pub fn router_config(settings: &Settings) -> RouterConfig {
         },
         retry: RetryPolicy {
             max_retries: llm.max_retries,
+            // Longer waits are not held inside the call: the job is scheduled for then.
+            max_retry_after: Duration::from_secs(llm.max_retry_wait_secs),
             ..RetryPolicy::default()
         },
     }

@@ -6,7 +6,7 @@
 //! asking Redis for work, so this worker never holds more jobs than it can run — jobs it cannot
 //! start stay in the stream for other workers. A job's permit lives as long as its task.
 //!
-//! Acknowledgement happens only in [`handle`], after the job's outcome is persisted. Nothing
+//! Acknowledgement happens only in `handle`, after the job's outcome is persisted. Nothing
 //! else acks: a job dropped on the floor (stop, abort, crash) stays pending and is reclaimed.
 
 use std::sync::Arc;
@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use bus::{Bus, JobConsumer, JobDelivery};
 use db::DbPool;
-use domain::jobs::JobKind;
 use llm::Router;
 use platform::Settings;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -25,44 +24,12 @@ use tracing::Instrument;
 use crate::cache::Caches;
 use crate::cancel::{self, InFlight};
 use crate::config::{router_config, WorkerConfig};
+use crate::context::{take_permits, Context, Disposition};
 use crate::metrics::{self, InFlightGuard, Outcome};
-use crate::{job, lease, reclaim, story};
+use crate::{jobs, lease, reclaim};
 
 /// The most jobs asked for in one `XREADGROUP`.
 const READ_BATCH: usize = 32;
-
-/// What every job task shares.
-pub struct Context {
-    pub db: DbPool,
-    pub bus: Bus,
-    pub router: Arc<Router>,
-    pub cfg: WorkerConfig,
-    pub consumer: JobConsumer,
-    pub in_flight: InFlight,
-    pub caches: Caches,
-}
-
-/// What a job's processing decided; [`handle`] acts on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Disposition {
-    pub outcome: Outcome,
-    /// True once the outcome is persisted: the entry may be acknowledged.
-    pub ack: bool,
-}
-
-impl Disposition {
-    pub fn ack(outcome: Outcome) -> Self {
-        Self { outcome, ack: true }
-    }
-
-    /// Leave the entry pending: it is redelivered after the reclaim idle time.
-    pub fn keep(outcome: Outcome) -> Self {
-        Self {
-            outcome,
-            ack: false,
-        }
-    }
-}
 
 /// A worker ready to run. Building it touches neither Redis nor the database, so a worker starts
 /// while they are down and begins consuming once they are back.
@@ -213,26 +180,6 @@ fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Takes a permit, then up to `max` more without waiting. `None` once `stop` is cancelled.
-pub(crate) async fn take_permits(
-    permits: &Arc<Semaphore>,
-    max: usize,
-    stop: &CancellationToken,
-) -> Option<Vec<OwnedSemaphorePermit>> {
-    let first = tokio::select! {
-        _ = stop.cancelled() => return None,
-        p = permits.clone().acquire_owned() => p.ok()?,
-    };
-    let mut batch = vec![first];
-    while batch.len() < max {
-        match permits.clone().try_acquire_owned() {
-            Ok(p) => batch.push(p),
-            Err(_) => break,
-        }
-    }
-    Some(batch)
-}
-
 async fn read_loop(
     ctx: Arc<Context>,
     permits: Arc<Semaphore>,
@@ -286,12 +233,7 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
         let work = async {
             // A second delivery of a job running here waits, then finds it finished.
             let _turn = slot.turn().await;
-            match delivery.job.kind {
-                JobKind::Reply | JobKind::Regenerate => {
-                    job::run(&ctx, &delivery, slot.cancel_token(), &lost).await
-                }
-                JobKind::Story => story::run(&ctx, &delivery, slot.cancel_token(), &lost).await,
-            }
+            jobs::run(&ctx, &delivery, slot.cancel_token(), &lost).await
         };
         let disposition = tokio::select! {
             d = work => d,

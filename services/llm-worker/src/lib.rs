@@ -6,8 +6,9 @@
 //! - [`cache`]: short-lived caches of cards, common prompts and names;
 //! - [`lease`]: keeps a long job this worker's while it runs;
 //! - [`cancel`]: jobs in flight by job id, stop requests;
-//! - [`job`]: one reply (or regenerate) job, idempotent on its job id;
-//! - [`story`]: one story job;
+//! - [`context`]: what every job shares and hands back (no imports of the modules above it);
+//! - [`jobs`]: the jobs — `reply` (and regenerate), `story`, and `failure` (retries, the
+//!   upstream attempt cap, what the user is told);
 //! - [`prompt`]: the prompt from common prompts, the character card and trimmed history;
 //! - [`stream`]: drives a provider stream, coalescing deltas onto the event log;
 //! - [`config`] and [`metrics`]: knobs and metric names.
@@ -16,13 +17,13 @@ pub mod cache;
 pub mod cancel;
 pub mod config;
 pub mod consumer;
-pub mod job;
+pub mod context;
+pub mod jobs;
 pub mod lease;
 pub mod metrics;
 pub mod prompt;
 pub mod reclaim;
 pub mod startup;
-pub mod story;
 pub mod stream;
 
 pub use config::WorkerConfig;

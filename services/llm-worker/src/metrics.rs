@@ -18,8 +18,10 @@ pub enum Outcome {
     Cancelled,
     /// A non-retryable provider error; stored as failed, acknowledged.
     Failed,
-    /// A retryable error; left unacknowledged for redelivery.
+    /// A retryable error after part of the reply streamed; left unacknowledged for redelivery.
     Retry,
+    /// A retryable error before any text; the job is scheduled again for later, acknowledged.
+    Scheduled,
     /// The job was finished before (a duplicate or redelivery); acknowledged, nothing redone.
     Duplicate,
     /// Another worker took the job over; dropped without acknowledging.
@@ -39,6 +41,7 @@ impl Outcome {
             Outcome::Cancelled => "cancelled",
             Outcome::Failed => "failed",
             Outcome::Retry => "retry",
+            Outcome::Scheduled => "scheduled",
             Outcome::Duplicate => "duplicate",
             Outcome::Abandoned => "abandoned",
             Outcome::DeadLettered => "dead_lettered",

@@ -275,6 +275,7 @@ pub fn build(input: &PromptInput, budget: usize, max_output: u32) -> Prompt {
         max_tokens: Some(max_output),
         temperature: None,
         stop: Vec::new(),
+        attempts: None,
     };
     let estimated_tokens = llm::budget::estimate_request_tokens(&request);
     Prompt {

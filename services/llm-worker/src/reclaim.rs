@@ -1,4 +1,5 @@
-//! Taking over the jobs of dead workers (DESIGN §4): every `reclaim_interval` this worker claims
+//! Taking over the jobs of dead workers (DESIGN §4), and releasing jobs scheduled for later once
+//! they are due: every `reclaim_interval` this worker claims
 //! entries idle for `reclaim_idle` (their worker stopped touching them: it died, hangs, or left
 //! them for redelivery after a retryable failure) and runs them like fresh deliveries. Entries
 //! delivered `max_deliveries` times are dead-lettered by the bus instead; the worker then tells
@@ -11,9 +12,9 @@ use domain::jobs::JobKind;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::consumer::{take_permits, Context};
+use crate::context::{take_permits, Context};
+use crate::jobs::{reply, story};
 use crate::metrics::{self, Outcome};
-use crate::{job, story};
 
 /// The most entries claimed in one round.
 const RECLAIM_BATCH: usize = 16;
@@ -30,6 +31,11 @@ pub async fn run(
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
+        }
+        // Jobs scheduled for later (a provider's long retry-after) whose time has come go back
+        // on the stream, where any worker reads them like fresh jobs.
+        if let Err(e) = ctx.bus.enqueue_due_jobs(RECLAIM_BATCH).await {
+            tracing::warn!(error = %e, "moving scheduled jobs onto the stream failed");
         }
         // Claim only what can start now: a claimed job waiting for a slot would go idle again.
         let Some(mut batch) = take_permits(&permits, RECLAIM_BATCH, &stop).await else {
@@ -78,7 +84,7 @@ async fn report_dead(ctx: &Context, dead: DeadLetter) {
             story::report_dead(ctx, &job.job_id, story_id, dead.deliveries).await
         }
         (JobKind::Reply | JobKind::Regenerate, Some(conversation), _) => {
-            job::report_dead(
+            reply::report_dead(
                 ctx,
                 &job.job_id,
                 conversation,

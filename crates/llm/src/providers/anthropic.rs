@@ -61,11 +61,22 @@ impl Anthropic {
         let (system, turns) = split_system(req.system.as_deref(), &req.messages);
         let messages: Vec<Value> = turns
             .into_iter()
-            .map(|(role, content)| {
-                let role = if role == ChatRole::Assistant {
+            .map(|turn| {
+                let role = if turn.role == ChatRole::Assistant {
                     "assistant"
                 } else {
                     "user"
+                };
+                // One block is sent as a plain string, the usual shape; several (a turn with
+                // post-history instructions) as text blocks in order.
+                let content = match <[String; 1]>::try_from(turn.parts) {
+                    Ok([text]) => json!(text),
+                    Err(parts) => Value::Array(
+                        parts
+                            .into_iter()
+                            .map(|text| json!({ "type": "text", "text": text }))
+                            .collect(),
+                    ),
                 };
                 json!({ "role": role, "content": content })
             })

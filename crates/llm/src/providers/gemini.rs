@@ -68,13 +68,18 @@ impl Gemini {
         let (system, turns) = split_system(req.system.as_deref(), &req.messages);
         let contents: Vec<Value> = turns
             .into_iter()
-            .map(|(role, text)| {
-                let role = if role == ChatRole::Assistant {
+            .map(|turn| {
+                let role = if turn.role == ChatRole::Assistant {
                     "model"
                 } else {
                     "user"
                 };
-                json!({ "role": role, "parts": [{ "text": text }] })
+                let parts: Vec<Value> = turn
+                    .parts
+                    .into_iter()
+                    .map(|text| json!({ "text": text }))
+                    .collect();
+                json!({ "role": role, "parts": parts })
             })
             .collect();
         let mut body = json!({ "contents": contents });

@@ -53,6 +53,7 @@ pub fn request(model: &str) -> ChatRequest {
         max_tokens: Some(256),
         temperature: Some(0.5),
         stop: vec!["\nUser:".to_owned()],
+        attempts: None,
     }
 }
 

@@ -361,3 +361,47 @@ macro_rules! provider_tests {
 provider_tests!(openai, ProviderKind::OpenAi);
 provider_tests!(anthropic, ProviderKind::Anthropic);
 provider_tests!(gemini, ProviderKind::Gemini);
+
+/// Counts like the worker's Redis counter, in memory: allows `max` upstream requests.
+struct Cap {
+    max: u32,
+    used: std::sync::atomic::AtomicU32,
+}
+
+impl llm::AttemptGate for Cap {
+    fn try_acquire(&self) -> futures_util::future::BoxFuture<'_, bool> {
+        let n = self.used.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Box::pin(async move { n <= self.max })
+    }
+}
+
+#[tokio::test]
+async fn the_attempt_gate_caps_upstream_requests_and_keeps_the_real_reason() {
+    for kind in [
+        ProviderKind::OpenAi,
+        ProviderKind::Anthropic,
+        ProviderKind::Gemini,
+    ] {
+        let fake = FakeProvider::start(kind).await;
+        fake.set_default(Behavior::rate_limited(0));
+        let mut req = request("test-model");
+        let cap = std::sync::Arc::new(Cap {
+            max: 2,
+            used: Default::default(),
+        });
+        req.attempts = Some(llm::Attempts::new(cap.clone()));
+        // Three retries allowed by the policy, two requests by the gate.
+        let got = run(&retrying(&fake, quick_retry()), req.clone()).await;
+        assert_eq!(fake.request_count(), 2, "{kind:?}");
+        let err = got.error.expect("an error");
+        assert!(
+            matches!(err, LlmError::RateLimited { .. }),
+            "{kind:?}: {err:?}"
+        );
+        assert_eq!(err.code(), llm::FailureCode::RateLimited);
+        // The cap spent before a call (an earlier delivery used it): no request at all.
+        let got = run(&retrying(&fake, quick_retry()), req).await;
+        assert_eq!(fake.request_count(), 2, "{kind:?}");
+        assert!(matches!(got.error, Some(LlmError::AttemptsExhausted)));
+    }
+}

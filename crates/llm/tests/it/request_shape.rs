@@ -52,11 +52,13 @@ async fn openai_compatible_uses_max_tokens_and_its_base_url() {
 async fn anthropic_request_shape() {
     let fake = FakeProvider::start(ProviderKind::Anthropic).await;
     let mut req = request("claude-3-5-haiku-latest");
-    // An in-history system message joins the top-level system prompt; consecutive user turns
-    // merge.
+    // A leading system message joins the top-level system prompt; consecutive user turns
+    // merge; an instruction after the history stays after it, as a block of the user's turn.
     req.messages
-        .insert(1, ChatMessage::system("Stay in character."));
+        .insert(0, ChatMessage::system("Stay in character."));
     req.messages.push(ChatMessage::user("With wheels."));
+    req.messages
+        .push(ChatMessage::system("Keep replies short."));
     let got = run(&*client(&fake, timeouts()), req).await;
     assert!(got.error.is_none(), "{:?}", got.error);
     let sent = &fake.requests()[0];
@@ -77,7 +79,10 @@ async fn anthropic_request_shape() {
         json!([
             { "role": "user", "content": "Hi Ada!" },
             { "role": "assistant", "content": "Hello there! What shall we build?" },
-            { "role": "user", "content": "A tiny robot, please.\n\nWith wheels." },
+            { "role": "user", "content": [
+                { "type": "text", "text": "A tiny robot, please.\n\nWith wheels." },
+                { "type": "text", "text": "Keep replies short." },
+            ] },
         ])
     );
     assert_eq!(body["temperature"], 0.5);
@@ -100,7 +105,11 @@ async fn anthropic_max_tokens_is_always_sent() {
 #[tokio::test]
 async fn gemini_request_shape() {
     let fake = FakeProvider::start(ProviderKind::Gemini).await;
-    let got = run(&*client(&fake, timeouts()), request("gemini-1.5-flash")).await;
+    let mut req = request("gemini-1.5-flash");
+    // An instruction after the history stays after it, as a part of the user's turn.
+    req.messages
+        .push(ChatMessage::system("Keep replies short."));
+    let got = run(&*client(&fake, timeouts()), req).await;
     assert!(got.error.is_none(), "{:?}", got.error);
     let sent = &fake.requests()[0];
     assert_eq!(
@@ -120,7 +129,10 @@ async fn gemini_request_shape() {
         json!([
             { "role": "user", "parts": [{ "text": "Hi Ada!" }] },
             { "role": "model", "parts": [{ "text": "Hello there! What shall we build?" }] },
-            { "role": "user", "parts": [{ "text": "A tiny robot, please." }] },
+            { "role": "user", "parts": [
+                { "text": "A tiny robot, please." },
+                { "text": "Keep replies short." },
+            ] },
         ])
     );
     assert_eq!(

@@ -161,6 +161,7 @@ async fn resume_in_the_middle_of_an_ai_reply_catches_up_with_every_delta() {
             job_id: "reply-1".into(),
             reason: "stopped".into(),
             retryable: false,
+            code: None,
         },
     )
     .await;

@@ -348,6 +348,7 @@ pub fn failed(events: &[ConversationEvent], job_id: &str) -> Vec<(String, bool)>
                 job_id: j,
                 reason,
                 retryable,
+                ..
             } if j == job_id => Some((reason.clone(), *retryable)),
             _ => None,
         })

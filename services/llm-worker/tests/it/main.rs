@@ -4,6 +4,8 @@
 
 mod app;
 mod cancel;
+mod docs;
+mod failures;
 mod helpers;
 mod ops;
 mod prompt;

@@ -74,12 +74,16 @@ async fn anthropic_through_the_worker() {
     let system = body["system"].as_str().unwrap();
     assert!(system.starts_with("You are Ada."), "{system}");
     assert!(
-        system.ends_with("Keep replies short."),
-        "post-history folded into system: {system}"
+        !system.contains("Keep replies short."),
+        "post-history instructions are not folded into the system prompt: {system}"
     );
+    // After the history: a last block of the final user turn (roles must alternate).
     assert_eq!(
         body["messages"],
-        json!([{ "role": "user", "content": "Hello Ada" }])
+        json!([{ "role": "user", "content": [
+            { "type": "text", "text": "Hello Ada" },
+            { "type": "text", "text": "Keep replies short." },
+        ] }])
     );
 }
 
@@ -94,6 +98,23 @@ async fn gemini_through_the_worker() {
             .unwrap()
             .contains("gemini-1.5-flash:streamGenerateContent"),
         "{sent}"
+    );
+    let body = &sent["body"];
+    let system = body["systemInstruction"]["parts"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(system.starts_with("You are Ada."), "{system}");
+    assert!(
+        !system.contains("Keep replies short."),
+        "post-history instructions are not folded into the system prompt: {system}"
+    );
+    // After the history: a last part of the final user turn (roles must alternate).
+    assert_eq!(
+        body["contents"],
+        json!([{ "role": "user", "parts": [
+            { "text": "Hello Ada" },
+            { "text": "Keep replies short." },
+        ] }])
     );
 }
 

@@ -243,10 +243,47 @@ async fn a_non_retryable_error_stores_a_failed_reply_and_acks() {
 }
 
 #[tokio::test]
-async fn a_retryable_error_is_redelivered_then_dead_lettered_with_a_failed_event() {
+async fn a_persistent_server_error_is_retried_up_to_the_cap_then_reported_as_unavailable() {
     let h = Harness::new(Backend::Sqlite).await;
     let fake = FakeProvider::start(ProviderKind::OpenAi).await;
     fake.set_default(Behavior::status(500));
+    let mut settings = h.settings();
+    use_fake(&mut settings, &fake);
+    settings.llm.max_upstream_attempts = 2;
+    let worker = h.start_worker(&settings);
+    let job = h.send("Hi").await;
+    let events = h.wait_finished(&job.job_id).await;
+    // One request per run (no in-call retries in these settings), the second run scheduled.
+    assert_eq!(started_attempts(&events, &job.job_id).len(), 2);
+    assert_eq!(fake.request_count(), 2);
+    let failures: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            ConversationEvent::Failed {
+                retryable, code, ..
+            } => Some((*retryable, *code)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        failures,
+        [(true, Some(domain::events::FailureCode::Unavailable))]
+    );
+    assert_eq!(
+        h.reply(&job.job_id).await.unwrap().status,
+        MessageStatus::Failed
+    );
+    assert!(h.bus.dead_letters(10).await.unwrap().is_empty());
+    h.wait_acked().await;
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reply_failing_mid_stream_is_redelivered_then_dead_lettered_with_a_failed_event() {
+    let h = Harness::new(Backend::Sqlite).await;
+    let fake = FakeProvider::start(ProviderKind::OpenAi).await;
+    // Part of the reply reaches clients each time: the job is redelivered as a new attempt.
+    fake.set_default(Behavior::mid_stream_error(&["Par"]));
     let mut settings = h.settings();
     use_fake(&mut settings, &fake);
     settings.llm.max_deliveries = 2;

@@ -6,18 +6,19 @@
 //! `story.started` (attempt), `story.delta`s, then `story.completed` or `story.failed`. A stop
 //! request keeps the partial text and marks the story failed (stories have no cancelled state).
 
+use std::sync::Arc;
+
 use bus::JobDelivery;
 use chrono::Utc;
 use db::stories::{StoryResult, StoryRow};
 use db::{DbConn, DbError};
-use domain::events::{Usage, UserEvent};
+use domain::events::{FailureCode, Usage, UserEvent};
 use domain::{StoryId, StoryStatus, UserId};
 use llm::{ChatMessage, ChatModel, ChatRequest, LlmError, Router};
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-use crate::consumer::{Context, Disposition};
-use crate::job::{resolve_model, usage_or_estimate, InfraError};
+use crate::context::{resolve_model, usage_or_estimate, Context, Disposition, InfraError};
+use crate::jobs::failure::{next_step, Failure, Next, UpstreamAttempts};
 use crate::metrics::Outcome;
 use crate::stream::{Attempt, Outcome as Streamed, Sink};
 
@@ -75,6 +76,7 @@ fn request(
         max_tokens: Some(max_output),
         temperature: None,
         stop: Vec::new(),
+        attempts: None,
     }
 }
 
@@ -143,8 +145,13 @@ pub async fn run(
 /// Publishes a finished story's final event (again); clients apply it by story id.
 async fn announce_final(ctx: &Context, story: &StoryRow, job_id: &str) -> Result<(), InfraError> {
     if story.status == StoryStatus::Failed {
-        let reason = "The story could not be written.";
-        return failed(ctx, story.user_id, story.id, job_id, reason, false).await;
+        let failure = Failure {
+            // Why is not stored with the story: an older delivery said so the first time.
+            code: FailureCode::Internal,
+            reason: "The story could not be written.".to_owned(),
+            retryable: false,
+        };
+        return failed(ctx, story.user_id, story.id, job_id, &failure, false).await;
     }
     let event = UserEvent::StoryCompleted {
         story_id: story.id,
@@ -226,7 +233,8 @@ async fn try_run(
                 completion_tokens: None,
             };
             store(ctx, story_id, &job_id, user, result, None).await?;
-            failed(ctx, user, story_id, &job_id, error.reason(), false).await?;
+            let failure = Failure::from_llm(&error);
+            failed(ctx, user, story_id, &job_id, &failure, true).await?;
             return Ok(Disposition::ack(Outcome::Failed));
         }
         Loaded::Ready {
@@ -240,6 +248,9 @@ async fn try_run(
         cancel.cancel();
     }
     let prompt_estimate = llm::budget::estimate_request_tokens(&request);
+    let attempts = UpstreamAttempts::new(ctx.bus.clone(), &job_id, ctx.cfg.max_upstream_attempts);
+    let mut request = request;
+    request.attempts = Some(attempts.gate());
     let user = story.user_id;
     let sink = Sink::Story {
         user,
@@ -256,6 +267,12 @@ async fn try_run(
     };
     let announce = sink.started(&ctx.bus, &job_id, delivery.deliveries, &model_id, None);
     match attempt.run(model, request, announce).await? {
+        Streamed::Done { text, .. } if text.trim().is_empty() => {
+            // Nothing to show and nothing to charge: a failure, whatever the provider billed.
+            tracing::warn!("provider returned an empty story");
+            let failure = Failure::empty_reply();
+            fail_story(ctx, story_id, &job_id, user, text, &failure).await
+        }
         Streamed::Done { text, usage, model } => {
             let usage = usage_or_estimate(Some(usage), prompt_estimate, &text);
             let result = StoryResult {
@@ -290,42 +307,69 @@ async fn try_run(
                 usage.map(|u| (model_id, u)),
             )
             .await?;
-            failed(ctx, user, story_id, &job_id, "Stopped.", false).await?;
+            let stopped = Failure {
+                code: FailureCode::Cancelled,
+                reason: "Stopped.".to_owned(),
+                retryable: false,
+            };
+            failed(ctx, user, story_id, &job_id, &stopped, true).await?;
             Ok(Disposition::ack(Outcome::Cancelled))
         }
         Streamed::Abandoned => Ok(Disposition::keep(Outcome::Abandoned)),
-        Streamed::Failed { error, .. } if error.is_retryable() => {
-            tracing::warn!(error = %error, "provider failed (retryable); leaving the story for redelivery");
-            Ok(Disposition::keep(Outcome::Retry))
-        }
         Streamed::Failed { text, error } => {
-            tracing::warn!(error = %error, "provider failed");
-            let result = StoryResult {
-                content: text,
-                status: StoryStatus::Failed,
-                prompt_tokens: None,
-                completion_tokens: None,
-            };
-            store(ctx, story_id, &job_id, user, result, None).await?;
-            failed(ctx, user, story_id, &job_id, error.reason(), false).await?;
-            Ok(Disposition::ack(Outcome::Failed))
+            tracing::warn!(error = %error, kind = error.kind(), "provider failed");
+            match next_step(&ctx.cfg, &attempts, &error, !text.is_empty()) {
+                Next::Fail(failure) => {
+                    fail_story(ctx, story_id, &job_id, user, text, &failure).await
+                }
+                Next::RetryAfter(wait) => {
+                    ctx.bus.schedule_job(&delivery.job, wait).await?;
+                    tracing::info!(?wait, "retry scheduled");
+                    Ok(Disposition::ack(Outcome::Scheduled))
+                }
+                Next::Redeliver => Ok(Disposition::keep(Outcome::Retry)),
+            }
         }
     }
 }
 
+/// A failure the user hears of now: the story is stored as failed (never charged) with any
+/// partial text, and `story.failed` says why.
+async fn fail_story(
+    ctx: &Context,
+    story_id: StoryId,
+    job_id: &str,
+    user: UserId,
+    text: String,
+    failure: &Failure,
+) -> Result<Disposition, InfraError> {
+    let result = StoryResult {
+        content: text,
+        status: StoryStatus::Failed,
+        prompt_tokens: None,
+        completion_tokens: None,
+    };
+    store(ctx, story_id, job_id, user, result, None).await?;
+    failed(ctx, user, story_id, job_id, failure, true).await?;
+    Ok(Disposition::ack(Outcome::Failed))
+}
+
+/// Publishes `story.failed`. `with_code` false leaves the code out, for events whose cause is
+/// not known any more (a finished story announced again).
 async fn failed(
     ctx: &Context,
     user: UserId,
     story_id: StoryId,
     job_id: &str,
-    reason: &str,
-    retryable: bool,
+    failure: &Failure,
+    with_code: bool,
 ) -> Result<(), InfraError> {
     let event = UserEvent::StoryFailed {
         story_id,
         job_id: job_id.to_owned(),
-        reason: reason.to_owned(),
-        retryable,
+        reason: failure.reason.clone(),
+        retryable: failure.retryable,
+        code: with_code.then_some(failure.code),
     };
     ctx.bus.publish_user(user, &event).await?;
     Ok(())
@@ -361,10 +405,14 @@ pub async fn report_dead(
     })
     .await?;
     if let Some(user) = user {
-        let reason = format!(
-            "The AI provider could not answer after {deliveries} attempts. Please try again."
-        );
-        failed(ctx, user, story_id, job_id, &reason, true).await?;
+        let failure = Failure {
+            code: FailureCode::Unavailable,
+            reason: format!(
+                "The AI provider could not answer after {deliveries} attempts. Please try again."
+            ),
+            retryable: true,
+        };
+        failed(ctx, user, story_id, job_id, &failure, true).await?;
     }
     Ok(())
 }

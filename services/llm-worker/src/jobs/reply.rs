@@ -14,76 +14,18 @@ use bus::{BusError, JobDelivery};
 use chrono::Utc;
 use db::messages::{AssistantReply, MessageRow};
 use db::{DbConn, DbError};
-use domain::events::{ConversationEvent, EventPayload, MessageView, Usage};
+use domain::events::{ConversationEvent, EventPayload, FailureCode, MessageView, Usage};
 use domain::{
     CharacterId, ConversationId, MessageId, MessageRole, MessageStatus, MessageType, UserId,
 };
-use llm::{ChatMessage, ChatModel, LlmError, Router};
+use llm::{ChatMessage, ChatModel, LlmError};
 use tokio_util::sync::CancellationToken;
 
-use crate::consumer::{Context, Disposition};
+use crate::context::{resolve_model, usage_or_estimate, Context, Disposition, InfraError};
+use crate::jobs::failure::{next_step, Failure, Next, UpstreamAttempts};
 use crate::metrics::Outcome;
 use crate::prompt::{self, Card, PromptInput};
 use crate::stream::{Attempt, Outcome as Streamed, Sink};
-
-/// Why a job failed on our side (not the provider's): the entry is left for redelivery.
-#[derive(Debug)]
-pub enum InfraError {
-    Db(DbError),
-    Bus(BusError),
-}
-
-impl std::fmt::Display for InfraError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            InfraError::Db(e) => write!(f, "database: {e}"),
-            InfraError::Bus(e) => write!(f, "redis: {e}"),
-        }
-    }
-}
-
-impl From<DbError> for InfraError {
-    fn from(e: DbError) -> Self {
-        InfraError::Db(e)
-    }
-}
-
-impl From<BusError> for InfraError {
-    fn from(e: BusError) -> Self {
-        InfraError::Bus(e)
-    }
-}
-
-/// The model for a job: the first of `candidates` the router can serve, else the default.
-/// A preference naming a provider that is not configured is skipped, not fatal.
-pub(crate) fn resolve_model(
-    router: &Router,
-    candidates: &[Option<&str>],
-) -> Result<(Arc<dyn ChatModel>, String), LlmError> {
-    for candidate in candidates.iter().flatten() {
-        match router.resolve(Some(candidate)) {
-            Ok(resolved) => return Ok(resolved),
-            Err(e) => {
-                tracing::warn!(model = candidate, error = %e, "model preference unavailable; trying the next")
-            }
-        }
-    }
-    router.resolve(None)
-}
-
-/// Usage when the provider reported none (some OpenAI-compatible servers, and stopped replies):
-/// the prompt estimate and the estimate of the text generated.
-pub(crate) fn usage_or_estimate(usage: Option<Usage>, prompt_estimate: usize, text: &str) -> Usage {
-    match usage {
-        Some(u) if u.prompt_tokens > 0 || u.completion_tokens > 0 => u,
-        _ => Usage {
-            prompt_tokens: i64::try_from(prompt_estimate).unwrap_or(i64::MAX),
-            completion_tokens: i64::try_from(llm::budget::estimate_tokens(text))
-                .unwrap_or(i64::MAX),
-            cached_prompt_tokens: 0,
-        },
-    }
-}
 
 /// What the database said about a job before generating.
 enum Loaded {
@@ -363,7 +305,8 @@ async fn try_run(
             character_id,
         } => {
             tracing::warn!(error = %error, "no model can serve this job");
-            return fail(ctx, &job, String::new(), None, character_id, &error).await;
+            let failure = Failure::from_llm(&error);
+            return fail(ctx, &job, String::new(), None, character_id, &failure).await;
         }
         Loaded::Ready(ready) => ready,
     };
@@ -382,7 +325,10 @@ async fn try_run(
         ctx.cfg.max_output_tokens,
         ctx.cfg.max_prompt_tokens,
     );
-    let built = prompt::build(&input, budget, ctx.cfg.max_output_tokens);
+    let mut built = prompt::build(&input, budget, ctx.cfg.max_output_tokens);
+    let attempts =
+        UpstreamAttempts::new(ctx.bus.clone(), &job.job_id, ctx.cfg.max_upstream_attempts);
+    built.request.attempts = Some(attempts.gate());
     if built.dropped_history > 0 || built.dropped_examples > 0 {
         tracing::debug!(
             dropped_history = built.dropped_history,
@@ -439,6 +385,12 @@ async fn try_run(
         Ok::<(), InfraError>(())
     };
     match attempt.run(model, built.request, announce).await? {
+        Streamed::Done { text, model, .. } if text.trim().is_empty() => {
+            // Nothing to show and nothing to charge: a failure, whatever the provider billed.
+            tracing::warn!(model, "provider returned an empty reply");
+            let failure = Failure::empty_reply();
+            fail(ctx, &job, text, Some(model), character_id, &failure).await
+        }
         Streamed::Done { text, usage, model } => {
             let usage = usage_or_estimate(Some(usage), prompt_estimate, &text);
             let fin = Final {
@@ -487,26 +439,32 @@ async fn try_run(
             Ok(Disposition::ack(Outcome::Cancelled))
         }
         Streamed::Abandoned => Ok(Disposition::keep(Outcome::Abandoned)),
-        Streamed::Failed { text, error } if error.is_retryable() => {
-            tracing::warn!(error = %error, kind = error.kind(), "provider failed (retryable); leaving the job for redelivery");
-            drop(text);
-            Ok(Disposition::keep(Outcome::Retry))
-        }
         Streamed::Failed { text, error } => {
             tracing::warn!(error = %error, kind = error.kind(), "provider failed");
-            fail(ctx, &job, text, Some(model_id), character_id, &error).await
+            match next_step(&ctx.cfg, &attempts, &error, !text.is_empty()) {
+                Next::Fail(failure) => {
+                    fail(ctx, &job, text, Some(model_id), character_id, &failure).await
+                }
+                Next::RetryAfter(wait) => {
+                    ctx.bus.schedule_job(&delivery.job, wait).await?;
+                    tracing::info!(?wait, "retry scheduled");
+                    Ok(Disposition::ack(Outcome::Scheduled))
+                }
+                Next::Redeliver => Ok(Disposition::keep(Outcome::Retry)),
+            }
         }
     }
 }
 
-/// A non-retryable failure: the reply is stored as failed, clients get `message.failed`.
+/// A failure the user hears of now: the reply is stored as failed (never charged), clients get
+/// `message.failed` with its reason.
 async fn fail(
     ctx: &Context,
     job: &JobRef,
     text: String,
     model: Option<String>,
     character_id: Option<CharacterId>,
-    error: &LlmError,
+    failure: &Failure,
 ) -> Result<Disposition, InfraError> {
     let fin = Final {
         status: MessageStatus::Failed,
@@ -521,8 +479,9 @@ async fn fail(
         job.conversation,
         ConversationEvent::Failed {
             job_id: job.job_id.clone(),
-            reason: error.reason().to_owned(),
-            retryable: false,
+            reason: failure.reason.clone(),
+            retryable: failure.retryable,
+            code: Some(failure.code),
         },
     )
     .await?;
@@ -544,6 +503,8 @@ async fn announce_final(
             job_id: job.job_id.clone(),
             reason: "The reply could not be generated.".to_owned(),
             retryable: false,
+            // Why is not stored with the message: an older delivery said so the first time.
+            code: None,
         },
         _ => ConversationEvent::Completed {
             job_id: job.job_id.clone(),
@@ -634,29 +595,10 @@ pub async fn report_dead(
                 // The cause was transient (only retryable failures are redelivered): asking
                 // again may well work.
                 retryable: true,
+                code: Some(FailureCode::Unavailable),
             },
         )
         .await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn estimates_only_when_the_provider_reported_nothing() {
-        let reported = Usage {
-            prompt_tokens: 10,
-            completion_tokens: 2,
-            cached_prompt_tokens: 0,
-        };
-        assert_eq!(usage_or_estimate(Some(reported), 99, "abcd"), reported);
-        let estimated = usage_or_estimate(Some(Usage::default()), 99, "abcdefgh");
-        assert_eq!(
-            (estimated.prompt_tokens, estimated.completion_tokens),
-            (99, 2)
-        );
-    }
 }
