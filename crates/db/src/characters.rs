@@ -174,6 +174,20 @@ pub fn list_visible(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<CharacterRow>, DbError> {
+    list_page(conn, viewer, false, search, tag, limit, offset)
+}
+
+/// [`list_visible`], or with `own_only` just the viewer's own characters — filtered in the
+/// query, so pages are full (filtering a page afterwards gave short or empty pages).
+pub fn list_page(
+    conn: &mut DbConn,
+    viewer: UserId,
+    own_only: bool,
+    search: Option<&str>,
+    tag: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<CharacterRow>, DbError> {
     let (limit, offset) = clamp_page(limit, offset);
     // Tags are a JSON array of strings: `"tag"` (quotes included) matches exactly one element.
     let name_pattern = contains_pattern(search.unwrap_or_default());
@@ -191,6 +205,9 @@ pub fn list_visible(
                 .offset(offset)
                 .select(CharacterRow::as_select())
                 .into_boxed::<$backend>();
+            if own_only {
+                q = q.filter(characters::owner_id.eq(viewer.0));
+            }
             if search.is_some() {
                 q = q.filter(characters::name.$like(name_pattern).escape('\\'));
             }

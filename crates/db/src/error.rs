@@ -97,6 +97,15 @@ impl From<diesel::ConnectionError> for DbError {
 /// `UNIQUE constraint failed: t.a, t.b`. Values are never copied into the hint, so it is safe to
 /// log and to show.
 fn conflict_columns(info: &(dyn DatabaseErrorInformation + Send + Sync)) -> String {
+    // Expression indexes: PostgreSQL names the expression, SQLite the index.
+    let named = raw_conflict_columns(info);
+    if named.contains("lower(username") || named.contains("users_username_lower_key") {
+        return "username".to_owned();
+    }
+    named
+}
+
+fn raw_conflict_columns(info: &(dyn DatabaseErrorInformation + Send + Sync)) -> String {
     if let Some(cols) = info
         .details()
         .and_then(|d| d.strip_prefix("Key ("))

@@ -17,8 +17,14 @@ pub async fn migrate(pool: &DbPool) -> Result<usize, DbError> {
     run(pool, run_migrations).await
 }
 
+/// The migration that makes usernames unique ignoring case.
+const CASE_INSENSITIVE_USERNAMES: &str = "2026-12-03-000100";
+/// The migration that creates the users table.
+const CREATE_USERS: &str = "2026-11-01-000100";
+
 /// The blocking form, for test templates and tools that hold a plain connection.
 pub fn run_migrations(conn: &mut DbConn) -> Result<usize, DbError> {
+    refuse_username_clashes(conn)?;
     match conn {
         DbConn::Postgres(c) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(c)?;
@@ -35,4 +41,39 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, DbError> {
             .map(|v| v.len())
             .map_err(|e| DbError::Migration(e.to_string())),
     }
+}
+
+/// Before usernames become unique ignoring case, accounts whose names differ only in case must
+/// be renamed by an operator: merging them silently would hand one person's account to another.
+/// The migration stops with the list instead.
+fn refuse_username_clashes(conn: &mut DbConn) -> Result<(), DbError> {
+    let pending: Vec<String> = match conn {
+        DbConn::Postgres(c) => c
+            .pending_migrations(POSTGRES)
+            .map(|m| m.iter().map(|m| m.name().to_string()).collect()),
+        DbConn::Sqlite(c) => c
+            .pending_migrations(SQLITE)
+            .map(|m| m.iter().map(|m| m.name().to_string()).collect()),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    let due = pending
+        .iter()
+        .any(|m| m.starts_with(CASE_INSENSITIVE_USERNAMES));
+    // On a fresh database the users table does not exist yet: nothing can clash.
+    let fresh = pending.iter().any(|m| m.starts_with(CREATE_USERS));
+    if !due || fresh {
+        return Ok(());
+    }
+    let clashes = crate::users::case_clashes(conn)?;
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    let list = clashes
+        .iter()
+        .map(|g| g.join(" / "))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(DbError::Migration(format!(
+        "usernames must be unique ignoring case, and these accounts clash: {list}. Rename all but one of each (UPDATE users SET username = … WHERE id = …), then migrate again"
+    )))
 }

@@ -95,20 +95,23 @@ pub fn find(conn: &mut DbConn, id: UserId) -> Result<UserRow, DbError> {
         .first(conn)?)
 }
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The account of a username, ignoring case (as its unique index does).
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<UserRow>, DbError> {
     Ok(users::table
-        .filter(users::username.eq(username))
+        .filter(lower(users::username).eq(username.to_ascii_lowercase()))
         .select(UserRow::as_select())
         .first(conn)
         .optional()?)
 }
 
-/// The account a login name refers to: its username exactly, or its email in any case.
+/// The account a login name refers to: its username or its email, in any case.
 pub fn find_by_login(conn: &mut DbConn, login: &str) -> Result<Option<UserRow>, DbError> {
     Ok(users::table
         .filter(
-            users::username
-                .eq(login)
+            lower(users::username)
+                .eq(login.to_ascii_lowercase())
                 .or(users::email.eq(login.to_lowercase())),
         )
         .order(users::id)
@@ -209,4 +212,21 @@ pub fn count_search(conn: &mut DbConn, query: &str) -> Result<i64, DbError> {
 
 pub fn count(conn: &mut DbConn) -> Result<i64, DbError> {
     Ok(users::table.count().get_result(conn)?)
+}
+
+/// Usernames that differ only in case, grouped (lower-cased name, the accounts' usernames).
+/// Empty once the case-insensitive unique index exists.
+pub fn case_clashes(conn: &mut DbConn) -> Result<Vec<Vec<String>>, DbError> {
+    let names: Vec<String> = users::table
+        .select(users::username)
+        .order(users::id)
+        .load(conn)?;
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for name in names {
+        groups
+            .entry(name.to_ascii_lowercase())
+            .or_default()
+            .push(name);
+    }
+    Ok(groups.into_values().filter(|g| g.len() > 1).collect())
 }

@@ -5,6 +5,47 @@ use actix_web::web;
 
 use crate::error;
 
+/// A JSON request body that must be an object. actix's `web::Json` lets serde fill a struct
+/// from an array too (`PATCH /users/me ["x","y",null]` set fields by position and answered
+/// 200); this refuses anything but an object with 422. Limits, the content type check and the
+/// error bodies are `web::Json`'s (its `JsonConfig`).
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let value = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let web::Json(value) = value.await?;
+            if !value.is_object() {
+                return Err(crate::ApiError::validation("body", "must be a JSON object").into());
+            }
+            T::deserialize(value).map(Json).map_err(|e| {
+                crate::ApiError::new(domain::ErrorCode::Validation, e.to_string()).into()
+            })
+        })
+    }
+}
+
 pub fn configure_extractors(cfg: &mut web::ServiceConfig, body_limit: usize) {
     cfg.app_data(
         web::JsonConfig::default()

@@ -32,7 +32,11 @@ both_backends!(find_by_username_and_login, |c| {
         users::find_by_username(c, "alice")?.map(|u| u.id),
         Some(alice.id)
     );
-    assert_eq!(users::find_by_username(c, "ALICE")?, None);
+    // Usernames are one name in any case (issue 13, hole 10).
+    assert_eq!(
+        users::find_by_username(c, "ALICE")?.map(|u| u.id),
+        Some(alice.id)
+    );
     assert_eq!(
         users::find_by_login(c, "alice")?.map(|u| u.id),
         Some(alice.id)
@@ -131,4 +135,41 @@ both_backends!(search_count_and_paging, |c| {
     assert_eq!(users::count_search(c, "_")?, 0);
     // Nonsense paging does not reach SQL.
     assert!(users::search(c, "a", -5, -5).is_ok());
+});
+
+// Issue 13, hole 10: "Alice" and "alice" both registered.
+both_backends!(usernames_are_unique_ignoring_case, |c| {
+    let alice = user(c, "alice")?;
+    let clash = users::insert(c, NewUserRow::new("ALICE", "other@example.com", "h"));
+    let err = clash.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Conflict);
+    assert!(err.is_conflict_on("username"), "{err}");
+    assert_eq!(
+        users::find_by_username(c, "Alice")?.map(|u| u.id),
+        Some(alice.id)
+    );
+    assert_eq!(
+        users::find_by_login(c, "ALICE")?.map(|u| u.id),
+        Some(alice.id)
+    );
+});
+
+// Hole 10: existing clashes are reported by the migration, not merged.
+both_backends!(the_migration_reports_existing_case_clashes, |c| {
+    use diesel::RunQueryDsl;
+    // As before the migration: no index, two names differing only in case.
+    diesel::sql_query("DROP INDEX users_username_lower_key").execute(c)?;
+    diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261203000100'")
+        .execute(c)?;
+    users::insert(c, NewUserRow::new("Carol", "c1@example.com", "h"))?;
+    users::insert(c, NewUserRow::new("carol", "c2@example.com", "h"))?;
+    user(c, "dave")?;
+    let err = db::run_migrations(c).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("Carol / carol"), "{message}");
+    assert!(!message.contains("dave"), "{message}");
+    // Once an operator renames one, the migration goes through.
+    diesel::sql_query("UPDATE users SET username = 'carol2' WHERE username = 'carol'")
+        .execute(c)?;
+    assert_eq!(db::run_migrations(c)?, 1);
 });

@@ -89,7 +89,7 @@ async fn issue_tokens(
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<RegisterRequest>,
+    body: platform::http::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let limits = &state.settings.rate_limit;
     let ip = rate_limit::client_ip(&req, &state);
@@ -198,7 +198,7 @@ pub async fn login(
     responses((status = 200, body = TokenResponse), (status = 401, description = "invalid, expired or reused token")))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: platform::http::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let hash = security::hash_refresh_token(body.refresh_token.trim());
     let invalid = || ApiError::unauthorized("invalid refresh token");

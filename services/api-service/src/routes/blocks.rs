@@ -51,7 +51,7 @@ pub async fn list_blocks(
 pub async fn block_user(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<BlockRequest>,
+    body: platform::http::Json<BlockRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (me, them) = (user.id, body.user_id);
     if me == them {

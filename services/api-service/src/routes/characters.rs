@@ -325,19 +325,15 @@ pub async fn list_characters(
     let viewer = user.id;
     let mine = q.mine;
     let rows = db::run(&state.db, move |c| {
-        let rows = db::characters::list_visible(
+        db::characters::list_page(
             c,
             viewer,
+            mine,
             search.as_deref(),
             tag.as_deref(),
             limit,
             offset,
-        )?;
-        Ok(if mine {
-            rows.into_iter().filter(|r| r.owner_id == viewer).collect()
-        } else {
-            rows
-        })
+        )
     })
     .await?;
     Ok(web::Json(Page::new(
@@ -362,7 +358,7 @@ pub struct PageOfCharacters {
 pub async fn create_character(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<CreateCharacterRequest>,
+    body: platform::http::Json<CreateCharacterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let row = new_row(user.id, body.into_inner())?;
     let created = db::run(&state.db, move |c| db::characters::insert(c, row)).await?;
@@ -387,7 +383,7 @@ pub async fn update_character(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<UpdateCharacterRequest>,
+    body: platform::http::Json<UpdateCharacterRequest>,
 ) -> Result<web::Json<CharacterView>, ApiError> {
     let id = CharacterId(path.into_inner());
     let body = body.into_inner();

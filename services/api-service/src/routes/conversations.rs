@@ -194,7 +194,7 @@ async fn create_ai_chat(
 pub async fn create_conversation(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<CreateConversationRequest>,
+    body: platform::http::Json<CreateConversationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let view = match body.kind {
@@ -259,7 +259,7 @@ pub async fn update_conversation(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<UpdateConversationRequest>,
+    body: platform::http::Json<UpdateConversationRequest>,
 ) -> Result<web::Json<ConversationView>, ApiError> {
     let id = ConversationId(path.into_inner());
     let (conversation, member) =
@@ -307,7 +307,7 @@ pub async fn mark_read(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<MarkReadRequest>,
+    body: platform::http::Json<MarkReadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
     chat::access::member_conversation(&state.chat(), id, user.id).await?;

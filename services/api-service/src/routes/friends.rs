@@ -119,7 +119,7 @@ pub async fn list_requests(
 pub async fn send_request(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<FriendRequestBody>,
+    body: platform::http::Json<FriendRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (me, them) = (user.id, body.user_id);
     if me == them {

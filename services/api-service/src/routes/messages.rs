@@ -191,7 +191,7 @@ pub async fn send_message(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     query: web::Query<SendQuery>,
-    body: web::Json<SendMessageRequest>,
+    body: platform::http::Json<SendMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
     let body = body.into_inner();
@@ -228,7 +228,7 @@ pub async fn edit_message(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,
-    body: web::Json<EditMessageRequest>,
+    body: platform::http::Json<EditMessageRequest>,
 ) -> Result<web::Json<MessageView>, ApiError> {
     let (conversation, message) = path_ids(path.into_inner());
     let view = chat::messages::edit(

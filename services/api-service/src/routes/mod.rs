@@ -212,6 +212,13 @@ pub fn active_user(
 
 /// Parses a JSON body read as bytes, with the same error mapping as the JSON extractor.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Every body of this API is an object; serde would fill a struct from an array too.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{')
+        && serde_json::from_slice::<serde_json::Value>(body).is_ok()
+    {
+        return Err(ApiError::validation("body", "must be a JSON object"));
+    }
     serde_json::from_slice(body).map_err(|e| {
         if e.is_data() {
             ApiError::validation("body", e.to_string())

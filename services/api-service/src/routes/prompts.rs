@@ -92,7 +92,7 @@ pub async fn list_prompts(
 pub async fn create_prompt(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<CreatePromptRequest>,
+    body: platform::http::Json<CreatePromptRequest>,
 ) -> Result<HttpResponse, ApiError> {
     user.require_admin()?;
     let body = body.into_inner();
@@ -112,7 +112,7 @@ pub async fn update_prompt(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<UpdatePromptRequest>,
+    body: platform::http::Json<UpdatePromptRequest>,
 ) -> Result<web::Json<PromptView>, ApiError> {
     user.require_admin()?;
     let body = body.into_inner();
@@ -145,7 +145,7 @@ pub async fn delete_prompt(
 pub async fn reorder_prompts(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<ReorderPromptsRequest>,
+    body: platform::http::Json<ReorderPromptsRequest>,
 ) -> Result<web::Json<Vec<PromptView>>, ApiError> {
     user.require_admin()?;
     let ids = body.into_inner().ids;

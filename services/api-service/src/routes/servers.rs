@@ -207,7 +207,7 @@ const ANY_MEMBER: &[MemberRole] = &[MemberRole::Owner, MemberRole::Admin, Member
 pub async fn create_server(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<CreateServerRequest>,
+    body: platform::http::Json<CreateServerRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new = NewServerRow {
@@ -312,7 +312,7 @@ pub async fn update_server(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<UpdateServerRequest>,
+    body: platform::http::Json<UpdateServerRequest>,
 ) -> Result<web::Json<ServerView>, ApiError> {
     let id = ServerId(path.into_inner());
     require(&state, id, user.id, &[MemberRole::Owner]).await?;
@@ -395,7 +395,7 @@ pub async fn join_server(
 pub async fn join_by_invite(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<JoinByInviteRequest>,
+    body: platform::http::Json<JoinByInviteRequest>,
 ) -> Result<web::Json<ServerView>, ApiError> {
     let code = bounded_text("invite_code", &body.invite_code, 1, 64)?;
     let server = db::run(&state.db, move |c| {
@@ -488,7 +488,7 @@ pub async fn change_server_role(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,
-    body: web::Json<ServerRoleRequest>,
+    body: platform::http::Json<ServerRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, target) = (ServerId(path.0), UserId(path.1));
     require(&state, id, user.id, &[MemberRole::Owner]).await?;
@@ -561,7 +561,7 @@ pub async fn create_channel(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<ChannelRequest>,
+    body: platform::http::Json<ChannelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ServerId(path.into_inner());
     let (_, role) = require(&state, id, user.id, MANAGERS).await?;
@@ -598,7 +598,7 @@ pub async fn update_channel(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,
-    body: web::Json<ChannelRequest>,
+    body: platform::http::Json<ChannelRequest>,
 ) -> Result<web::Json<ConversationView>, ApiError> {
     let (id, channel) = (ServerId(path.0), ConversationId(path.1));
     let (_, role) = require(&state, id, user.id, MANAGERS).await?;

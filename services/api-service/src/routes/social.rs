@@ -273,7 +273,7 @@ pub async fn add_member(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<AddMemberRequest>,
+    body: platform::http::Json<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
     let (conversation, member) = group(&state, id, user.id).await?;
@@ -322,7 +322,7 @@ pub async fn change_member_role(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<(i64, i64)>,
-    body: web::Json<ChangeRoleRequest>,
+    body: platform::http::Json<ChangeRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, target) = (ConversationId(path.0), UserId(path.1));
     let (_, me) = group(&state, id, user.id).await?;
@@ -431,7 +431,7 @@ pub async fn add_character(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<AddCharacterRequest>,
+    body: platform::http::Json<AddCharacterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
     let (conversation, member) =

@@ -79,7 +79,7 @@ pub struct StoryListQuery {
 pub async fn create_story(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<CreateStoryRequest>,
+    body: platform::http::Json<CreateStoryRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let prompt = bounded_text("prompt", &body.prompt, 1, 4000)?;

@@ -77,7 +77,7 @@ pub async fn get_me(
 pub async fn update_me(
     user: AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<UpdateProfileRequest>,
+    body: platform::http::Json<UpdateProfileRequest>,
 ) -> Result<web::Json<UserView>, ApiError> {
     let body = body.into_inner();
     let changes = db::users::UserChanges {

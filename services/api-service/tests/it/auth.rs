@@ -364,3 +364,44 @@ both_backends!(
         app.get("/api/v1/auth/me", &bo.token).await.expect(401);
     }
 );
+
+// Issue 13, hole 10: usernames differing only in case both registered; logins match any case.
+both_backends!(usernames_are_one_name_in_any_case, |app| {
+    let alice = app.register("alice").await;
+    let clash = app
+        .request(
+            Method::POST,
+            "/api/v1/auth/register",
+            None,
+            Some(json!({"username": "ALICE", "email": "other@example.com", "password": "passw0rd-long"})),
+        )
+        .await
+        .expect(409);
+    assert_eq!(clash["detail"], "username is already taken");
+    let (token, _) = login(&app, "Alice").await;
+    let me = app.get("/api/v1/auth/me", &token).await.expect(200);
+    assert_eq!(me["id"], alice.id);
+});
+
+// Hole 10: a JSON array where an object is required filled the struct by position (200).
+both_backends!(json_arrays_are_refused_where_an_object_is_required, |app| {
+    let alice = app.register("alice").await;
+    let refused = app
+        .patch("/api/v1/users/me", &alice.token, json!(["x", "y", null]))
+        .await
+        .expect(422);
+    assert_eq!(refused["code"], "validation");
+    let me = app.get("/api/v1/users/me", &alice.token).await.expect(200);
+    assert_ne!(me["display_name"], "x");
+    app.request(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!(["alice", "passw0rd-long"])),
+    )
+    .await
+    .expect(422);
+    app.post("/api/v1/auth/logout", &alice.token, json!([]))
+        .await
+        .expect(422);
+});

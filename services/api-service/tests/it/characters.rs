@@ -308,3 +308,38 @@ both_backends!(card_v2_png_import_and_export, |app| {
     .await
     .expect(422);
 });
+
+// Issue 13, hole 12: `mine=true` filtered a page after paging, so with many public characters
+// newer than one's own the first page came back short or empty.
+both_backends!(mine_pages_are_full_pages_of_my_characters, |app| {
+    let me = app.register("maker").await;
+    let other = app.register("other").await;
+    let mut my_ids = Vec::new();
+    for i in 0..3 {
+        my_ids.push(app.character(&me, &format!("Mine {i}"), false).await);
+    }
+    for i in 0..5 {
+        app.character(&other, &format!("Public {i}"), true).await;
+    }
+    let page = app
+        .get("/api/v1/characters?mine=true&limit=2", &me.token)
+        .await
+        .expect(200);
+    let ids: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [my_ids[2], my_ids[1]],
+        "a full first page, newest first"
+    );
+    let next = app
+        .get("/api/v1/characters?mine=true&limit=2&offset=2", &me.token)
+        .await
+        .expect(200);
+    assert_eq!(next["items"][0]["id"], my_ids[0]);
+    assert_eq!(next["items"].as_array().unwrap().len(), 1);
+});
