@@ -42,6 +42,10 @@ impl Application {
         if !serve_web {
             tracing::info!(dir = %web_dir.display(), "no built web client; `/` is not served");
         }
+        let ports = crate::web_client::SiblingPorts {
+            gateway: settings.http.gateway_port,
+            admin: settings.http.admin_port,
+        };
         let server =
             RunningServer::bind(&settings, settings.http.api_port, readiness, move |cfg| {
                 cfg.app_data(app_state.clone())
@@ -50,7 +54,7 @@ impl Application {
                     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                     .route("/docs", web::get().to(redirect_to_docs));
                 if serve_web {
-                    cfg.service(web_client(&web_dir));
+                    crate::web_client::configure(cfg, &web_dir, ports);
                 }
             })?;
         Ok(Application { server, state })
@@ -73,23 +77,4 @@ async fn redirect_to_docs() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header(("Location", "/docs/"))
         .finish()
-}
-
-/// The single-page web client: its files, and `index.html` for client-side routes so a reload
-/// of `/chat/42` works. API paths never reach it (they are matched first).
-fn web_client(dir: &std::path::Path) -> actix_files::Files {
-    let index = dir.join("index.html");
-    actix_files::Files::new("/", dir)
-        .index_file("index.html")
-        .default_handler(actix_web::dev::fn_service(
-            move |req: actix_web::dev::ServiceRequest| {
-                let index = index.clone();
-                async move {
-                    let (req, _) = req.into_parts();
-                    let file = actix_files::NamedFile::open_async(index).await?;
-                    let response = file.into_response(&req);
-                    Ok(actix_web::dev::ServiceResponse::new(req, response))
-                }
-            },
-        ))
 }

@@ -249,3 +249,57 @@ async fn cors_allows_only_the_apps_own_origins_and_methods() {
             || !trace.status().is_success()
     );
 }
+
+// Issue 13, hole 13: the web client was served without a CSP or nosniff, uncompressed and
+// uncached.
+#[tokio::test]
+async fn the_web_client_has_security_headers_compression_and_caching() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>chat</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    let bundle = "console.log('a fairly repetitive bundle');\n".repeat(200);
+    std::fs::write(dir.path().join("assets/index-3f2a9c.js"), &bundle).unwrap();
+    let env = TestEnv::new(testkit::services::Backend::Sqlite).await;
+    let mut settings = env.settings.clone();
+    settings.http.web_dir = dir.path().display().to_string();
+    let (base, server) = start(settings).await;
+    let http = reqwest::Client::new();
+
+    let index = http.get(format!("{base}/chat/7")).send().await.unwrap();
+    let h = index.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} in {csp}");
+    }
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "no-cache", "index.html is revalidated");
+
+    for (accept, encoding) in [("br", "br"), ("gzip", "gzip")] {
+        let asset = http
+            .get(format!("{base}/assets/index-3f2a9c.js"))
+            .header("Accept-Encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.status(), 200);
+        let h = asset.headers().clone();
+        assert_eq!(h["content-encoding"], encoding);
+        assert_eq!(h["cache-control"], "public, max-age=31536000, immutable");
+        let compressed = asset.bytes().await.unwrap();
+        assert!(
+            compressed.len() * 5 < bundle.len(),
+            "{accept}: {} of {} bytes",
+            compressed.len(),
+            bundle.len()
+        );
+    }
+    server.abort();
+}
