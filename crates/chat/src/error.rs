@@ -13,6 +13,7 @@ pub enum Resource {
     Message,
     Generation,
     Story,
+    Member,
 }
 
 impl Resource {
@@ -22,6 +23,7 @@ impl Resource {
             Resource::Message => "message",
             Resource::Generation => "generation",
             Resource::Story => "story",
+            Resource::Member => "member",
         }
     }
 }

@@ -6,7 +6,9 @@
 pub mod access;
 pub mod error;
 pub mod generations;
+pub mod members;
 pub mod messages;
+pub mod roles;
 
 use std::sync::Arc;
 use std::time::Duration;

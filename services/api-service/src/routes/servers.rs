@@ -491,13 +491,16 @@ pub async fn change_server_role(
     body: platform::http::Json<ServerRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, target) = (ServerId(path.0), UserId(path.1));
-    require(&state, id, user.id, &[MemberRole::Owner]).await?;
-    if target == user.id {
-        return Err(ApiError::forbidden("you may not change your own role"));
-    }
+    let (_, my_role) = require(&state, id, user.id, MANAGERS).await?;
     let (role, me) = (body.role, user.id);
+    let current = db::run(&state.db, move |c| db::servers::find_member(c, id, target))
+        .await?
+        .map(|m| m.role)
+        .ok_or_else(|| ApiError::not_found("no such member"))?;
+    if target == user.id || !chat::roles::may_change_role(my_role, current, role) {
+        return Err(ApiError::forbidden("you may not change this member's role"));
+    }
     db::run(&state.db, move |c| {
-        db::servers::find_member(c, id, target)?.ok_or(db::DbError::NotFound)?;
         db::transaction(c, |c| {
             if role == MemberRole::Owner {
                 db::servers::set_member_role(c, id, me, MemberRole::Admin)?;
@@ -527,9 +530,7 @@ pub async fn kick_member(
         .await?
         .map(|m| m.role)
         .ok_or_else(|| ApiError::not_found("no such member"))?;
-    let outranks = my_role == MemberRole::Owner && target_role != MemberRole::Owner
-        || my_role == MemberRole::Admin && target_role == MemberRole::Member;
-    if !outranks || target == user.id {
+    if target == user.id || !chat::roles::may_remove(my_role, target_role) {
         return Err(ApiError::forbidden("you may not remove this member"));
     }
     depart(&state, id, target).await?;

@@ -163,19 +163,13 @@ async fn create_group(
     Ok(HttpResponse::Created().json(ConversationView::new(&row, Some(MemberRole::Owner))))
 }
 
-/// The group `id` and the caller's membership; DMs and AI chats have no member management.
+/// The group `id` and the caller's membership ([`chat::members::group`]).
 async fn group(
     state: &AppState,
     id: ConversationId,
-    user: UserId,
+    user: &AuthUser,
 ) -> Result<(db::conversations::ConversationRow, db::members::MemberRow), ApiError> {
-    let (conversation, member) = chat::access::member_conversation(&state.chat(), id, user).await?;
-    if conversation.kind != ConversationKind::Group {
-        return Err(ApiError::conflict(
-            "members can be managed only in group conversations",
-        ));
-    }
-    Ok((conversation, member))
+    Ok(chat::members::group(&state.chat(), id, &chat::Actor::from(user)).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/public", tag = "social", security(("bearer" = [])),
@@ -276,7 +270,7 @@ pub async fn add_member(
     body: platform::http::Json<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
-    let (conversation, member) = group(&state, id, user.id).await?;
+    let (conversation, member) = group(&state, id, &user).await?;
     if !member.role.can_manage() {
         return Err(ApiError::forbidden("only the owner or an admin may invite"));
     }
@@ -325,52 +319,8 @@ pub async fn change_member_role(
     body: platform::http::Json<ChangeRoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, target) = (ConversationId(path.0), UserId(path.1));
-    let (_, me) = group(&state, id, user.id).await?;
-    let new_role = body.role;
-    let target_row = db::run(&state.db, move |c| db::members::find(c, id, target)).await?;
-    let target_row = target_row
-        .filter(|m| m.left_at.is_none())
-        .ok_or_else(|| ApiError::not_found("no such member"))?;
-    let is_owner = me.role == MemberRole::Owner;
-    // Admins may promote members to admin or back; only the owner touches admins or ownership.
-    let allowed = is_owner
-        || (me.role == MemberRole::Admin
-            && target_row.role == MemberRole::Member
-            && new_role != MemberRole::Owner);
-    if !allowed || target == user.id {
-        return Err(ApiError::forbidden("you may not change this member's role"));
-    }
-    let me_id = user.id;
-    db::run(&state.db, move |c| {
-        db::transaction(c, |c| {
-            if new_role == MemberRole::Owner {
-                db::members::set_role(c, id, me_id, MemberRole::Admin)?;
-            }
-            db::members::set_role(c, id, target, new_role)
-        })
-    })
-    .await?;
-    let ctx = state.chat();
-    if new_role == MemberRole::Owner {
-        publish(
-            &ctx,
-            id,
-            ConversationEvent::MemberRoleChanged {
-                user_id: me_id,
-                role: MemberRole::Admin,
-            },
-        )
-        .await?;
-    }
-    publish(
-        &ctx,
-        id,
-        ConversationEvent::MemberRoleChanged {
-            user_id: target,
-            role: new_role,
-        },
-    )
-    .await?;
+    let actor = chat::Actor::from(&user);
+    chat::members::change_role(&state.chat(), &actor, id, target, body.role).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -383,44 +333,7 @@ pub async fn remove_member(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, target) = (ConversationId(path.0), UserId(path.1));
-    let (_, me) = group(&state, id, user.id).await?;
-    let target_row = db::run(&state.db, move |c| db::members::find(c, id, target)).await?;
-    let target_row = target_row
-        .filter(|m| m.left_at.is_none())
-        .ok_or_else(|| ApiError::not_found("no such member"))?;
-    if target == user.id {
-        if me.role == MemberRole::Owner {
-            let others = db::run(&state.db, move |c| db::members::count_active(c, id)).await? - 1;
-            if others > 0 {
-                return Err(ApiError::conflict("transfer ownership before leaving"));
-            }
-        }
-    } else {
-        let outranks = match me.role {
-            MemberRole::Owner => true,
-            MemberRole::Admin => target_row.role == MemberRole::Member,
-            MemberRole::Member => false,
-        };
-        if !outranks {
-            return Err(ApiError::forbidden("you may not remove this member"));
-        }
-    }
-    db::run(&state.db, move |c| db::members::remove(c, id, target)).await?;
-    publish(
-        &state.chat(),
-        id,
-        ConversationEvent::MemberLeft { user_id: target },
-    )
-    .await?;
-    let _ = state
-        .bus
-        .publish_user(
-            target,
-            &UserEvent::ConversationRemoved {
-                conversation_id: id,
-            },
-        )
-        .await;
+    chat::members::remove(&state.chat(), &chat::Actor::from(&user), id, target).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1005,3 +1005,75 @@ both_backends!(
         assert_eq!(entry["last_message"]["id"], from_carol);
     }
 );
+
+// Issue 13: room roles (routes/social.rs) and server roles (routes/servers.rs) followed different
+// rules — a server's admins could not promote a member as a group's admins could. One rule now
+// (chat::roles), the same answers in both.
+both_backends!(rooms_and_servers_follow_one_role_rule, |app| {
+    let owner = app.register("owner").await;
+    let admin = app.register("admin").await;
+    let second = app.register("second").await;
+    let member = app.register("member").await;
+    let room = group(&app, &owner, false).await;
+    let server = app
+        .post(
+            "/api/v1/servers",
+            &owner.token,
+            json!({"name": "Guild", "visibility": "public"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    for who in [&admin, &second, &member] {
+        app.post(
+            &format!("/api/v1/conversations/{room}/members"),
+            &owner.token,
+            json!({"user_id": who.id}),
+        )
+        .await
+        .expect(204);
+        app.post(
+            &format!("/api/v1/servers/{server}/join"),
+            &who.token,
+            json!({}),
+        )
+        .await
+        .expect(204);
+    }
+    for base in [
+        format!("/api/v1/conversations/{room}/members"),
+        format!("/api/v1/servers/{server}/members"),
+    ] {
+        let role = |who: &Session, role: &str| {
+            let (path, body) = (format!("{base}/{}", who.id), json!({"role": role}));
+            (path, body)
+        };
+        let (path, body) = role(&admin, "admin");
+        app.patch(&path, &owner.token, body).await.expect(204);
+        // An admin promotes a member…
+        let (path, body) = role(&second, "admin");
+        app.patch(&path, &admin.token, body).await.expect(204);
+        // …but never touches another admin, the owner, or hands out ownership.
+        let (path, body) = role(&second, "member");
+        app.patch(&path, &admin.token, body).await.expect(403);
+        let (path, body) = role(&member, "owner");
+        app.patch(&path, &admin.token, body).await.expect(403);
+        app.delete(&format!("{base}/{}", owner.id), &admin.token)
+            .await
+            .expect(403);
+        // Members manage no one.
+        let (path, body) = role(&member, "admin");
+        app.patch(&path, &member.token, body).await.expect(403);
+        app.delete(&format!("{base}/{}", second.id), &member.token)
+            .await
+            .expect(403);
+        // Admins remove members; the owner removes admins.
+        app.delete(&format!("{base}/{}", member.id), &admin.token)
+            .await
+            .expect(204);
+        app.delete(&format!("{base}/{}", second.id), &owner.token)
+            .await
+            .expect(204);
+    }
+});
