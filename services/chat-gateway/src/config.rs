@@ -28,6 +28,10 @@ pub struct GatewayConfig {
     pub max_inflight_ops: usize,
     /// Connections one replica accepts before answering 503.
     pub max_connections: usize,
+    /// Sockets one user may hold open on one replica; one more is refused before the upgrade
+    /// (429 `rate_limited`). Bounds what a single account can make a replica hold: a few
+    /// devices and tabs are normal, thousands of sockets from one token are not.
+    pub max_sockets_per_user: usize,
     /// Server ping interval and how long a silent peer is tolerated.
     pub heartbeat_interval: Duration,
     pub idle_timeout: Duration,
@@ -65,6 +69,7 @@ impl Default for GatewayConfig {
             max_subscriptions: 200,
             max_inflight_ops: 8,
             max_connections: 100_000,
+            max_sockets_per_user: 16,
             heartbeat_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             max_replay: 2_000,
@@ -114,6 +119,7 @@ impl GatewayConfig {
                 "max_subscriptions" => c.max_subscriptions = int()? as usize,
                 "max_inflight_ops" => c.max_inflight_ops = int()? as usize,
                 "max_connections" => c.max_connections = int()? as usize,
+                "max_sockets_per_user" => c.max_sockets_per_user = int()?.max(1) as usize,
                 "heartbeat_interval_ms" => c.heartbeat_interval = ms()?,
                 "idle_timeout_ms" => c.idle_timeout = ms()?,
                 "max_replay" => c.max_replay = int()? as usize,

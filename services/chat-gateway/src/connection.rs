@@ -25,7 +25,7 @@ use crate::hub::{ConnId, SocketHandle};
 use crate::limits::{ConnectionLimits, ErrorVerdict};
 use crate::protocol::{self, close, SimpleInbound};
 use crate::socket::{self, Control, FrameReader, Inbound, Out, OutQueue, ReadError};
-use crate::state::Gateway;
+use crate::state::{Gateway, SocketGuard};
 use crate::subscriptions::{self, SubscribeRequest};
 
 /// Which protocol the socket speaks.
@@ -63,11 +63,11 @@ impl Connection {
     /// into, for the socket's whole life (rust-lang/rust#62958: ~600 bytes per socket here).
     pub fn serve(
         gw: Arc<Gateway>,
+        open: SocketGuard,
         user: AuthUser,
         mode: Mode,
         upgraded: Upgraded,
     ) -> impl std::future::Future<Output = ()> {
-        let open = gw.open_socket();
         let Upgraded { mut io, read_buf } = upgraded;
         let control = Arc::new(Control::new(gw.cfg.queue_capacity));
         let mut out = OutQueue::new(control.clone(), matches!(mode, Mode::Simple(_)));

@@ -1,11 +1,12 @@
 //! The gateway's URL table: `/ws` (the full protocol) and `/ws/{conversation_id}` (the simple
 //! form). Everything that can be refused is refused before the upgrade, with the JSON error
-//! body every service uses (401 bad/expired/revoked token, 404 stranger, 503 draining or full).
+//! body every service uses (401 bad/expired/revoked token, 404 stranger, 429 the user holds
+//! `max_sockets_per_user` sockets here already, 503 draining or full).
 
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::ConversationId;
+use domain::{ConversationId, ErrorCode};
 use platform::upgrade::Takeover;
 use platform::{ApiError, AuthUser};
 
@@ -54,6 +55,17 @@ fn upgrade(
     if gw.hub.connection_count() >= gw.cfg.max_connections {
         return Err(ApiError::unavailable("this replica is full"));
     }
+    // Taken before the handshake and moved into the socket: a refused or abandoned handshake
+    // drops it, and the socket gives its place back only once its connection is closed.
+    let open = gw.open_socket(user.id).map_err(|e| {
+        ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "at most {} open sockets per user; close one before opening another",
+                e.limit
+            ),
+        )
+    })?;
     let mut response = actix_http::ws::handshake(req.head())
         .map_err(|e| ApiError::bad_request(format!("expected a WebSocket upgrade: {e}")))?
         .message_body(actix_web::body::BoxBody::new(()))
@@ -62,7 +74,7 @@ fn upgrade(
     response
         .extensions_mut()
         .insert(Takeover::new(move |upgraded| {
-            Connection::serve(gw, user, mode, upgraded)
+            Connection::serve(gw, open, user, mode, upgraded)
         }));
     Ok(HttpResponse::from(response))
 }

@@ -12,7 +12,9 @@
 //!   several per system call when they queue up.
 //! - [`Control`] also carries the close decision (first one wins) to the writer and to the
 //!   connection task, whichever is waiting, also when the queue is full.
-//! - [`FrameReader`] decodes client frames with a size limit and reassembles fragments.
+//! - [`FrameReader`] decodes client frames with a size limit, checked on each frame's header
+//!   (a frame announcing more is refused before any of its payload is read), and reassembles
+//!   fragments.
 //!
 //! An idle socket holds no buffer: the read buffer is allocated when bytes arrive and released
 //! when they are decoded, the writer's batch buffer only exists while it writes, and the queue's
@@ -414,6 +416,12 @@ impl<'a> FrameReader<'a> {
     /// between calls.
     pub async fn next(&mut self) -> Option<Result<Inbound, ReadError>> {
         loop {
+            // The codec checks its size limit only once the whole frame is buffered, so a
+            // header announcing 2^62 bytes would have us buffer whatever the client streams.
+            // Refuse on the header instead, before any of the payload is read.
+            if self.announces_too_much() {
+                return Some(Err(ReadError::TooBig));
+            }
             match self.codec.decode(&mut self.buf) {
                 Ok(Some(frame)) => match self.assemble(frame) {
                     Ok(Some(inbound)) => return Some(Ok(inbound)),
@@ -433,6 +441,19 @@ impl<'a> FrameReader<'a> {
                 return None;
             }
         }
+    }
+
+    /// Whether the frame header at the start of the buffer announces more than may be buffered:
+    /// the hard limit, less what a fragmented message already holds for a continuation frame.
+    fn announces_too_much(&self) -> bool {
+        let Some(announced) = announced_len(&self.buf) else {
+            return false;
+        };
+        let held = match self.partial.as_ref() {
+            Some((_, data)) if self.buf.first().is_some_and(|b| b & 0x0F == 0) => data.len(),
+            _ => 0,
+        };
+        announced > self.hard_max.saturating_sub(held) as u64
     }
 
     /// Reads what the kernel has; `false` when the client is gone. The bytes land on the stack
@@ -499,6 +520,23 @@ impl<'a> FrameReader<'a> {
     }
 }
 
+/// The payload length announced by the frame header at the start of `buf`, once its length
+/// field has arrived (RFC 6455 §5.2: 7 bits, or 126 + 16 bits, or 127 + 64 bits).
+fn announced_len(buf: &[u8]) -> Option<u64> {
+    let len7 = buf.get(1)? & 0x7F;
+    match len7 {
+        126 => buf
+            .get(2..4)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map(|b| u64::from(u16::from_be_bytes(b))),
+        127 => buf
+            .get(2..10)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes),
+        n => Some(u64::from(n)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use futures_util::StreamExt;
@@ -507,6 +545,19 @@ mod tests {
 
     fn text(s: &'static str) -> Out {
         Out::frame(Bytes::from_static(s.as_bytes()))
+    }
+
+    #[test]
+    fn the_announced_length_is_read_from_each_header_form_once_it_has_arrived() {
+        assert_eq!(announced_len(&[0x81]), None);
+        assert_eq!(announced_len(&[0x81, 0x80 | 125]), Some(125));
+        assert_eq!(announced_len(&[0x81, 0x80 | 126, 0x01]), None);
+        assert_eq!(announced_len(&[0x81, 0x80 | 126, 0x01, 0x02]), Some(0x0102));
+        let mut long = vec![0x81, 0x80 | 127];
+        long.extend_from_slice(&(1u64 << 62).to_be_bytes()[..7]);
+        assert_eq!(announced_len(&long), None);
+        long.push(0);
+        assert_eq!(announced_len(&long), Some(1 << 62));
     }
 
     #[tokio::test]

@@ -187,3 +187,62 @@ async fn subscriptions_per_connection_are_limited() {
     assert_eq!(err["code"], "validation");
     assert!(err["message"].as_str().unwrap().contains("at most 2"));
 }
+
+/// The client's TCP stream under its WebSocket, to write frames tungstenite would refuse.
+fn raw_tcp(client: &mut Client) -> &mut tokio::net::TcpStream {
+    match client.ws.get_mut() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp,
+        _ => panic!("plain tcp expected"),
+    }
+}
+
+/// The head of a masked client text frame announcing `len` payload bytes (64-bit length form).
+fn text_header(len: u64) -> Vec<u8> {
+    let mut head = vec![0x81u8, 0x80 | 127];
+    head.extend_from_slice(&len.to_be_bytes());
+    head.extend_from_slice(&[1, 2, 3, 4]);
+    head
+}
+
+/// A header announcing more than the hard limit is refused when the header arrives: error
+/// frame, close 1009, without the server waiting for (and buffering) a payload that is never
+/// sent. Before, the server reserved and buffered until the heartbeat gave up on the client
+/// (60 s), so a client could make the replica hold the announced bytes as they trickled in.
+#[tokio::test]
+async fn a_frame_header_over_the_hard_limit_is_refused_before_its_payload() {
+    let c = Cluster::start(Backend::Sqlite).await;
+    let (_, token) = c.user("alice").await;
+    let hard_max = c.a.gateway.cfg.hard_max_frame_bytes as u64;
+    // Far below the heartbeat (20 s) and idle timeout (60 s) that used to end such a socket.
+    let promptly = std::time::Duration::from_secs(5);
+
+    for announced in [1u64 << 62, hard_max + 1] {
+        let (mut client, _) = Client::connect(&c.a, &token).await;
+        tokio::io::AsyncWriteExt::write_all(raw_tcp(&mut client), &text_header(announced))
+            .await
+            .unwrap();
+        let err = tokio::time::timeout(promptly, client.expect("error"))
+            .await
+            .unwrap_or_else(|_| panic!("{announced}: no error frame before any payload"));
+        assert_eq!(err["code"], "payload_too_large", "{announced}: {err}");
+        let (code, reason) = tokio::time::timeout(promptly, client.expect_close())
+            .await
+            .unwrap_or_else(|_| panic!("{announced}: no close before any payload"));
+        assert_eq!(
+            (code, reason.as_str()),
+            (1009, "frame too large"),
+            "{announced}"
+        );
+    }
+
+    // At exactly the hard limit the frame is read: answered with an error, the socket stays.
+    let (mut client, _) = Client::connect(&c.a, &token).await;
+    let mut frame = text_header(hard_max);
+    let mask = [1u8, 2, 3, 4];
+    frame.extend((0..hard_max as usize).map(|i| b'x' ^ mask[i % 4]));
+    tokio::io::AsyncWriteExt::write_all(raw_tcp(&mut client), &frame)
+        .await
+        .unwrap();
+    assert_eq!(client.expect("error").await["code"], "payload_too_large");
+    still_open(&mut client).await;
+}

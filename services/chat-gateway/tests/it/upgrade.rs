@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::helpers::{Client, Cluster};
+use crate::helpers::{refused, Client, Cluster, WAIT};
 
 fn upgrade_request(path_and_query: &str) -> String {
     format!(
@@ -107,4 +107,51 @@ async fn refused_upgrades_get_the_json_error_and_the_connection_closes() {
     // The server still takes sockets afterwards.
     let (_, ready) = Client::connect(&c.a, &token).await;
     assert_eq!(ready["type"], "ready");
+}
+
+/// One account cannot make a replica hold an unbounded number of sockets: over the cap the
+/// upgrade is refused with 429 and the JSON body, on both socket forms; other users are not
+/// affected, and a closed socket frees its place.
+#[tokio::test]
+async fn a_user_over_the_socket_cap_is_refused_before_the_upgrade() {
+    let c = Cluster::start_with(Backend::Sqlite, |_, g| g.max_sockets_per_user = 2).await;
+    let (alice_id, alice) = c.user("alice").await;
+    let (_, bob) = c.user("bob").await;
+    let conversation = c.group(&[alice_id]).await;
+
+    let (mut first, _) = Client::connect(&c.a, &alice).await;
+    let (_second, _) = Client::connect(&c.a, &alice).await;
+    for path in [
+        format!("/ws?token={alice}"),
+        format!("/ws/{conversation}?token={alice}"),
+    ] {
+        let (status, body) = refused(&c.a.url(&path)).await;
+        assert_eq!(status, 429, "{path}: {body}");
+        assert_eq!(body["code"], "rate_limited", "{path}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("at most 2"),
+            "{path}: {body}"
+        );
+    }
+    let (_bob, ready) = Client::connect(&c.a, &bob).await;
+    assert_eq!(ready["type"], "ready");
+
+    first.ws.close(None).await.unwrap();
+    drop(first);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match Client::open(&c.a.url(&format!("/ws?token={alice}"))).await {
+            Ok(mut again) => {
+                again.expect("ready").await;
+                break;
+            }
+            Err(e) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the closed socket's place was not freed: {e}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
 }
