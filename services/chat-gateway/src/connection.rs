@@ -113,10 +113,13 @@ impl Connection {
     async fn run(&mut self, reader: &mut FrameReader<'_>) {
         let simple = matches!(self.mode, Mode::Simple(_));
         let gw = self.gw.clone();
-        let attached = Box::pin(
-            gw.hub
-                .attach(self.id, self.user.id, self.socket.clone(), simple),
-        )
+        let attached = Box::pin(gw.hub.attach(
+            self.id,
+            self.user.id,
+            self.user.session.as_deref().map(Arc::from),
+            self.socket.clone(),
+            simple,
+        ))
         .await;
         match attached {
             Ok(first) => {

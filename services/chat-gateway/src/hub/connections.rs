@@ -17,6 +17,7 @@ impl Hub {
         &self,
         conn: ConnId,
         user: UserId,
+        session: Option<Arc<str>>,
         socket: SocketHandle,
         simple: bool,
     ) -> Result<bool, BusError> {
@@ -26,6 +27,7 @@ impl Hub {
                 conn,
                 ConnEntry {
                     user,
+                    session,
                     socket,
                     simple,
                     subs: ConvSet::default(),

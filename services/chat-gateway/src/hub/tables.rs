@@ -58,6 +58,8 @@ pub(super) struct Conv {
 
 pub(super) struct ConnEntry {
     pub(super) user: UserId,
+    /// The session its token belongs to: ending that session closes this socket.
+    pub(super) session: Option<Arc<str>>,
     pub(super) socket: SocketHandle,
     pub(super) simple: bool,
     pub(super) subs: ConvSet,

@@ -28,6 +28,11 @@ impl Hub {
                     socket.control.close(close::UNAUTHORIZED, "session revoked");
                 }
             }
+            UserEvent::SessionEnded { ref session_id } => {
+                for socket in self.session_sockets(user, session_id) {
+                    socket.control.close(close::UNAUTHORIZED, "session ended");
+                }
+            }
             UserEvent::ConversationRemoved { conversation_id } => {
                 // Membership is checked at subscribe; a member removed later must stop
                 // receiving at once.
@@ -103,6 +108,23 @@ impl Hub {
         for socket in self.user_sockets(user, false) {
             socket.push(Out::frame(frame.clone()), &self.metrics);
         }
+    }
+
+    /// The user's sockets opened with tokens of `session` (logout, refresh-token reuse).
+    fn session_sockets(&self, user: UserId, session: &str) -> Vec<SocketHandle> {
+        let inner = self.lock();
+        inner
+            .users
+            .get(&user)
+            .map(|u| {
+                u.conns
+                    .iter()
+                    .filter_map(|c| inner.conns.get(c))
+                    .filter(|e| e.session.as_deref() == Some(session))
+                    .map(|e| e.socket.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn user_sockets(&self, user: UserId, include_simple: bool) -> Vec<SocketHandle> {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use domain::events::UserEvent;
+use domain::Role;
 use serde_json::json;
 use testkit::services::{Backend, BACKENDS};
 
@@ -154,4 +155,41 @@ async fn a_revoked_session_closes_every_socket_of_the_user_at_once() {
     }
     bob.send_json(json!({"type": "ping"})).await;
     bob.expect("pong").await;
+}
+
+// Issue 13, hole 5: logout left open sockets working. Ending one session closes the sockets
+// opened with its tokens (on every replica) and only those.
+#[tokio::test]
+async fn an_ended_session_closes_its_sockets_and_only_them() {
+    let c = Cluster::start(Backend::Sqlite).await;
+    let (alice, _) = c.user("alice").await;
+    let laptop = c
+        .keys
+        .issue_in_session(alice, "alice", Role::User, "family-laptop")
+        .unwrap()
+        .token;
+    let phone = c
+        .keys
+        .issue_in_session(alice, "alice", Role::User, "family-phone")
+        .unwrap()
+        .token;
+    let (mut laptop_a, _) = Client::connect(&c.a, &laptop).await;
+    let (mut laptop_b, _) = Client::connect(&c.b, &laptop).await;
+    let (mut on_phone, _) = Client::connect(&c.b, &phone).await;
+
+    c.bus
+        .publish_user(
+            alice,
+            &UserEvent::SessionEnded {
+                session_id: "family-laptop".into(),
+            },
+        )
+        .await
+        .unwrap();
+    for client in [&mut laptop_a, &mut laptop_b] {
+        let (code, reason) = client.expect_close().await;
+        assert_eq!((code, reason.as_str()), (4401, "session ended"));
+    }
+    on_phone.send_json(json!({"type": "ping"})).await;
+    on_phone.expect("pong").await;
 }
