@@ -89,6 +89,31 @@ reclaim_idle_ms = 15000
 reclaim_interval_ms = 1000
 cache_ttl_ms = 5000
 
+[gateway]
+queue_capacity = 256
+max_frame_bytes = 65536
+hard_max_frame_bytes = 131072
+frames_per_sec = 20
+frame_burst = 40
+error_burst = 20
+errors_per_min = 30
+max_subscriptions = 200
+max_inflight_ops = 8
+max_connections = 100000
+max_sockets_per_user = 16
+heartbeat_interval_ms = 20000
+idle_timeout_ms = 60000
+max_replay = 2000
+max_pending = 1024
+typing_interval_ms = 2000
+presence_ttl_ms = 30000
+presence_refresh_ms = 10000
+presence_poll_ms = 3000
+presence_max_members = 100
+registry_interval_ms = 5000
+registry_ttl_ms = 15000
+drain_timeout_ms = 5000
+
 [log]
 format = "pretty"
 filter = "info"
@@ -114,7 +139,39 @@ pub struct Settings {
     pub chat: ChatSettings,
     pub rate_limit: RateLimitSettings,
     pub llm: LlmSettings,
+    pub gateway: GatewaySettings,
     pub log: LogSettings,
+}
+
+/// chat-gateway's limits and timings (`APP__GATEWAY__*`); the gateway turns them into its
+/// `GatewayConfig`, where each is explained. Durations in milliseconds. Unknown keys are
+/// refused, so a misspelt variable is an error rather than silently ignored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    pub queue_capacity: usize,
+    pub max_frame_bytes: usize,
+    pub hard_max_frame_bytes: usize,
+    pub frames_per_sec: u32,
+    pub frame_burst: u32,
+    pub error_burst: u32,
+    pub errors_per_min: u32,
+    pub max_subscriptions: usize,
+    pub max_inflight_ops: usize,
+    pub max_connections: usize,
+    pub max_sockets_per_user: usize,
+    pub heartbeat_interval_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub max_replay: usize,
+    pub max_pending: usize,
+    pub typing_interval_ms: u64,
+    pub presence_ttl_ms: u64,
+    pub presence_refresh_ms: u64,
+    pub presence_poll_ms: u64,
+    pub presence_max_members: usize,
+    pub registry_interval_ms: u64,
+    pub registry_ttl_ms: u64,
+    pub drain_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -583,5 +640,74 @@ mod tests {
     fn a_non_numeric_port_is_a_clear_error() {
         let err = load(&[("APP__HTTP__API_PORT", "eighty")]).unwrap_err();
         assert!(err.to_string().contains("api_port"), "{err}");
+    }
+
+    /// Every key of the built-in defaults, as the variable that sets it, with its default.
+    fn default_variables() -> Vec<(String, String)> {
+        let table: toml::Table = DEFAULTS.parse().unwrap();
+        let mut out = Vec::new();
+        for (section, value) in &table {
+            match value {
+                toml::Value::Table(keys) => {
+                    for (key, value) in keys {
+                        let value = match value {
+                            toml::Value::String(s) => s.clone(),
+                            toml::Value::Array(a) if a.is_empty() => String::new(),
+                            // Maps (aliases, fallbacks) have one variable per entry.
+                            toml::Value::Table(_) => continue,
+                            other => other.to_string(),
+                        };
+                        let var =
+                            format!("APP__{}__{}", section.to_uppercase(), key.to_uppercase());
+                        out.push((var, value));
+                    }
+                }
+                other => out.push((
+                    format!("APP__{}", section.to_uppercase()),
+                    other.as_str().map(str::to_owned).unwrap_or_default(),
+                )),
+            }
+        }
+        out
+    }
+
+    // Issue 13, item 1: `.env.example` lists every variable with its real default.
+    #[test]
+    fn env_example_lists_every_variable_with_its_real_default() {
+        let example = include_str!("../../../.env.example");
+        let listed: std::collections::HashMap<String, String> = example
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim())
+            .filter_map(|l| {
+                let (var, rest) = l.split_once('=')?;
+                let value = rest.split(char::is_whitespace).next().unwrap_or("");
+                Some((var.trim().to_owned(), value.to_owned()))
+            })
+            .collect();
+        let conventional: std::collections::HashMap<&str, &str> = CONVENTIONAL_VARS
+            .iter()
+            .map(|(var, key)| (*key, *var))
+            .collect();
+        let mut wrong = Vec::new();
+        for (var, default) in default_variables() {
+            // A conventional name (DATABASE_URL, …) stands for its APP__ twin.
+            let key = var
+                .trim_start_matches("APP__")
+                .to_lowercase()
+                .replacen("__", ".", 1);
+            let names = [Some(var.as_str()), conventional.get(key.as_str()).copied()];
+            let found = names
+                .iter()
+                .flatten()
+                .find_map(|name| listed.get(*name).map(|v| (*name, v)));
+            match found {
+                None => wrong.push(format!("{var} is missing")),
+                Some((name, value)) if *value != default => {
+                    wrong.push(format!("{name}={value}, but the default is {default:?}"))
+                }
+                Some(_) => {}
+            }
+        }
+        assert!(wrong.is_empty(), ".env.example:\n{}", wrong.join("\n"));
     }
 }

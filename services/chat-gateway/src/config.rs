@@ -1,7 +1,6 @@
-//! The gateway's own limits and timings. A plain struct with defaults (tests build it directly);
-//! operators override single values with `APP__GATEWAY__<FIELD>` variables, e.g.
-//! `APP__GATEWAY__QUEUE_CAPACITY=512`. They live here rather than in `platform::Settings`
-//! because no other service reads them.
+//! The gateway's own limits and timings, as the gateway uses them. Their values come from the
+//! one layered configuration every service loads (`platform::Settings`, section `[gateway]`,
+//! `APP__GATEWAY__<FIELD>`, durations `…_MS`); tests build this struct directly.
 
 use std::time::Duration;
 
@@ -87,56 +86,34 @@ impl Default for GatewayConfig {
 }
 
 impl GatewayConfig {
-    /// Defaults overridden by `APP__GATEWAY__*` variables of the process environment.
-    pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_vars(std::env::vars())
-    }
-
-    /// As [`GatewayConfig::from_env`], from explicit variables. Durations are in milliseconds
-    /// (`…_MS`), counts are plain integers; an unparsable value is an error naming the variable.
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
-        let mut c = Self::default();
-        for (key, value) in vars {
-            let Some(field) = key.strip_prefix("APP__GATEWAY__") else {
-                continue;
-            };
-            let field = field.to_ascii_lowercase();
-            let int = || -> anyhow::Result<u64> {
-                value
-                    .trim()
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("{key}: expected a non-negative integer"))
-            };
-            let ms = || int().map(Duration::from_millis);
-            match field.as_str() {
-                "queue_capacity" => c.queue_capacity = int()?.max(1) as usize,
-                "max_frame_bytes" => c.max_frame_bytes = int()? as usize,
-                "hard_max_frame_bytes" => c.hard_max_frame_bytes = int()? as usize,
-                "frames_per_sec" => c.frames_per_sec = int()? as u32,
-                "frame_burst" => c.frame_burst = int()? as u32,
-                "error_burst" => c.error_burst = int()? as u32,
-                "errors_per_min" => c.errors_per_min = int()? as u32,
-                "max_subscriptions" => c.max_subscriptions = int()? as usize,
-                "max_inflight_ops" => c.max_inflight_ops = int()? as usize,
-                "max_connections" => c.max_connections = int()? as usize,
-                "max_sockets_per_user" => c.max_sockets_per_user = int()?.max(1) as usize,
-                "heartbeat_interval_ms" => c.heartbeat_interval = ms()?,
-                "idle_timeout_ms" => c.idle_timeout = ms()?,
-                "max_replay" => c.max_replay = int()? as usize,
-                "max_pending" => c.max_pending = int()? as usize,
-                "typing_interval_ms" => c.typing_interval = ms()?,
-                "presence_ttl_ms" => c.presence_ttl = ms()?,
-                "presence_refresh_ms" => c.presence_refresh = ms()?,
-                "presence_poll_ms" => c.presence_poll = ms()?,
-                "presence_max_members" => c.presence_max_members = int()? as usize,
-                "registry_interval_ms" => c.registry_interval = ms()?,
-                "registry_ttl_ms" => c.registry_ttl = ms()?,
-                "drain_timeout_ms" => c.drain_timeout = ms()?,
-                _ => anyhow::bail!("{key}: unknown gateway setting"),
-            }
+    /// The gateway's section of the shared settings.
+    pub fn from_settings(g: &platform::config::GatewaySettings) -> Self {
+        let ms = Duration::from_millis;
+        Self {
+            queue_capacity: g.queue_capacity.max(1),
+            max_frame_bytes: g.max_frame_bytes,
+            hard_max_frame_bytes: g.hard_max_frame_bytes.max(g.max_frame_bytes),
+            frames_per_sec: g.frames_per_sec,
+            frame_burst: g.frame_burst,
+            error_burst: g.error_burst,
+            errors_per_min: g.errors_per_min,
+            max_subscriptions: g.max_subscriptions,
+            max_inflight_ops: g.max_inflight_ops,
+            max_connections: g.max_connections,
+            max_sockets_per_user: g.max_sockets_per_user.max(1),
+            heartbeat_interval: ms(g.heartbeat_interval_ms),
+            idle_timeout: ms(g.idle_timeout_ms),
+            max_replay: g.max_replay,
+            max_pending: g.max_pending,
+            typing_interval: ms(g.typing_interval_ms),
+            presence_ttl: ms(g.presence_ttl_ms),
+            presence_refresh: ms(g.presence_refresh_ms),
+            presence_poll: ms(g.presence_poll_ms),
+            presence_max_members: g.presence_max_members,
+            registry_interval: ms(g.registry_interval_ms),
+            registry_ttl: ms(g.registry_ttl_ms),
+            drain_timeout: ms(g.drain_timeout_ms),
         }
-        c.hard_max_frame_bytes = c.hard_max_frame_bytes.max(c.max_frame_bytes);
-        Ok(c)
     }
 }
 
@@ -145,21 +122,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn environment_overrides_single_values_and_names_bad_ones() {
-        let c = GatewayConfig::from_vars([
-            ("APP__GATEWAY__QUEUE_CAPACITY".to_owned(), "512".to_owned()),
-            (
-                "APP__GATEWAY__HEARTBEAT_INTERVAL_MS".to_owned(),
-                "1500".to_owned(),
-            ),
-            ("OTHER".to_owned(), "x".to_owned()),
-        ])
+    fn the_shared_defaults_are_the_gateways_defaults() {
+        let shared = platform::Settings::defaults().unwrap();
+        let from_settings = GatewayConfig::from_settings(&shared.gateway);
+        let built_in = GatewayConfig::default();
+        assert_eq!(format!("{from_settings:?}"), format!("{built_in:?}"));
+    }
+
+    #[test]
+    fn environment_overrides_single_values_and_refuses_unknown_ones() {
+        let vars = |pairs: &[(&str, &str)]| {
+            let dir = std::env::temp_dir().display().to_string();
+            let mut v: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            v.push(("APP__DATA_DIR".into(), dir));
+            v.push(("JWT_SECRET".into(), "x".repeat(40)));
+            v
+        };
+        let s = platform::Settings::load_from(vars(&[
+            ("APP__GATEWAY__QUEUE_CAPACITY", "512"),
+            ("APP__GATEWAY__HEARTBEAT_INTERVAL_MS", "1500"),
+        ]))
         .unwrap();
+        let c = GatewayConfig::from_settings(&s.gateway);
         assert_eq!(c.queue_capacity, 512);
         assert_eq!(c.heartbeat_interval, Duration::from_millis(1500));
+        let err = platform::Settings::load_from(vars(&[("APP__GATEWAY__MAX_REPLAY", "many")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("max_replay"), "{err}");
         let err =
-            GatewayConfig::from_vars([("APP__GATEWAY__MAX_REPLAY".to_owned(), "many".to_owned())])
-                .unwrap_err();
-        assert!(err.to_string().contains("APP__GATEWAY__MAX_REPLAY"));
+            platform::Settings::load_from(vars(&[("APP__GATEWAY__MAX_REPLAYS", "5")])).unwrap_err();
+        assert!(err.to_string().contains("max_replays"), "{err}");
     }
 }

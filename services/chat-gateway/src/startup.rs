@@ -24,9 +24,10 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds with the gateway limits from `APP__GATEWAY__*` (or their defaults).
+    /// Builds with the gateway limits of the settings' `[gateway]` section.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        Self::build_with(settings, GatewayConfig::from_env()?).await
+        let cfg = GatewayConfig::from_settings(&settings.gateway);
+        Self::build_with(settings, cfg).await
     }
 
     pub async fn build_with(settings: Settings, cfg: GatewayConfig) -> anyhow::Result<Application> {
