@@ -14,6 +14,7 @@ pub const EVENT_VERSION: u8 = 1;
 
 /// A message as every client sees it, over REST and in events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageView {
     pub id: MessageId,
     pub conversation_id: ConversationId,

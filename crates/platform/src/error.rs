@@ -210,6 +210,7 @@ where
         401 => ErrorCode::Unauthorized,
         403 => ErrorCode::Forbidden,
         404 => ErrorCode::NotFound,
+        405 => ErrorCode::MethodNotAllowed,
         409 => ErrorCode::Conflict,
         413 => ErrorCode::PayloadTooLarge,
         415 => ErrorCode::UnsupportedMediaType,
@@ -236,6 +237,34 @@ where
 /// Answers unknown routes with a JSON 404.
 pub async fn not_found_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("no such route"))
+}
+
+/// The answer for a request no route took, under a scope whose documented paths and methods
+/// `allowed` knows: 405 with `Allow` when the path exists with other methods, else 404.
+pub fn unmatched_route(
+    req: &HttpRequest,
+    allowed: impl Fn(&str) -> Option<Vec<&'static str>>,
+) -> HttpResponse {
+    match allowed(req.path()) {
+        Some(methods) if !methods.is_empty() => {
+            let mut response = ApiError::new(
+                ErrorCode::MethodNotAllowed,
+                format!(
+                    "{} is not allowed here; allowed: {}",
+                    req.method(),
+                    methods.join(", ")
+                ),
+            )
+            .error_response();
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&methods.join(", ")) {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+            response
+        }
+        _ => ApiError::not_found("no such route").error_response(),
+    }
 }
 
 #[cfg(test)]

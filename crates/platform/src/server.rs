@@ -164,9 +164,11 @@ where
             .wrap(cors(&self.cors_origins))
             .wrap(from_fn(crate::metrics::track_http))
             .app_data(web::Data::new(self.metrics_token.clone()))
+            // Before the service's routes, so they may set a default of their own
+            // (`ServiceConfig::default_service`, e.g. 405 for known paths).
+            .default_service(web::to(crate::error::not_found_route))
             .configure(|cfg| crate::http::configure_common(cfg, readiness, body_limit))
             .configure(self.routes.clone())
-            .default_service(web::to(crate::error::not_found_route))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The OpenAPI document of the admin API, generated from the handlers' annotations; served at
 //! `/openapi.json` and rendered at `/docs`.
 
-use domain::openapi::BearerAuth;
+use domain::openapi::{BearerAuth, ProblemResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{overview, realtime, records, usage, users};
@@ -16,7 +16,7 @@ use crate::routes::{overview, realtime, records, usage, users};
         overview::get_overview, realtime::get_realtime,
     ),
     components(schemas(domain::ErrorBody, domain::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "admin-users", description = "Users: search, details, deactivation, roles"),
         (name = "admin-records", description = "A user's conversations and messages"),

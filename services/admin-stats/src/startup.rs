@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use platform::{ops::Readiness, server::RunningServer, Authenticator, JwtKeys, Settings};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -39,11 +39,13 @@ impl Application {
         });
         let app_state = web::Data::new(state.clone());
         let openapi = ApiDoc::openapi();
+        let route_table = Arc::new(domain::openapi::RouteTable::new(&openapi));
         let server =
             RunningServer::bind(&settings, settings.http.admin_port, readiness, move |cfg| {
                 cfg.app_data(app_state.clone())
                     .app_data(authenticator.clone())
                     .service(web::scope("/api/v1/admin").configure(routes::configure))
+                    .default_service(web::to(unmatched(route_table.clone())))
                     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                     .route("/docs", web::get().to(redirect_to_docs));
             })?;
@@ -81,6 +83,18 @@ pub async fn rebuild_rollups(settings: &Settings) -> anyhow::Result<db::stats::R
     let (pool, _) = platform::connect(settings).await?;
     db::migrate(&pool).await?;
     Ok(db::run(&pool, db::stats::rebuild_from_messages).await?)
+}
+
+/// Requests no route took: 405 with `Allow` for a documented path asked with another method,
+/// else 404.
+fn unmatched(
+    table: Arc<domain::openapi::RouteTable>,
+) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
+    move |req: HttpRequest| {
+        std::future::ready(platform::error::unmatched_route(&req, |path| {
+            table.allowed(path)
+        }))
+    }
 }
 
 async fn redirect_to_docs() -> HttpResponse {

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations; served at `/openapi.json` and
 //! rendered at `/docs`.
 
-use domain::openapi::BearerAuth;
+use domain::openapi::{BearerAuth, ProblemResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{
@@ -37,7 +37,7 @@ use crate::routes::{
         servers::list_channels, servers::create_channel, servers::update_channel, servers::delete_channel,
     ),
     components(schemas(domain::ErrorBody, domain::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "users", description = "Profiles"),

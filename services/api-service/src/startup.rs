@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use platform::{ops::Readiness, server::RunningServer, Authenticator, JwtKeys, Settings};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -37,6 +37,7 @@ impl Application {
         let authenticator = web::Data::new(Authenticator { keys: jwt, bus });
         let app_state = web::Data::new(state.clone());
         let openapi = ApiDoc::openapi();
+        let route_table = Arc::new(domain::openapi::RouteTable::new(&openapi));
         let web_dir = std::path::PathBuf::from(&settings.http.web_dir);
         let serve_web = web_dir.join("index.html").is_file();
         if !serve_web {
@@ -51,6 +52,7 @@ impl Application {
                 cfg.app_data(app_state.clone())
                     .app_data(authenticator.clone())
                     .service(web::scope("/api/v1").configure(routes::configure))
+                    .default_service(web::to(unmatched(route_table.clone())))
                     .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
                     .route("/docs", web::get().to(redirect_to_docs));
                 if serve_web {
@@ -70,6 +72,18 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.run_until_stopped().await
+    }
+}
+
+/// Requests no route took: 405 with `Allow` for a documented path asked with another method,
+/// else 404.
+fn unmatched(
+    table: Arc<domain::openapi::RouteTable>,
+) -> impl Fn(HttpRequest) -> std::future::Ready<HttpResponse> + Clone {
+    move |req: HttpRequest| {
+        std::future::ready(platform::error::unmatched_route(&req, |path| {
+            table.allowed(path)
+        }))
     }
 }
 

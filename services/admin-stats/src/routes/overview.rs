@@ -14,6 +14,7 @@ use super::{admin, query, DateRange};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OverviewQuery {
     /// First day, `YYYY-MM-DD` (UTC); default 29 days before `to`.
@@ -21,6 +22,7 @@ pub struct OverviewQuery {
     /// Last day, included; default today (UTC). At most 366 days after `from`.
     pub to: Option<String>,
     /// How many top characters (1–50, default 10).
+    #[param(minimum = 1, maximum = 50)]
     pub top: Option<i64>,
 }
 

@@ -57,26 +57,32 @@ pub struct AdminConversationPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
     /// Messages before this id (older); without a cursor, the latest `limit`.
     pub before: Option<i64>,
     /// Messages after this id (newer).
     pub after: Option<i64>,
+    /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
 /// Messages in ascending id order, deleted ones as tombstones.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminMessagePage {
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<MessageView>,
     pub limit: i64,
     /// Pass as `before` for the previous (older) page.

@@ -14,6 +14,7 @@ use crate::csv::{push_row, Cell};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
     /// First day, `YYYY-MM-DD` (UTC); default 29 days before `to`.
@@ -21,10 +22,12 @@ pub struct UsageQuery {
     /// Last day, included; default today (UTC). At most 366 days after `from`.
     pub to: Option<String>,
     /// `day` (default) or `model`.
+    #[param(pattern = "^(day|model)$")]
     pub group_by: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// First day, `YYYY-MM-DD` (UTC); default 29 days before `to`.

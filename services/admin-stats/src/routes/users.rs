@@ -98,18 +98,25 @@ pub struct AdminUserPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListUsersQuery {
     /// Case-insensitive substring of the username, email or display name.
     pub q: Option<String>,
     /// `created_at` (default), `username`, `last_active_at`, `tokens_month` or `messages_month`.
+    #[param(pattern = "^(created_at|username|last_active_at|tokens_month|messages_month)$")]
     pub sort: Option<String>,
     /// `asc` or `desc` (default `desc`; `asc` for `username`).
+    #[param(pattern = "^(asc|desc)$")]
     pub order: Option<String>,
     /// `user` or `admin`.
+    #[param(pattern = "^(user|admin)$")]
     pub role: Option<String>,
     pub is_active: Option<bool>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

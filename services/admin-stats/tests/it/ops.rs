@@ -40,7 +40,36 @@ async fn serves_its_openapi_document_and_docs() {
     }
     assert!(paths["/api/v1/admin/users/{id}"]["patch"].is_object());
     assert!(doc["components"]["schemas"]["OverviewView"].is_object());
+    // The shared error answers are documented with the problem body on every operation.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            for status in ["400", "401", "422", "429", "503"] {
+                assert_eq!(
+                    op["responses"][status]["content"]["application/problem+json"]["schema"]
+                        ["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    // Optional query parameters are documented as optional.
+    let params = paths["/api/v1/admin/users"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(!params.is_empty());
+    for p in params {
+        assert_ne!(p["required"], true, "{p}");
+    }
     let docs = reqwest::get(format!("{base}/docs/")).await.unwrap();
     assert_eq!(docs.status(), 200);
+    // A documented path asked with another method: 405 with `Allow`.
+    let resp = reqwest::Client::new()
+        .put(format!("{base}/api/v1/admin/realtime"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET");
     server.abort();
 }

@@ -214,7 +214,7 @@ pub async fn create_conversation(
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])),
-    params(ListQuery), responses((status = 200, body = Object), (status = 401)))]
+    params(ListQuery), responses((status = 200, body = Page<ConversationView>), (status = 401)))]
 pub async fn list_conversations(
     user: AuthUser,
     state: web::Data<AppState>,

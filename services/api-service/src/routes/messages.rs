@@ -35,7 +35,6 @@ pub struct HistoryQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessagePage {
     /// Oldest first.
-    #[schema(value_type = Vec<Object>)]
     pub items: Vec<MessageView>,
     /// Whether more messages exist beyond this page in the direction asked.
     pub has_more: bool,
@@ -66,12 +65,10 @@ pub struct SendQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SendMessageResponse {
-    #[schema(value_type = Object)]
     pub message: MessageView,
     /// The AI reply's job, for AI conversations.
     pub job_id: Option<String>,
     /// With `?wait=true`: the AI reply once it is complete, failed or cancelled.
-    #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<MessageView>,
 }
@@ -223,7 +220,8 @@ pub async fn send_message(
 
 #[utoipa::path(patch, path = "/api/v1/conversations/{id}/messages/{message_id}", tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path), ("message_id" = i64, Path)), request_body = EditMessageRequest,
-    responses((status = 200, body = Object), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = MessageView), (status = 403), (status = 404),
+              (status = 409, description = "the message was deleted"), (status = 422)))]
 pub async fn edit_message(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -313,7 +311,7 @@ async fn search(
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages/search", tag = "messages", security(("bearer" = [])),
-    params(("id" = i64, Path), SearchQuery), responses((status = 200, body = Object), (status = 404), (status = 422)))]
+    params(("id" = i64, Path), SearchQuery), responses((status = 200, body = crate::routes::Page<MessageView>), (status = 404), (status = 422)))]
 pub async fn search_conversation(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -334,7 +332,7 @@ pub async fn search_conversation(
 }
 
 #[utoipa::path(get, path = "/api/v1/messages/search", tag = "messages", security(("bearer" = [])),
-    params(SearchQuery), responses((status = 200, body = Object), (status = 422)))]
+    params(SearchQuery), responses((status = 200, body = crate::routes::Page<MessageView>), (status = 422)))]
 pub async fn search_mine(
     user: AuthUser,
     state: web::Data<AppState>,

@@ -267,7 +267,7 @@ pub async fn list_my_servers(
 }
 
 #[utoipa::path(get, path = "/api/v1/servers/public", tag = "servers", security(("bearer" = [])),
-    params(ServerListQuery), responses((status = 200, body = Object)))]
+    params(ServerListQuery), responses((status = 200, body = Page<ServerView>)))]
 pub async fn list_public_servers(
     _user: AuthUser,
     state: web::Data<AppState>,

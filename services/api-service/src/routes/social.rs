@@ -173,7 +173,7 @@ async fn group(
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations/public", tag = "social", security(("bearer" = [])),
-    params(PublicGroupsQuery), responses((status = 200, body = Object)))]
+    params(PublicGroupsQuery), responses((status = 200, body = Page<ConversationView>)))]
 pub async fn list_public_groups(
     _user: AuthUser,
     state: web::Data<AppState>,
@@ -311,7 +311,8 @@ pub async fn join_group(
 
 #[utoipa::path(patch, path = "/api/v1/conversations/{id}/members/{user_id}", tag = "social", security(("bearer" = [])),
     params(("id" = i64, Path), ("user_id" = i64, Path)), request_body = ChangeRoleRequest,
-    responses((status = 200, body = MemberView), (status = 403), (status = 404)))]
+    responses((status = 200, body = MemberView), (status = 403), (status = 404),
+              (status = 409, description = "not a group conversation")))]
 pub async fn change_member_role(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -339,7 +340,8 @@ pub async fn remove_member(
 
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/characters", tag = "social", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = AddCharacterRequest,
-    responses((status = 204), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 204), (status = 403), (status = 404),
+              (status = 409, description = "not a group or channel"), (status = 422)))]
 pub async fn add_character(
     user: AuthUser,
     state: web::Data<AppState>,

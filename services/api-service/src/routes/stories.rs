@@ -142,7 +142,7 @@ pub async fn create_story(
 }
 
 #[utoipa::path(get, path = "/api/v1/stories", tag = "stories", security(("bearer" = [])),
-    params(StoryListQuery), responses((status = 200, body = Object)))]
+    params(StoryListQuery), responses((status = 200, body = Page<StoryView>)))]
 pub async fn list_stories(
     user: AuthUser,
     state: web::Data<AppState>,
