@@ -244,3 +244,75 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     stories,
 );
+
+// The admin statistics roll-ups (db::stats); only that module touches them.
+
+diesel::table! {
+    stats_ledger (event_key) {
+        event_key -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    daily_stats (day, model, provider, shard) {
+        day -> Date,
+        model -> Text,
+        provider -> Text,
+        shard -> Integer,
+        generations_ok -> BigInt,
+        generations_failed -> BigInt,
+        generations_cancelled -> BigInt,
+        prompt_tokens -> BigInt,
+        completion_tokens -> BigInt,
+    }
+}
+
+diesel::table! {
+    latency_daily (day, model, provider, bucket) {
+        day -> Date,
+        model -> Text,
+        provider -> Text,
+        bucket -> Integer,
+        samples -> BigInt,
+        sum_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    day_stats (day, shard) {
+        day -> Date,
+        shard -> Integer,
+        user_messages -> BigInt,
+        active_users -> BigInt,
+    }
+}
+
+diesel::table! {
+    character_daily (day, character_id) {
+        day -> Date,
+        character_id -> BigInt,
+        messages -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_activity_daily (day, user_id) {
+        day -> Date,
+        user_id -> BigInt,
+        messages -> BigInt,
+        replies -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_monthly (month_start, user_id) {
+        month_start -> Date,
+        user_id -> BigInt,
+        messages -> BigInt,
+        replies -> BigInt,
+        prompt_tokens -> BigInt,
+        completion_tokens -> BigInt,
+        active_days -> BigInt,
+    }
+}
