@@ -2,9 +2,12 @@
 //! `AuthUser` extractor every protected handler takes. Revocation (logout, deactivation) is
 //! checked in Redis so it holds across replicas the moment it happens.
 
+#[cfg(feature = "http")]
 use std::future::Future;
+#[cfg(feature = "http")]
 use std::pin::Pin;
 
+#[cfg(feature = "http")]
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::Utc;
 use domain::{Role, UserId};
@@ -210,6 +213,7 @@ impl AuthUser {
     }
 }
 
+#[cfg(feature = "http")]
 /// The bearer token of a request: `Authorization: Bearer …`, or `?token=…` (browsers cannot set
 /// headers on WebSocket upgrades).
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
@@ -225,11 +229,13 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
         .and_then(|q| q.into_inner().token)
 }
 
+#[cfg(feature = "http")]
 #[derive(Deserialize)]
 struct TokenQuery {
     token: Option<String>,
 }
 
+#[cfg(feature = "http")]
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;

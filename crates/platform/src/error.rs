@@ -1,6 +1,7 @@
 //! `ApiError`: the one error type of every HTTP handler, rendered once as an RFC 9457 body.
 //! Client mistakes get a precise 4xx; server faults get an opaque 5xx whose cause goes to the log.
 
+#[cfg(feature = "http")]
 use actix_web::{http::StatusCode, HttpRequest, HttpResponse, ResponseError};
 use domain::{ErrorBody, ErrorCode, FieldError, ValidationError};
 
@@ -91,6 +92,7 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+#[cfg(feature = "http")]
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -138,6 +140,7 @@ impl From<bus::BusError> for ApiError {
     }
 }
 
+#[cfg(feature = "http")]
 /// Extractor failures (bad JSON, query, path or form) answered in our body instead of actix's
 /// plain-text default.
 pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
@@ -157,6 +160,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
     api.into()
 }
 
+#[cfg(feature = "http")]
 pub fn query_error(
     err: actix_web::error::QueryPayloadError,
     _req: &HttpRequest,
@@ -168,10 +172,12 @@ pub fn query_error(
     .into()
 }
 
+#[cfg(feature = "http")]
 pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::not_found(format!("no such resource ({err})")).into()
 }
 
+#[cfg(feature = "http")]
 pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::UrlencodedError as E;
     let api = match &err {
@@ -187,6 +193,7 @@ pub fn form_error(err: actix_web::error::UrlencodedError, _req: &HttpRequest) ->
     api.into()
 }
 
+#[cfg(feature = "http")]
 /// Last line of defence: an error answer produced outside our handlers (a body-size limit hit by
 /// a raw-bytes extractor, 405 for a wrong method, …) gets the problem body too, so clients can
 /// always parse errors the same way. Answers that already carry a JSON body pass unchanged.
@@ -234,11 +241,13 @@ where
     ))
 }
 
+#[cfg(feature = "http")]
 /// Answers unknown routes with a JSON 404.
 pub async fn not_found_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::not_found("no such route"))
 }
 
+#[cfg(feature = "http")]
 /// The answer for a request no route took, under a scope whose documented paths and methods
 /// `allowed` knows: 405 with `Allow` when the path exists with other methods, else 404.
 pub fn unmatched_route(
@@ -268,6 +277,7 @@ pub fn unmatched_route(
 }
 
 #[cfg(test)]
+#[cfg(feature = "http")]
 mod tests {
     use super::*;
     use actix_web::body::MessageBody;

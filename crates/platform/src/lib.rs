@@ -1,16 +1,22 @@
 //! Plumbing shared by every service: configuration, tracing, the `ApiError` → HTTP mapping, the
-//! JWT extractor, `/health` `/ready` `/metrics`, and shutdown.
+//! JWT extractor, `/health` `/ready` `/metrics`, and shutdown. Everything that speaks HTTP is
+//! behind the `http` feature (on by default): the use-case layer (`chat`) builds without it.
 
 pub mod auth;
 pub mod config;
 pub mod error;
+#[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http")]
 pub mod metrics;
+#[cfg(feature = "http")]
 pub mod ops;
 pub mod rate_limit;
+#[cfg(feature = "http")]
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "http")]
 pub mod upgrade;
 
 pub use auth::{AuthUser, Authenticator, JwtKeys};
