@@ -56,6 +56,38 @@ fn known_method(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
+/// Middleware: one span per request (method, path, request id), so what a handler logs — above
+/// all the hidden cause of a 5xx, logged when the error is rendered — carries the request it
+/// belongs to. The request id is the client's `X-Request-Id` when it sends a sane one, else new;
+/// it is echoed in the response.
+pub async fn request_span(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use tracing::Instrument;
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let span = tracing::info_span!(
+        "request",
+        method = %known_method(req.method()),
+        path = %req.path(),
+        request_id = %request_id,
+    );
+    let mut response = next.call(req).instrument(span).await?;
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            value,
+        );
+    }
+    Ok(response)
+}
+
 /// Middleware: request count and latency by method, matched route pattern and status.
 pub async fn track_http(
     req: ServiceRequest,
@@ -81,4 +113,58 @@ pub async fn track_http(
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::{middleware::from_fn, test, web, App};
+
+    use crate::ApiError;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    // Issue 13: a 5xx's cause was logged with nothing tying it to its request.
+    #[actix_web::test]
+    async fn a_server_errors_cause_is_logged_inside_its_requests_span() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(App::new().wrap(from_fn(super::request_span)).route(
+            "/boom",
+            web::get().to(|| async { Err::<String, _>(ApiError::internal("the disk is on fire")) }),
+        ))
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/boom")
+            .insert_header(("x-request-id", "req-42"))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), 500);
+        assert_eq!(res.headers().get("x-request-id").unwrap(), "req-42");
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = log
+            .lines()
+            .find(|l| l.contains("the disk is on fire"))
+            .unwrap_or_else(|| panic!("cause logged: {log}"));
+        assert!(line.contains("request_id=req-42"), "{line}");
+        assert!(line.contains("path=/boom"), "{line}");
+    }
 }

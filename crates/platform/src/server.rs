@@ -163,6 +163,7 @@ where
             .wrap(ErrorHandlers::new().default_handler(crate::error::ensure_problem_body))
             .wrap(cors(&self.cors_origins))
             .wrap(from_fn(crate::metrics::track_http))
+            .wrap(from_fn(crate::metrics::request_span))
             .app_data(web::Data::new(self.metrics_token.clone()))
             // Before the service's routes, so they may set a default of their own
             // (`ServiceConfig::default_service`, e.g. 405 for known paths).
