@@ -440,7 +440,8 @@ async function run() {
         body: JSON.stringify({ refresh_token: s.refresh_token }),
       });
     });
-    await a.getByRole("button", { name: "Regenerate" }).click();
+    // Logout ends the session everywhere: the gateway closes this tab's socket (4401) and the
+    // app asks for the password at once, without waiting for its next request.
     await a.getByRole("dialog", { name: "Your session has expired" }).waitFor();
     assert((await box.inputValue()) === "typed before the session ended", "draft kept under the dialog");
     await screenshot(a, "session-expired");

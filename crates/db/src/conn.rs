@@ -8,6 +8,9 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::DbError;
 
+/// How long connecting may take before the database counts as unavailable.
+pub(crate) const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One connection type for both backends, so repositories are written once (DESIGN §3).
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
@@ -129,7 +132,7 @@ impl Target {
 
 /// Opens one connection outside any pool, for tools and test templates. Blocking.
 pub fn establish(url: &str) -> Result<DbConn, DbError> {
-    Target::parse(url)?.establish(crate::pool::DEFAULT_TIMEOUT)
+    Target::parse(url)?.establish(DEFAULT_TIMEOUT)
 }
 
 /// The scheme alone, so a password in the URL never reaches a log line.

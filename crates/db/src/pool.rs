@@ -13,11 +13,9 @@ use deadpool_sync::{InteractError, SyncWrapper};
 use diesel::connection::TransactionManager;
 use diesel::RunQueryDsl;
 
-use crate::conn::{Backend, DbConn, Target};
+use crate::conn::{Backend, DbConn, Target, DEFAULT_TIMEOUT};
 use crate::error::one_line;
 use crate::DbError;
-
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Pool sizing and timeouts. The timeouts are what turn an outage into a quick 503 instead of
 /// requests piling up behind a dead database.

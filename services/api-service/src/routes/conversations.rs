@@ -2,97 +2,20 @@
 //! list mine with the last message and unread count, get, rename, delete, mark read.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
-use db::conversations::{
-    ConversationChanges, ConversationRow, ConversationSummary, NewConversationRow,
-};
+use db::conversations::{ConversationChanges, NewConversationRow};
 use db::messages::NewMessageRow;
-use domain::events::MessageView;
 use domain::{
-    bounded_text_opt, CharacterId, ConversationId, ConversationKind, MemberRole, MessageId,
-    MessageRole, MessageStatus, MessageType, ServerId, UserId, ValidationError, Visibility,
+    bounded_text_opt, ConversationId, ConversationKind, MemberRole, MessageId, MessageRole,
+    MessageStatus, MessageType, ValidationError, Visibility,
 };
 use platform::{ApiError, AuthUser};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::routes::{users::utc, Page};
+use crate::routes::Page;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConversationView {
-    #[schema(value_type = i64)]
-    pub id: ConversationId,
-    #[schema(value_type = String, example = "ai_chat")]
-    pub kind: ConversationKind,
-    pub title: String,
-    pub description: String,
-    #[schema(value_type = Option<i64>)]
-    pub character_id: Option<CharacterId>,
-    #[schema(value_type = Option<i64>)]
-    pub server_id: Option<ServerId>,
-    #[schema(value_type = Option<i64>)]
-    pub owner_id: Option<UserId>,
-    #[schema(value_type = String)]
-    pub visibility: Visibility,
-    pub member_limit: i32,
-    /// The caller's role in the conversation.
-    #[schema(value_type = Option<String>)]
-    pub role: Option<MemberRole>,
-    #[schema(value_type = Option<Object>)]
-    pub last_message: Option<MessageView>,
-    pub unread_count: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub last_message_at: Option<DateTime<Utc>>,
-}
-
-impl ConversationView {
-    pub fn new(row: &ConversationRow, role: Option<MemberRole>) -> Self {
-        Self {
-            id: row.id,
-            kind: row.kind,
-            title: row.title.clone(),
-            description: row.description.clone(),
-            character_id: row.character_id,
-            server_id: row.server_id,
-            owner_id: row.owner_id,
-            visibility: row.visibility,
-            member_limit: row.member_limit,
-            role,
-            last_message: None,
-            unread_count: 0,
-            created_at: utc(row.created_at),
-            updated_at: utc(row.updated_at),
-            last_message_at: row.last_message_at.map(utc),
-        }
-    }
-
-    fn from_summary(summary: &ConversationSummary) -> Self {
-        let mut view = Self::new(&summary.conversation, Some(summary.role));
-        view.last_message = summary.last_message.as_ref().map(|m| m.to_view(None));
-        view.unread_count = summary.unread_count;
-        view
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateConversationRequest {
-    /// `ai_chat` (with `character_id`); `direct` and `group` are described in the social API.
-    #[schema(value_type = String, example = "ai_chat")]
-    pub kind: ConversationKind,
-    #[schema(value_type = Option<i64>)]
-    pub character_id: Option<CharacterId>,
-    pub title: Option<String>,
-    pub description: Option<String>,
-    /// For `direct`: the other user.
-    #[schema(value_type = Option<i64>)]
-    pub user_id: Option<UserId>,
-    #[schema(value_type = Option<String>)]
-    pub visibility: Option<Visibility>,
-    pub member_limit: Option<i32>,
-}
+pub use crate::routes::conversation_views::{ConversationView, CreateConversationRequest};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 pub mod auth;
 pub mod blocks;
 pub mod characters;
+pub mod conversation_views;
 pub mod conversations;
 pub mod friends;
 pub mod messages;

@@ -15,7 +15,7 @@ use platform::{ApiError, AuthUser};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::routes::conversations::{ConversationView, CreateConversationRequest};
+use crate::routes::conversation_views::{ConversationView, CreateConversationRequest};
 use crate::routes::{users::utc, Page};
 use crate::state::AppState;
 
