@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end tests of the web client in headless Chromium against the real system (the built
-# binaries, redis-server, SQLite), on their own ports. Installs Debian's chromium when it is
-# missing and this runs as root; builds the binaries and the web client first.
+# End-to-end tests of the web client: @playwright/test driving Debian's headless Chromium (no
+# browser download) against the real system (the built binaries, redis-server, SQLite) on their
+# own ports, with axe-core accessibility checks. Installs Debian's chromium when it is missing and
+# this runs as root; builds the binaries and the web client first. Report and failure traces:
+# web/e2e/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,6 @@ bash scripts/ensure-deps.sh
 echo "== cargo build --bins (the e2e starts the binaries)"
 cargo build --bins
 bash scripts/web-build.sh
-echo "== web: e2e (headless chromium)"
+echo "== web: e2e (@playwright/test, headless chromium)"
 cd web
 npm run e2e --silent
