@@ -31,6 +31,11 @@ export interface AppContext {
   /** Bumped on notifications so lists reload (friends, conversations). */
   notices: number;
   lastNotice: UserNotification | null;
+  /**
+   * Bumped when the session is renewed after it ended (the user logged in again over the
+   * current screen): every view reloads what failed while it was gone.
+   */
+  sessionEpoch: number;
 }
 
 const Ctx = createContext<AppContext | null>(null);
@@ -68,6 +73,8 @@ function makeGateway(): GatewayClient {
 export function App() {
   const [user, setUser] = useState<User | null>(api.user);
   const [expired, setExpired] = useState(false);
+  const [sessionEpoch, setSessionEpoch] = useState(0);
+  const ended = useRef(false);
   const [theme, setTheme] = useState<Theme>(initialTheme);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [status, setStatus] = useState<ConnectionStatus>("idle");
@@ -100,7 +107,12 @@ export function App() {
           return u;
         });
         setExpired(false);
+        if (ended.current) {
+          ended.current = false;
+          setSessionEpoch((e) => e + 1);
+        }
       } else if (reason === "expired") {
+        ended.current = true;
         setExpired(true);
       } else {
         setUser(null);
@@ -168,7 +180,7 @@ export function App() {
     );
   }
 
-  const ctx: AppContext = { api, gw: gwRef.current!, user, status, toast, notices, lastNotice };
+  const ctx: AppContext = { api, gw: gwRef.current!, user, status, toast, notices, lastNotice, sessionEpoch };
   return (
     <Ctx.Provider value={ctx}>
       <Shell path={path} theme={theme} onTheme={setTheme}>
@@ -336,6 +348,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
+  const epoch = useContext(Ctx)?.sessionEpoch ?? 0;
   useEffect(() => {
     let live = true;
     setLoading(true);
@@ -350,7 +363,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
     return () => {
       live = false;
     };
-  }, [...deps, tick]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [...deps, tick, epoch]); // eslint-disable-line react-hooks/exhaustive-deps
   return useMemo(() => ({ data, error, loading, reload: () => setTick((t) => t + 1), set: setData }), [data, error, loading]);
 }
 

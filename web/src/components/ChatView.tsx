@@ -16,13 +16,17 @@ const characterCache = new Map<number, Promise<Character | null>>();
 export function loadCharacter(api: Api, id: number): Promise<Character | null> {
   let p = characterCache.get(id);
   if (!p) {
-    p = api.get<Character>(`/characters/${id}`).catch(() => null);
+    p = api.get<Character>(`/characters/${id}`).catch(() => {
+      // A failure (an ended session, a network blip) is not remembered: the next view asks again.
+      characterCache.delete(id);
+      return null;
+    });
     characterCache.set(id, p);
   }
   return p;
 }
 
-function useCharacters(api: Api, ids: number[]): Record<number, Character> {
+function useCharacters(api: Api, ids: number[], epoch: number): Record<number, Character> {
   const [chars, setChars] = useState<Record<number, Character>>({});
   const key = [...new Set(ids)].sort().join(",");
   useEffect(() => {
@@ -33,7 +37,7 @@ function useCharacters(api: Api, ids: number[]): Record<number, Character> {
     return () => {
       live = false;
     };
-  }, [api, key]);
+  }, [api, key, epoch]);
   return chars;
 }
 
@@ -63,7 +67,7 @@ export interface ChatViewProps {
 }
 
 export function ChatView({ conversation, actions, leading, side, onActivity, onPresence, onMembersChanged }: ChatViewProps) {
-  const { api, gw, user, status } = useApp();
+  const { api, gw, user, status, sessionEpoch } = useApp();
   const id = conversation.id;
   const [state, setState] = useState<ChatState>(emptyChat);
   const [loading, setLoading] = useState(true);
@@ -132,6 +136,14 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
     return off;
   }, [id, gw, reload, user.id]);
 
+  // Logged in again after the session ended: what failed meanwhile loads now.
+  const firstEpoch = useRef(sessionEpoch);
+  useEffect(() => {
+    if (sessionEpoch === firstEpoch.current) return;
+    setError(null);
+    void reload();
+  }, [sessionEpoch, reload]);
+
   useEffect(() => {
     cbs.current.onPresence?.(online);
   }, [online]);
@@ -176,7 +188,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
     for (const d of Object.values(state.drafts)) if (d.characterId) ids.push(d.characterId);
     return ids;
   }, [state.messages, state.drafts, conversation.character_id]);
-  const characters = useCharacters(api, charIds);
+  const characters = useCharacters(api, charIds, sessionEpoch);
 
   async function loadOlder() {
     const oldest = state.messages[0]?.id;

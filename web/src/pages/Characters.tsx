@@ -22,7 +22,7 @@ export async function startChat(api: Api, characterId: number) {
 }
 
 export function CharactersPage() {
-  const { api, user, toast } = useApp();
+  const { api, user, toast, sessionEpoch } = useApp();
   const [scope, setScope] = useState<"all" | "mine">("all");
   const [search, setSearch] = useState("");
   const [query, setQuery] = useState("");
@@ -55,7 +55,7 @@ export function CharactersPage() {
 
   useEffect(() => {
     void load(0);
-  }, [scope, query, tag]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [scope, query, tag, sessionEpoch]); // eslint-disable-line react-hooks/exhaustive-deps
 
   async function importFile(file: File) {
     setError(null);

@@ -101,7 +101,7 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
 }
 
 export function ChatsPage({ id }: { id: number | null }) {
-  const { api, gw, user, notices } = useApp();
+  const { api, gw, user, notices, sessionEpoch } = useApp();
   const [filter, setFilter] = useState<Filter>("all");
   const [creating, setCreating] = useState(false);
   const [browsing, setBrowsing] = useState(false);
@@ -163,9 +163,12 @@ export function ChatsPage({ id }: { id: number | null }) {
           const other = ms.find((m) => m.user_id !== user.id) ?? ms[0];
           setDmNames((n) => ({ ...n, [c.id]: other ? other.display_name || other.username : "" }));
         })
-        .catch(() => undefined);
+        .catch(() => setDmNames((n) => {
+          const { [c.id]: _, ...rest } = n;
+          return rest;
+        }));
     }
-  }, [convs, api, user.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [convs, api, user.id, sessionEpoch]); // eslint-disable-line react-hooks/exhaustive-deps
   const titled = (c: Conversation): Conversation => (c.title ? c : { ...c, title: dmNames[c.id] || "Direct message" });
 
   const open = convs.find((c) => c.id === id) ?? null;
@@ -177,7 +180,7 @@ export function ChatsPage({ id }: { id: number | null }) {
     setShowMembers(false);
     if (!id || open) return;
     api.get<Conversation>(`/conversations/${id}`).then(setFetched).catch(setOpenError);
-  }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [id, sessionEpoch]); // eslint-disable-line react-hooks/exhaustive-deps
   const found = open ?? fetched;
   const current = found ? titled(found) : null;
 
