@@ -1,24 +1,11 @@
 // Small shared pieces: links, fields, dialogs, avatars, errors, icons.
-import { useEffect, useId, useRef, type ReactNode, type MouseEvent, type InputHTMLAttributes, type TextareaHTMLAttributes } from "react";
+import { useEffect, useId, useRef, type ReactNode, type InputHTMLAttributes, type TextareaHTMLAttributes } from "react";
 import { ApiError, errorText } from "./lib/api";
-import { navigate } from "./lib/router";
+import { Link as RouterLink } from "react-router";
 
+/** An in-app link (react-router's, so a click navigates without a page load). */
 export function Link(props: { to: string; className?: string; children: ReactNode; title?: string; "aria-current"?: "page" | undefined; onClick?: () => void }) {
-  const { to, children, onClick, ...rest } = props;
-  return (
-    <a
-      href={to}
-      {...rest}
-      onClick={(e: MouseEvent) => {
-        if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
-        e.preventDefault();
-        onClick?.();
-        navigate(to);
-      }}
-    >
-      {children}
-    </a>
-  );
+  return <RouterLink {...props} />;
 }
 
 export function ErrorBox({ error, onDismiss }: { error: unknown; onDismiss?: () => void }) {

@@ -1,8 +1,10 @@
 // One conversation: history, live events (streamed AI replies, edits, typing, presence), the
 // composer with the length counter, and the AI controls (stop, regenerate).
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { useApp } from "../app";
-import { ApiError, errorText, type Api } from "../lib/api";
+import { useApp } from "../appContext";
+import { ApiError, errorText } from "../lib/api";
+import type { ApiClient } from "../lib/client";
+import { character as characterRead } from "../lib/endpoints";
 import {
   activeJob, addPending, applyEvent, charCount, displayItems, emptyChat, failPending, limitFromError, mergeMessages,
   removePending, resetMessages, type ChatState, type DisplayItem,
@@ -13,10 +15,10 @@ import { Avatar, ErrorBox, Icon, Spinner, clock, randomId } from "../ui";
 
 const characterCache = new Map<number, Promise<Character | null>>();
 
-export function loadCharacter(api: Api, id: number): Promise<Character | null> {
+export function loadCharacter(client: ApiClient, id: number): Promise<Character | null> {
   let p = characterCache.get(id);
   if (!p) {
-    p = api.get<Character>(`/characters/${id}`).catch(() => {
+    p = characterRead(client, id).catch(() => {
       // A failure (an ended session, a network blip) is not remembered: the next view asks again.
       characterCache.delete(id);
       return null;
@@ -26,18 +28,18 @@ export function loadCharacter(api: Api, id: number): Promise<Character | null> {
   return p;
 }
 
-function useCharacters(api: Api, ids: number[], epoch: number): Record<number, Character> {
+function useCharacters(client: ApiClient, ids: number[], epoch: number): Record<number, Character> {
   const [chars, setChars] = useState<Record<number, Character>>({});
   const key = [...new Set(ids)].sort().join(",");
   useEffect(() => {
     let live = true;
     for (const id of key ? key.split(",").map(Number) : []) {
-      void loadCharacter(api, id).then((c) => live && c && setChars((m) => (m[id] ? m : { ...m, [id]: c })));
+      void loadCharacter(client, id).then((c) => live && c && setChars((m) => (m[id] ? m : { ...m, [id]: c })));
     }
     return () => {
       live = false;
     };
-  }, [api, key, epoch]);
+  }, [client, key, epoch]);
   return chars;
 }
 
@@ -67,7 +69,7 @@ export interface ChatViewProps {
 }
 
 export function ChatView({ conversation, actions, leading, side, onActivity, onPresence, onMembersChanged }: ChatViewProps) {
-  const { api, gw, user, status, sessionEpoch } = useApp();
+  const { api, client, gw, user, status, sessionEpoch } = useApp();
   const id = conversation.id;
   const [state, setState] = useState<ChatState>(emptyChat);
   const [loading, setLoading] = useState(true);
@@ -188,7 +190,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
     for (const d of Object.values(state.drafts)) if (d.characterId) ids.push(d.characterId);
     return ids;
   }, [state.messages, state.drafts, conversation.character_id]);
-  const characters = useCharacters(api, charIds, sessionEpoch);
+  const characters = useCharacters(client, charIds, sessionEpoch);
 
   async function loadOlder() {
     const oldest = state.messages[0]?.id;

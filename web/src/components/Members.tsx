@@ -1,19 +1,20 @@
 // Members of a group room or DM: roles, presence, invite, role changes, removal, leaving, and
 // the AI characters that answer in the room.
 import { useState } from "react";
-import { useApp, useLoad } from "../app";
-import type { Character, Conversation, Friend, Member, MemberRole, Page } from "../lib/types";
+import { useApp, useLoad } from "../appContext";
+import { friends as friendsRead, myCharacters } from "../lib/endpoints";
+import type { Conversation, Member, MemberRole } from "../lib/types";
 import { Avatar, ErrorBox, Field, Icon, Select } from "../ui";
 
 const rank: Record<MemberRole, number> = { owner: 3, admin: 2, member: 1 };
 
 export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { conversation: Conversation; online: Set<number>; tick: number; onClose(): void; onLeft(): void }) {
-  const { api, user, status } = useApp();
+  const { api, client, user, status } = useApp();
   const isOnline = (uid: number) => online.has(uid) || (uid === user.id && status === "open");
   const id = conversation.id;
-  const members = useLoad(() => api.get<Member[]>(`/conversations/${id}/members`), [id, tick]);
-  const friends = useLoad(() => api.get<Friend[]>("/friends"), []);
-  const mine = useLoad(() => api.get<Page<Character>>("/characters", { mine: true, limit: 100 }), []);
+  const members = useLoad(["conversations", id, "members", tick], () => api.get<Member[]>(`/conversations/${id}/members`));
+  const friends = useLoad(...friendsRead(client));
+  const mine = useLoad(...myCharacters(client));
   const [error, setError] = useState<unknown>(null);
   const [invite, setInvite] = useState("");
   const [character, setCharacter] = useState("");

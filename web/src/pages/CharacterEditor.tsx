@@ -1,6 +1,6 @@
 // Create or edit a character: every field of the card.
 import { useEffect, useState } from "react";
-import { useApp } from "../app";
+import { useApp } from "../appContext";
 import { ApiError } from "../lib/api";
 import { navigate } from "../lib/router";
 import type { Character } from "../lib/types";

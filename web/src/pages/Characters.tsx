@@ -1,10 +1,11 @@
 // The character gallery: mine and public ones, search, tags, start a chat, import and export
 // Character Card V2 files.
 import { useEffect, useRef, useState } from "react";
-import { useApp } from "../app";
+import { useApp } from "../appContext";
 import { type Api } from "../lib/api";
+import { searchCharacters } from "../lib/endpoints";
 import { navigate } from "../lib/router";
-import type { Character, Conversation, Page } from "../lib/types";
+import type { Character, Conversation } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Icon, Link, Spinner, Tabs, saveBlob } from "../ui";
 
 const PAGE = 24;
@@ -22,7 +23,7 @@ export async function startChat(api: Api, characterId: number) {
 }
 
 export function CharactersPage() {
-  const { api, user, toast, sessionEpoch } = useApp();
+  const { api, client, user, toast, sessionEpoch } = useApp();
   const [scope, setScope] = useState<"all" | "mine">("all");
   const [search, setSearch] = useState("");
   const [query, setQuery] = useState("");
@@ -42,7 +43,7 @@ export function CharactersPage() {
   async function load(offset: number) {
     setLoading(true);
     try {
-      const page = await api.get<Page<Character>>("/characters", { search: query, tag, mine: scope === "mine" || undefined, limit: PAGE, offset });
+      const page = await searchCharacters(client, { search: query, tag, mine: scope === "mine", limit: PAGE, offset });
       setItems((cur) => (offset ? [...cur, ...page.items] : page.items));
       setMore(page.items.length === PAGE);
       setError(null);

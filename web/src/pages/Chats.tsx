@@ -1,7 +1,7 @@
 // Conversations: the list (AI chats, DMs, groups) with last message and unread counts, kept
 // live over the socket, and the open conversation.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useApp, useLoad } from "../app";
+import { useApp, useLoad } from "../appContext";
 import { ChatView } from "../components/ChatView";
 import { MembersPanel } from "../components/Members";
 import { navigate } from "../lib/router";
@@ -101,25 +101,27 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
 }
 
 export function ChatsPage({ id }: { id: number | null }) {
-  const { api, gw, user, notices, sessionEpoch } = useApp();
+  const { api, gw, user, sessionEpoch } = useApp();
   const [filter, setFilter] = useState<Filter>("all");
   const [creating, setCreating] = useState(false);
   const [browsing, setBrowsing] = useState(false);
   const [showMembers, setShowMembers] = useState(false);
   const [membersTick, setMembersTick] = useState(0);
   const [online, setOnline] = useState<Set<number>>(new Set());
-  const list = useLoad(() => api.get<Page<Conversation>>("/conversations", { limit: 100 }), [notices]);
+  // Polled as a fallback for whatever the socket does not tell (new conversations while offline).
+  const list = useLoad(["conversations"], () => api.get<Page<Conversation>>("/conversations", { limit: 100 }), { refetchInterval: 30_000, staleTime: 0 });
   const [convs, setConvs] = useState<Conversation[]>([]);
 
   useEffect(() => {
     if (list.data) setConvs(list.data.items.filter((c) => c.kind !== "channel"));
   }, [list.data]);
 
-  // Poll as a fallback for whatever the socket does not tell (new conversations while offline).
+  // A conversation opened that the list does not have yet (just started elsewhere): ask again.
+  const listed = !!list.data?.items.some((c) => c.id === id);
+  const reloadList = list.reload;
   useEffect(() => {
-    const t = setInterval(() => list.reload(), 30_000);
-    return () => clearInterval(t);
-  }, [list]);
+    if (id && list.data && !listed) reloadList();
+  }, [id, listed]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Live last message and unread counts for the listed conversations.
   // Keyed by the set of ids (not their order), so a conversation moving up does not resubscribe.
@@ -385,7 +387,7 @@ function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conver
 
 function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: number): void }) {
   const { api } = useApp();
-  const rooms = useLoad(() => api.get<Page<Conversation>>("/conversations/public", { limit: 50 }), []);
+  const rooms = useLoad(["conversations", "public"], () => api.get<Page<Conversation>>("/conversations/public", { limit: 50 }));
   const [error, setError] = useState<unknown>(null);
   return (
     <Modal title="Public rooms" onClose={onClose} wide>

@@ -1,10 +1,11 @@
 // Friends, friend requests (live over the user's channel, with polling as a fallback), blocks,
 // and direct messages.
 import { useEffect, useState } from "react";
-import { useApp, useLoad } from "../app";
+import { useApp, useLoad } from "../appContext";
 import { ApiError } from "../lib/api";
+import { blocks as blocksRead, friendRequests, friends as friendsRead } from "../lib/endpoints";
 import { navigate } from "../lib/router";
-import type { Block, Conversation, Friend, FriendRequest, User } from "../lib/types";
+import type { Conversation, User } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Field, Spinner, Tabs, timeAgo } from "../ui";
 
 type Tab = "friends" | "requests" | "add" | "blocked";
@@ -15,12 +16,12 @@ export async function openDirect(api: import("../lib/api").Api, userId: number) 
 }
 
 export function PeoplePage() {
-  const { api, notices, toast } = useApp();
+  const { api, client, toast } = useApp();
   const [tab, setTab] = useState<Tab>("friends");
   const [error, setError] = useState<unknown>(null);
-  const friends = useLoad(() => api.get<Friend[]>("/friends"), [notices]);
-  const requests = useLoad(() => api.get<{ incoming: FriendRequest[]; outgoing: FriendRequest[] }>("/friends/requests"), [notices]);
-  const blocks = useLoad(() => api.get<Block[]>("/blocks"), []);
+  const friends = useLoad(...friendsRead(client));
+  const requests = useLoad(...friendRequests(client));
+  const blocks = useLoad(...blocksRead(client));
 
   useEffect(() => {
     // The socket delivers requests as they happen; this catches up when it was down.

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { useApp } from "../app";
+import { useApp } from "../appContext";
 import type { User } from "../lib/types";
 import { Avatar, ErrorBox, Field, fieldError } from "../ui";
 
