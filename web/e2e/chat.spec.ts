@@ -1,7 +1,7 @@
 // One AI conversation, walked through in order: streaming, the counter, reload, stop and
 // regenerate, edit and delete, and a gateway restart in the middle of a reply.
 import { expect, test, type Page } from "@playwright/test";
-import { call, createAiChat, createCharacter, expectAccessible, messageTexts, registerUser, screenshot, signIn, waitLive, type Session } from "./fixtures";
+import { call, createAiChat, createCharacter, expectAccessible, messageTexts, registerUser, screenshot, signIn, waitLive, words, type Session } from "./fixtures";
 import { ports, startService, stopService, waitReady } from "./system";
 
 test.describe.configure({ mode: "serial" });
@@ -35,7 +35,7 @@ test("chat with the character and watch the reply stream in", async () => {
   await composer().press("Enter");
   await streaming().waitFor();
   await page.waitForFunction(() => (document.querySelector('[data-streaming="true"] .text')?.textContent ?? "").length > 20);
-  const partial = await streaming().locator(".text").innerText();
+  const partial = words(await streaming().locator(".text").innerText());
   await expect(page.getByRole("button", { name: "Stop" })).toBeVisible();
   await screenshot(page, "chat-streaming");
   await streaming().waitFor({ state: "detached", timeout: 30_000 });
@@ -43,7 +43,9 @@ test("chat with the character and watch the reply stream in", async () => {
   const reply = texts[texts.length - 1];
   expect(reply).toContain("You said");
   expect(reply).toContain("nebula");
-  expect(reply.startsWith(partial.replace(/…$/, "").trim().slice(0, 10)), "the streamed text is the beginning of the reply").toBe(true);
+  expect(reply.startsWith(partial.slice(0, 10)), "the streamed text is the beginning of the reply").toBe(true);
+  // The mock's roleplay action is shown as emphasis.
+  await expect(page.locator(".msg.ai .text em", { hasText: "tilts head thoughtfully" }).last()).toBeVisible();
   expect(texts.filter((t) => t === reply)).toHaveLength(1);
   await expect(page.getByRole("button", { name: "Regenerate" })).toBeEnabled();
   await expectAccessible(page, "conversation");
@@ -118,7 +120,7 @@ test("resume after the gateway restarts mid-reply: no lost or doubled text", asy
   const storedTexts = async () =>
     (await call<{ items: { content: string; deleted_at: string | null }[] }>(s, "GET", `/conversations/${id}/messages?limit=100`)).items
       .filter((m) => !m.deleted_at)
-      .map((m) => m.content);
+      .map((m) => words(m.content));
   await expect
     .poll(async () => {
       const [stored, shown] = await Promise.all([storedTexts(), messageTexts(page)]);
@@ -129,3 +131,66 @@ test("resume after the gateway restarts mid-reply: no lost or doubled text", asy
   expect(shown[shown.length - 1], "the reply made during the outage is complete").toContain("after the storm");
   await screenshot(page, "chat-after-resume");
 });
+
+test("Enter while a Korean syllable is being composed does not send; Enter after it does", async () => {
+  await waitLive(page);
+  await composer().fill("안녕하세요 선장님");
+  // The keydown an input method sends for Enter while composing (isComposing, keyCode 229 in
+  // Chromium): it finishes the syllable and must not send the half-typed message.
+  await composer().evaluate((el) => {
+    el.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", code: "Enter", isComposing: true, bubbles: true, cancelable: true }));
+  });
+  await page.waitForTimeout(700);
+  await expect(page.locator(".msg.mine", { hasText: "안녕하세요 선장님" })).toHaveCount(0);
+  await expect(composer()).toHaveValue("안녕하세요 선장님");
+  await composer().press("Enter");
+  await expect(page.locator(".msg.mine", { hasText: "안녕하세요 선장님" })).toBeVisible();
+  await expect(composer()).toHaveValue("");
+  await streaming().waitFor({ state: "detached", timeout: 30_000 });
+});
+
+test("messages render Markdown; hostile content stays inert", async () => {
+  const dialogs: string[] = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const hostile = [
+    "*waves at the crew* see [the log](https://example.com/log) and **this**",
+    "<script>window.__pwned = 'script'</script>",
+    "<img src=x onerror=\"window.__pwned = 'onerror'\">",
+    "[click me](javascript:window.__pwned='link') <a href=\"javascript:alert(1)\">raw</a>",
+    "<iframe src=\"javascript:alert(2)\"></iframe><b onmouseover=\"alert(3)\">hover</b>",
+  ].join("\n\n");
+  await composer().fill(hostile);
+  await composer().press("Enter");
+  const mine = page.locator(".msg.mine", { hasText: "waves at the crew" }).last();
+  await expect(mine).toBeVisible();
+  // The AI echoes the text too: both bubbles are checked.
+  await streaming().waitFor({ state: "detached", timeout: 30_000 });
+  const reply = page.locator(".msg.ai", { hasText: "waves at the crew" }).last();
+  await expect(reply).toBeVisible();
+  for (const bubble of [mine, reply]) {
+    await expect(bubble.locator("em", { hasText: "waves at the crew" })).toBeVisible();
+    const link = bubble.getByRole("link", { name: "the log" });
+    await expect(link).toHaveAttribute("href", "https://example.com/log");
+    await expect(link).toHaveAttribute("target", "_blank");
+    await expect(link).toHaveAttribute("rel", /noopener/);
+    await expect(bubble.locator("script, img, iframe, b[onmouseover], [onerror]")).toHaveCount(0);
+    await expect(bubble.locator('a[href^="javascript"]')).toHaveCount(0);
+    // The raw HTML is shown as the text it is.
+    await expect(bubble.locator(".text")).toContainText("<script>window.__pwned = 'script'</script>");
+  }
+  await bubbleHover(page, mine);
+  await mine.getByText("click me").click();
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned ?? null)).toBeNull();
+  expect(dialogs).toEqual([]);
+  await screenshot(page, "chat-markdown");
+});
+
+async function bubbleHover(p: Page, l: ReturnType<Page["locator"]>) {
+  await l.scrollIntoViewIfNeeded();
+  await l.hover();
+  await p.waitForTimeout(50);
+}

@@ -75,7 +75,8 @@ export async function createAiChat(s: Session, characterId: number): Promise<Con
 
 /** Waits until the app's socket is live (the connection dot says so). */
 export async function waitLive(page: Page): Promise<void> {
-  await page.locator(".conn-open").waitFor({ timeout: 20_000 });
+  // Attached, not visible: on a phone the rail (and its dot) gives way to the composer.
+  await page.locator(".conn-open").waitFor({ state: "attached", timeout: 20_000 });
 }
 
 /** A link of the main navigation. */
@@ -83,9 +84,15 @@ export function nav(page: Page, name: string | RegExp) {
   return page.getByRole("navigation", { name: /Main|기본/ }).getByRole("link", { name });
 }
 
-/** The texts of the messages on screen, in order. */
+/** A message's words without Markdown emphasis marks or layout whitespace (to compare what is
+ * stored with what is shown, which renders `*actions*` as emphasis). */
+export function words(text: string): string {
+  return text.replace(/\*/g, "").replace(/\s+/g, " ").trim();
+}
+
+/** The words of the messages on screen, in order. */
 export async function messageTexts(page: Page): Promise<string[]> {
-  return page.locator(".messages .msg .text").allInnerTexts();
+  return (await page.locator(".messages .msg .text").allInnerTexts()).map(words);
 }
 
 /** Ends the page's session behind the app's back: logs its tokens out on the server. */

@@ -1,8 +1,10 @@
 import { Suspense, lazy, useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 import { Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
 import { AppCtx, useApp, type AppContext, type Toast } from "./appContext";
 import { Api, errorText } from "./lib/api";
 import { config } from "./lib/config";
+import { t } from "./i18n";
 import { GatewayClient, type ConnectionStatus } from "./lib/protocol";
 import { makeClient } from "./lib/client";
 import { me } from "./lib/endpoints";
@@ -119,9 +121,9 @@ export function App() {
     const offNote = gw.onNotification((n) => {
       if (n.type.startsWith("friend.")) void queryClient.invalidateQueries({ queryKey: ["friends"] });
       if (n.type.startsWith("conversation.")) void queryClient.invalidateQueries({ queryKey: ["conversations"] });
-      if (n.type === "friend.request") toast(`${(n as { from_username: string }).from_username} sent you a friend request`);
+      if (n.type === "friend.request") toast(t("toast.friendRequest", { name: (n as { from_username: string }).from_username }));
       if (n.type === "friend.accepted") {
-        toast(`${(n as { username: string }).username} accepted your friend request`);
+        toast(t("toast.friendAccepted", { name: (n as { username: string }).username }));
         void queryClient.invalidateQueries({ queryKey: ["conversations"] });
       }
       if (n.type === "session.revoked") api.drop("expired");
@@ -195,7 +197,7 @@ function ServersRoute() {
 function AdminRoute() {
   const { user } = useApp();
   const p = useParams();
-  if (user.role !== "admin") return <NotFound text="The dashboard is for administrators." />;
+  if (user.role !== "admin") return <NotFound textKey="common.adminOnly" />;
   return <AdminPage userId={num(p.id)} tab={p.id ? "users" : p.tab || "overview"} />;
 }
 
@@ -217,48 +219,45 @@ export function AppRoutes() {
         <Route path="settings" element={<SettingsPage />} />
         <Route path="admin/users/:id" element={<AdminRoute />} />
         <Route path="admin/:tab?" element={<AdminRoute />} />
-        <Route path="*" element={<NotFound text="There is nothing at this address." />} />
+        <Route path="*" element={<NotFound textKey="common.nothingHere" />} />
       </Route>
     </Routes>
   );
 }
 
-function NotFound({ text }: { text: string }) {
+function NotFound({ textKey }: { textKey: "common.adminOnly" | "common.nothingHere" }) {
+  const { t } = useTranslation();
   return (
     <div className="page">
       <div className="empty">
-        <h3>Not found</h3>
-        <p>{text}</p>
-        <Link to="/chats">Go to your chats</Link>
+        <h3>{t("common.notFound")}</h3>
+        <p>{t(textKey)}</p>
+        <Link to="/chats">{t("common.goToChats")}</Link>
       </div>
     </div>
   );
 }
 
-const statusText: Record<ConnectionStatus, string> = {
-  idle: "Not connected",
-  connecting: "Connecting…",
-  open: "Live",
-  reconnecting: "Reconnecting…",
-  unauthorized: "Signed out of live updates",
-  closed: "Offline",
-};
-
 function Shell({ path, children, theme, onTheme }: { path: string; children: ReactNode; theme: Theme; onTheme(t: Theme): void }) {
   const { user, status, api } = useApp();
+  const { t } = useTranslation();
   const items: [string, string, string][] = [
-    ["/chats", "Chats", "chat"],
-    ["/characters", "Characters", "star"],
-    ["/people", "People", "people"],
-    ["/servers", "Servers", "server"],
+    ["/chats", t("nav.chats"), "chat"],
+    ["/characters", t("nav.characters"), "star"],
+    ["/people", t("nav.people"), "people"],
+    ["/servers", t("nav.servers"), "server"],
   ];
-  if (user.role === "admin") items.push(["/admin", "Admin", "chart"]);
+  if (user.role === "admin") items.push(["/admin", t("nav.admin"), "chart"]);
+  const statusText = t(`status.${status}`);
+  const other = theme === "dark" ? t("nav.themeLight") : t("nav.themeDark");
+  // In a conversation on a phone the composer takes the bottom of the screen (CSS hides the rail).
+  const inConversation = /^\/(chats\/\d+|servers\/\d+\/\d+)/.test(path);
   return (
-    <div className="shell">
+    <div className={`shell${inConversation ? " in-conversation" : ""}`}>
       <a className="skip" href="#main">
-        Skip to content
+        {t("nav.skip")}
       </a>
-      <nav className="rail" aria-label="Main">
+      <nav className="rail" aria-label={t("nav.main")}>
         <div className="brand" aria-hidden="true">
           ◆
         </div>
@@ -269,21 +268,21 @@ function Shell({ path, children, theme, onTheme }: { path: string; children: Rea
           </Link>
         ))}
         <div className="rail-spacer" />
-        <span className={`conn conn-${status}`} title={statusText[status]} role="status" aria-label={`Connection: ${statusText[status]}`}>
+        <span className={`conn conn-${status}`} title={statusText} role="status" aria-label={t("nav.connection", { status: statusText })}>
           <i />
-          <span className="conn-text">{statusText[status]}</span>
+          <span className="conn-text">{statusText}</span>
         </span>
-        <button type="button" className="rail-item" onClick={() => onTheme(theme === "dark" ? "light" : "dark")} aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`}>
+        <button type="button" className="rail-item" onClick={() => onTheme(theme === "dark" ? "light" : "dark")} aria-label={t("nav.switchTheme", { theme: other })}>
           <Icon name={theme === "dark" ? "sun" : "moon"} />
-          <span>Theme</span>
+          <span>{t("nav.theme")}</span>
         </button>
-        <Link to="/settings" className={`rail-item${path === "/settings" ? " active" : ""}`} title="Profile and settings">
+        <Link to="/settings" className={`rail-item${path === "/settings" ? " active" : ""}`} title={t("nav.profile")}>
           <Avatar name={user.display_name || user.username} url={user.avatar_url} size={24} />
-          <span>Me</span>
+          <span>{t("nav.me")}</span>
         </Link>
-        <button type="button" className="rail-item" onClick={() => void api.logout()} aria-label="Log out">
+        <button type="button" className="rail-item" onClick={() => void api.logout()} aria-label={t("nav.logout")}>
           <Icon name="logout" />
-          <span>Log out</span>
+          <span>{t("nav.logout")}</span>
         </button>
       </nav>
       <main id="main" className="main">
@@ -294,11 +293,12 @@ function Shell({ path, children, theme, onTheme }: { path: string; children: Rea
 }
 
 function Relogin({ user, onDone }: { user: User; onDone(): void }) {
+  const { t } = useTranslation();
   const [password, setPassword] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   return (
-    <Modal title="Your session has expired">
+    <Modal title={t("auth.expiredTitle")}>
       <form
         className="stack"
         onSubmit={async (e) => {
@@ -315,16 +315,16 @@ function Relogin({ user, onDone }: { user: User; onDone(): void }) {
           }
         }}
       >
-        <p className="muted">Log in again to continue; what you typed is kept.</p>
-        <Field label="Username" value={user.username} readOnly autoComplete="username" />
-        <Field label="Password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
+        <p className="muted">{t("auth.expiredText")}</p>
+        <Field label={t("auth.username")} value={user.username} readOnly autoComplete="username" />
+        <Field label={t("auth.password")} type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
         <ErrorBox error={error} />
         <div className="row end">
           <button type="button" className="ghost" onClick={() => void api.logout()}>
-            Log out
+            {t("nav.logout")}
           </button>
           <button type="submit" className="primary" disabled={busy || !password}>
-            Log in
+            {t("auth.login")}
           </button>
         </div>
       </form>

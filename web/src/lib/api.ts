@@ -41,8 +41,15 @@ export class ApiError extends Error {
   }
 }
 
+let translator: ((e: ApiError) => string | null) | null = null;
+
+/** How API errors read in the user's language (set by the i18n module; English otherwise). */
+export function setErrorTranslator(f: (e: ApiError) => string | null) {
+  translator = f;
+}
+
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return e.describe();
+  if (e instanceof ApiError) return translator?.(e) ?? e.describe();
   if (e instanceof Error) return e.message;
   return String(e);
 }

@@ -1,7 +1,9 @@
 // Conversations: the list (AI chats, DMs, groups) with last message and unread counts, kept
 // live over the socket, and the open conversation.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
 import { useApp, useLoad } from "../appContext";
+import { t as tr } from "../i18n";
 import { ChatView } from "../components/ChatView";
 import { MembersPanel } from "../components/Members";
 import { navigate } from "../lib/router";
@@ -11,10 +13,10 @@ import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner, Tab
 type Filter = "all" | "ai_chat" | "direct" | "group";
 
 function preview(m: Message | null, me: number): string {
-  if (!m) return "No messages yet";
-  if (m.deleted_at) return "Message deleted";
-  const who = m.role === "assistant" ? "" : m.author_id === me ? "You: " : m.author_username ? `${m.author_username}: ` : "";
-  return who + (m.content || (m.status === "streaming" ? "typing…" : ""));
+  if (!m) return tr("chats.noMessages");
+  if (m.deleted_at) return tr("chats.deleted");
+  const who = m.role === "assistant" ? "" : m.author_id === me ? tr("chats.you") : m.author_username ? `${m.author_username}: ` : "";
+  return who + (m.content || (m.status === "streaming" ? tr("chats.typingPreview") : ""));
 }
 
 /** Searching my messages across every conversation I am in (`GET /messages/search`). */
@@ -74,11 +76,12 @@ function Snippet({ text, query }: { text: string; query: string }) {
 
 function SearchResults({ search, title, openId }: { search: MessageSearch; title: (cid: number) => string; openId: number | null }) {
   const { user } = useApp();
+  const { t } = useTranslation();
   if (search.error) return <ErrorBox error={search.error} />;
   if (!search.results) return <Spinner />;
-  if (!search.results.length) return <Empty title="No messages found">Nothing you can see contains “{search.query.trim()}”.</Empty>;
+  if (!search.results.length) return <Empty title={t("chats.noResults")}>{t("chats.noResultsText", { query: search.query.trim() })}</Empty>;
   return (
-    <ul className="conv-list" aria-label="Search results">
+    <ul className="conv-list" aria-label={t("chats.searchResults")}>
       {search.results.map((m) => (
         <li key={m.id}>
           <Link to={`/chats/${m.conversation_id}`} className={`conv${m.conversation_id === openId ? " active" : ""}`}>
@@ -89,7 +92,7 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
                 <span className="muted small">{timeAgo(m.created_at)}</span>
               </span>
               <span className="muted small">
-                {m.role === "assistant" ? "" : m.author_id === user.id ? "You: " : m.author_username ? `${m.author_username}: ` : ""}
+                {m.role === "assistant" ? "" : m.author_id === user.id ? t("chats.you") : m.author_username ? `${m.author_username}: ` : ""}
                 <Snippet text={m.content} query={search.query.trim()} />
               </span>
             </span>
@@ -102,6 +105,7 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
 
 export function ChatsPage({ id }: { id: number | null }) {
   const { api, gw, user, sessionEpoch } = useApp();
+  const { t } = useTranslation();
   const [filter, setFilter] = useState<Filter>("all");
   const [creating, setCreating] = useState(false);
   const [browsing, setBrowsing] = useState(false);
@@ -171,7 +175,7 @@ export function ChatsPage({ id }: { id: number | null }) {
         }));
     }
   }, [convs, api, user.id, sessionEpoch]); // eslint-disable-line react-hooks/exhaustive-deps
-  const titled = (c: Conversation): Conversation => (c.title ? c : { ...c, title: dmNames[c.id] || "Direct message" });
+  const titled = (c: Conversation): Conversation => (c.title ? c : { ...c, title: dmNames[c.id] || t("chats.directMessage") });
 
   const open = convs.find((c) => c.id === id) ?? null;
   const [fetched, setFetched] = useState<Conversation | null>(null);
@@ -191,28 +195,28 @@ export function ChatsPage({ id }: { id: number | null }) {
   const search = useMessageSearch();
   const searchTitle = (cid: number) => {
     const c = convs.find((x) => x.id === cid);
-    return c ? titled(c).title : `Conversation #${cid}`;
+    return c ? titled(c).title : t("chats.conversationN", { id: cid });
   };
 
   return (
     <div className={`split${id ? " has-detail" : ""}`}>
-      <aside className="list-pane" aria-label="Conversations">
+      <aside className="list-pane" aria-label={t("chats.conversations")}>
         <div className="pane-head">
-          <h1>Chats</h1>
+          <h1>{t("chats.title")}</h1>
           <div className="row">
             <button type="button" className="small" onClick={() => setBrowsing(true)}>
-              Rooms
+              {t("chats.rooms")}
             </button>
             <button type="button" className="primary small" onClick={() => setCreating(true)}>
-              <Icon name="plus" size={14} /> Group
+              <Icon name="plus" size={14} /> {t("chats.group")}
             </button>
           </div>
         </div>
         <div className="search-box">
           <input
             type="search"
-            aria-label="Search messages"
-            placeholder="Search messages"
+            aria-label={t("chats.search")}
+            placeholder={t("chats.search")}
             value={search.query}
             maxLength={200}
             onChange={(e) => search.setQuery(e.target.value)}
@@ -224,14 +228,14 @@ export function ChatsPage({ id }: { id: number | null }) {
         ) : (
           <>
         <Tabs
-          label="Filter conversations"
+          label={t("chats.filter")}
           value={filter}
           onChange={setFilter}
           tabs={[
-            ["all", "All"],
-            ["ai_chat", "AI"],
-            ["direct", "DMs"],
-            ["group", "Groups"],
+            ["all", t("chats.all")],
+            ["ai_chat", t("chats.ai")],
+            ["direct", t("chats.dms")],
+            ["group", t("chats.groups")],
           ]}
         />
         <ErrorBox error={list.error} />
@@ -248,10 +252,10 @@ export function ChatsPage({ id }: { id: number | null }) {
                   </span>
                   <span className="conv-bottom">
                     <span className="muted small ellipsis">
-                      <span className={`kind kind-${c.kind}`}>{c.kind === "ai_chat" ? "AI" : c.kind === "direct" ? "DM" : "Group"}</span> {preview(c.last_message, user.id)}
+                      <span className={`kind kind-${c.kind}`}>{c.kind === "ai_chat" ? t("chats.kindAi") : c.kind === "direct" ? t("chats.kindDm") : t("chats.kindGroup")}</span> {preview(c.last_message, user.id)}
                     </span>
                     {c.unread_count > 0 && (
-                      <span className="badge" aria-label={`${c.unread_count} unread`}>
+                      <span className="badge" aria-label={t("chats.unread", { count: c.unread_count })}>
                         {c.unread_count}
                       </span>
                     )}
@@ -262,9 +266,13 @@ export function ChatsPage({ id }: { id: number | null }) {
           ))}
         </ul>
         {list.data && !shown.length && (
-          <Empty title="No conversations yet">
+          <Empty title={t("chats.emptyTitle")}>
             <p>
-              Pick a character in <Link to="/characters">Characters</Link>, message a friend in <Link to="/people">People</Link>, or create a group.
+              {t("chats.emptyBefore")}
+              <Link to="/characters">{t("nav.characters")}</Link>
+              {t("chats.emptyMiddle")}
+              <Link to="/people">{t("nav.people")}</Link>
+              {t("chats.emptyAfter")}
             </p>
           </Empty>
         )}
@@ -280,14 +288,14 @@ export function ChatsPage({ id }: { id: number | null }) {
             onPresence={setOnline}
             onMembersChanged={() => setMembersTick((t) => t + 1)}
             leading={
-              <button type="button" className="ghost back" onClick={() => navigate("/chats")} aria-label="Back to the list">
+              <button type="button" className="ghost back" onClick={() => navigate("/chats")} aria-label={t("chats.back")}>
                 <Icon name="back" />
               </button>
             }
             actions={
               current.kind === "group" || current.kind === "direct" ? (
-                <button type="button" onClick={() => setShowMembers((s) => !s)} aria-expanded={showMembers} aria-label="Members">
-                  <Icon name="users" size={16} /> <span className="hide-sm">Members</span>
+                <button type="button" onClick={() => setShowMembers((s) => !s)} aria-expanded={showMembers} aria-label={t("chats.members")}>
+                  <Icon name="users" size={16} /> <span className="hide-sm">{t("chats.members")}</span>
                 </button>
               ) : null
             }
@@ -309,10 +317,10 @@ export function ChatsPage({ id }: { id: number | null }) {
         ) : id ? (
           openError ? <ErrorBox error={openError} /> : <Spinner />
         ) : (
-          <Empty title="Pick a conversation">
-            <p className="muted">Or start one with an AI character from the gallery.</p>
+          <Empty title={t("chats.pickTitle")}>
+            <p className="muted">{t("chats.pickText")}</p>
             <Link to="/characters" className="button primary">
-              Browse characters
+              {t("chats.browse")}
             </Link>
           </Empty>
         )}

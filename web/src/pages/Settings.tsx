@@ -1,6 +1,8 @@
 import { useState } from "react";
 import { useApp } from "../appContext";
 import type { User } from "../lib/types";
+import { useTranslation } from "react-i18next";
+import { LanguagePicker } from "../components/LanguagePicker";
 import { Avatar, ErrorBox, Field, fieldError } from "../ui";
 
 export function SettingsPage() {
@@ -9,6 +11,7 @@ export function SettingsPage() {
   const [bio, setBio] = useState(user.bio);
   const [avatar, setAvatar] = useState(user.avatar_url ?? "");
   const [error, setError] = useState<unknown>(null);
+  const { t } = useTranslation();
   return (
     <div className="page narrow">
       <div className="page-head">
@@ -47,6 +50,10 @@ export function SettingsPage() {
           </button>
         </div>
       </form>
+      <section className="card stack" aria-label={t("settings.language")}>
+        <LanguagePicker />
+        <p className="hint">{t("settings.languageHint")}</p>
+      </section>
     </div>
   );
 }
