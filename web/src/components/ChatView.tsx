@@ -7,13 +7,13 @@ import { t as tr } from "../i18n";
 import { isSendKey } from "../lib/keys";
 import { ApiError, errorText } from "../lib/api";
 import type { ApiClient } from "../lib/client";
-import { character as characterRead } from "../lib/endpoints";
+import * as ep from "../lib/endpoints";
 import {
   activeJob, addPending, applyEvent, charCount, displayItems, emptyChat, failPending, limitFromError, mergeMessages,
   removePending, resetMessages, type ChatState, type DisplayItem,
 } from "../lib/chatState";
 import { GatewayError } from "../lib/protocol";
-import type { Character, Conversation, Message, MessagePage, SendResponse } from "../lib/types";
+import type { Character, Conversation, Message } from "../lib/types";
 import { Avatar, ErrorBox, Icon, Spinner, clock, randomId } from "../ui";
 
 const characterCache = new Map<number, Promise<Character | null>>();
@@ -21,7 +21,7 @@ const characterCache = new Map<number, Promise<Character | null>>();
 export function loadCharacter(client: ApiClient, id: number): Promise<Character | null> {
   let p = characterCache.get(id);
   if (!p) {
-    p = characterRead(client, id).catch(() => {
+    p = ep.character(client, id).catch(() => {
       // A failure (an ended session, a network blip) is not remembered: the next view asks again.
       characterCache.delete(id);
       return null;
@@ -72,7 +72,8 @@ export interface ChatViewProps {
 }
 
 export function ChatView({ conversation, actions, leading, side, onActivity, onPresence, onMembersChanged }: ChatViewProps) {
-  const { api, client, gw, user, status, sessionEpoch } = useApp();
+  const app = useApp();
+  const { api, client, gw, user, status, sessionEpoch } = app;
   const { t } = useTranslation();
   const id = conversation.id;
   const [state, setState] = useState<ChatState>(emptyChat);
@@ -92,7 +93,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
   const reload = useCallback(async () => {
     const seq = ++loadSeq.current;
     try {
-      const page = await api.get<MessagePage>(`/conversations/${id}/messages`, { limit: 50 });
+      const page = await ep.messages(app, id, { limit: 50 });
       if (seq !== loadSeq.current) return;
       setState((s) => resetMessages(s, page.items, page.has_more));
       setError(null);
@@ -174,7 +175,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
     if (!newestId || newestId <= lastRead.current || document.visibilityState !== "visible") return;
     const t = setTimeout(() => {
       lastRead.current = newestId;
-      api.post(`/conversations/${id}/read`, { message_id: newestId }).catch(() => undefined);
+      ep.markRead(app, id, newestId).catch(() => undefined);
     }, 400);
     return () => clearTimeout(t);
   }, [api, id, newestId]);
@@ -202,7 +203,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
     const el = listRef.current;
     const before = el ? el.scrollHeight - el.scrollTop : 0;
     try {
-      const page = await api.get<MessagePage>(`/conversations/${id}/messages`, { before: oldest, limit: 50 });
+      const page = await ep.messages(app, id, { before: oldest, limit: 50 });
       stick.current = false;
       setState((s) => mergeMessages(s, page.items, page.has_more));
       requestAnimationFrame(() => {
@@ -223,7 +224,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
       } catch (e) {
         if (e instanceof GatewayError && ["offline", "timeout", "closed", "unavailable"].includes(e.code)) {
           // The same client_id makes this safe even if the socket's send did land.
-          message = (await api.post<SendResponse>(`/conversations/${id}/messages`, { content, client_id: clientId })).message;
+          message = (await ep.sendMessage(app, id, content, clientId)).message;
         } else throw e;
       }
       stick.current = true;
@@ -249,7 +250,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
 
   async function stop() {
     try {
-      await api.post(`/conversations/${id}/stop`, job ? { job_id: job } : {});
+      await ep.stopReply(app, id, job);
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 409)) setError(e);
     }
@@ -257,7 +258,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
 
   async function regenerate() {
     try {
-      await api.post(`/conversations/${id}/regenerate`);
+      await ep.regenerate(app, id);
     } catch (e) {
       setError(e);
     }
@@ -265,7 +266,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
 
   async function saveEdit(m: Message, content: string) {
     try {
-      const updated = await api.patch<Message>(`/conversations/${id}/messages/${m.id}`, { content });
+      const updated = await ep.editMessage(app, id, m.id, content);
       setState((s) => mergeMessages(s, [updated]));
       setEditing(null);
     } catch (e) {
@@ -276,7 +277,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
   async function remove(m: Message) {
     if (!confirm(tr("chat.confirmDelete"))) return;
     try {
-      await api.del(`/conversations/${id}/messages/${m.id}`);
+      await ep.deleteMessage(app, id, m.id);
       setState((s) => applyEvent(s, { v: 1, type: "message.deleted", conversation_id: id, message_id: m.id }));
     } catch (e) {
       setError(e);

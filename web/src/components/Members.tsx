@@ -2,17 +2,19 @@
 // the AI characters that answer in the room.
 import { useState } from "react";
 import { useApp, useLoad } from "../appContext";
+import * as ep from "../lib/endpoints";
 import { friends as friendsRead, myCharacters } from "../lib/endpoints";
-import type { Conversation, Member, MemberRole } from "../lib/types";
+import type { Conversation, MemberRole } from "../lib/types";
 import { Avatar, ErrorBox, Field, Icon, Select } from "../ui";
 
 const rank: Record<MemberRole, number> = { owner: 3, admin: 2, member: 1 };
 
 export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { conversation: Conversation; online: Set<number>; tick: number; onClose(): void; onLeft(): void }) {
-  const { api, client, user, status } = useApp();
+  const app = useApp();
+  const { client, user, status } = app;
   const isOnline = (uid: number) => online.has(uid) || (uid === user.id && status === "open");
   const id = conversation.id;
-  const members = useLoad(["conversations", id, "members", tick], () => api.get<Member[]>(`/conversations/${id}/members`));
+  const members = useLoad(...ep.members(app, id, tick));
   const friends = useLoad(...friendsRead(client));
   const mine = useLoad(...myCharacters(client));
   const [error, setError] = useState<unknown>(null);
@@ -68,13 +70,13 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
                 <select
                   id={`role-${m.user_id}`}
                   value={m.role}
-                  onChange={(e) => act(() => api.patch(`/conversations/${id}/members/${m.user_id}`, { role: e.target.value }))}
+                  onChange={(e) => act(() => ep.setMemberRole(app, id, m.user_id, e.target.value))}
                 >
                   <option value="member">member</option>
                   <option value="admin">admin</option>
                   {me?.role === "owner" && <option value="owner">owner (transfer)</option>}
                 </select>
-                <button type="button" className="link danger-text" onClick={() => act(() => api.del(`/conversations/${id}/members/${m.user_id}`))}>
+                <button type="button" className="link danger-text" onClick={() => act(() => ep.removeMember(app, id, m.user_id))}>
                   Remove
                 </button>
               </div>
@@ -88,7 +90,7 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
           onSubmit={(e) => {
             e.preventDefault();
             const uid = Number(invite);
-            if (uid) void act(() => api.post(`/conversations/${id}/members`, { user_id: uid })).then((ok) => ok && setInvite(""));
+            if (uid) void act(() => ep.addMember(app, id, uid)).then((ok) => ok && setInvite(""));
           }}
         >
           {candidates.length ? (
@@ -106,7 +108,7 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
           className="stack"
           onSubmit={(e) => {
             e.preventDefault();
-            if (character) void act(() => api.post(`/conversations/${id}/characters`, { character_id: Number(character) })).then((ok) => ok && setCharacter(""));
+            if (character) void act(() => ep.addRoomCharacter(app, id, Number(character))).then((ok) => ok && setCharacter(""));
           }}
         >
           <Select label="Add an AI character" value={character} onChange={setCharacter} options={[["", "Choose…"], ...(mine.data?.items ?? []).map((c) => [String(c.id), c.name] as [string, string])]} />
@@ -120,7 +122,7 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
           type="button"
           className="danger small"
           onClick={() => {
-            if (confirm("Leave this room?")) void act(() => api.del(`/conversations/${id}/members/${user.id}`)).then((ok) => ok && onLeft());
+            if (confirm("Leave this room?")) void act(() => ep.removeMember(app, id, user.id)).then((ok) => ok && onLeft());
           }}
         >
           Leave room

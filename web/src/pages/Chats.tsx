@@ -3,11 +3,12 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useApp, useLoad } from "../appContext";
+import * as ep from "../lib/endpoints";
 import { t as tr } from "../i18n";
 import { ChatView } from "../components/ChatView";
 import { MembersPanel } from "../components/Members";
 import { navigate } from "../lib/router";
-import type { Conversation, Member, Message, Page } from "../lib/types";
+import type { Conversation, Member, Message } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner, Tabs, timeAgo } from "../ui";
 
 type Filter = "all" | "ai_chat" | "direct" | "group";
@@ -30,7 +31,7 @@ interface MessageSearch {
 }
 
 function useMessageSearch(): MessageSearch {
-  const { api } = useApp();
+  const { api, client } = useApp();
   const [query, setQuery] = useState("");
   const [results, setResults] = useState<Message[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -46,8 +47,7 @@ function useMessageSearch(): MessageSearch {
     let stale = false;
     // Debounced: one request once typing pauses, and answers to older queries are dropped.
     const t = setTimeout(() => {
-      api
-        .get<Page<Message>>("/messages/search", { q, limit: 30 })
+      ep.searchMessages({ api, client }, q)
         .then((page) => !stale && setResults(page.items))
         .catch((e) => !stale && setError(e));
     }, 300);
@@ -55,7 +55,7 @@ function useMessageSearch(): MessageSearch {
       stale = true;
       clearTimeout(t);
     };
-  }, [api, q, active]);
+  }, [api, client, q, active]);
   return { query, setQuery, active, results, error };
 }
 
@@ -104,7 +104,8 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
 }
 
 export function ChatsPage({ id }: { id: number | null }) {
-  const { api, gw, user, sessionEpoch } = useApp();
+  const app = useApp();
+  const { api, gw, user, sessionEpoch } = app;
   const { t } = useTranslation();
   const [filter, setFilter] = useState<Filter>("all");
   const [creating, setCreating] = useState(false);
@@ -113,7 +114,7 @@ export function ChatsPage({ id }: { id: number | null }) {
   const [membersTick, setMembersTick] = useState(0);
   const [online, setOnline] = useState<Set<number>>(new Set());
   // Polled as a fallback for whatever the socket does not tell (new conversations while offline).
-  const list = useLoad(["conversations"], () => api.get<Page<Conversation>>("/conversations", { limit: 100 }), { refetchInterval: 30_000, staleTime: 0 });
+  const list = useLoad(...ep.conversationList(app), { refetchInterval: 30_000, staleTime: 0 });
   const [convs, setConvs] = useState<Conversation[]>([]);
 
   useEffect(() => {
@@ -185,7 +186,7 @@ export function ChatsPage({ id }: { id: number | null }) {
     setOpenError(null);
     setShowMembers(false);
     if (!id || open) return;
-    api.get<Conversation>(`/conversations/${id}`).then(setFetched).catch(setOpenError);
+    ep.getConversation(app, id).then(setFetched).catch(setOpenError);
   }, [id, sessionEpoch]); // eslint-disable-line react-hooks/exhaustive-deps
   const found = open ?? fetched;
   const current = found ? titled(found) : null;
@@ -350,7 +351,7 @@ export function ChatsPage({ id }: { id: number | null }) {
 }
 
 function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conversation): void }) {
-  const { api } = useApp();
+  const app = useApp();
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [visibility, setVisibility] = useState("private");
@@ -362,7 +363,7 @@ function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conver
         onSubmit={async (e) => {
           e.preventDefault();
           try {
-            onCreated(await api.post<Conversation>("/conversations", { kind: "group", title, description, visibility }));
+            onCreated(await ep.createConversation(app, { kind: "group", title, description, visibility }));
           } catch (err) {
             setError(err);
           }
@@ -394,8 +395,8 @@ function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conver
 }
 
 function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: number): void }) {
-  const { api } = useApp();
-  const rooms = useLoad(["conversations", "public"], () => api.get<Page<Conversation>>("/conversations/public", { limit: 50 }));
+  const app = useApp();
+  const rooms = useLoad(...ep.publicRooms(app));
   const [error, setError] = useState<unknown>(null);
   return (
     <Modal title="Public rooms" onClose={onClose} wide>
@@ -415,7 +416,7 @@ function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: numb
               className="primary small"
               onClick={async () => {
                 try {
-                  await api.post(`/conversations/${r.id}/join`);
+                  await ep.joinRoom(app, r.id);
                   onJoined(r.id);
                 } catch (e) {
                   setError(e);
