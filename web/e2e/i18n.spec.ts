@@ -32,6 +32,14 @@ test("the chat screens in Korean", async ({ page }) => {
   await expect(page.getByRole("textbox", { name: "메시지", exact: true })).toHaveAttribute("placeholder", "선장 노바에게 메시지 보내기…");
   await expect(page.getByRole("button", { name: "다시 생성" })).toBeVisible();
   await expectAccessible(page, "conversation (ko)");
+  await page.getByRole("navigation", { name: "기본 메뉴" }).getByRole("link", { name: "친구" }).click();
+  await expect(page.getByRole("heading", { name: "친구" })).toBeVisible();
+  await expect(page.getByRole("tab", { name: "친구 추가" })).toBeVisible();
+  await expectAccessible(page, "people (ko)");
+  await page.getByRole("navigation", { name: "기본 메뉴" }).getByRole("link", { name: "캐릭터" }).click();
+  await expect(page.getByRole("link", { name: "새 캐릭터" })).toBeVisible();
+  await expect(page.locator("article.char-card", { hasText: "선장 노바" }).getByRole("button", { name: "대화하기" })).toBeVisible();
+  await expectAccessible(page, "characters (ko)");
   // Settings: switch to English from inside the app.
   await page.goto("/settings");
   await page.getByRole("combobox", { name: "언어" }).selectOption("en");

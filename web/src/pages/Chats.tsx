@@ -352,12 +352,13 @@ export function ChatsPage({ id }: { id: number | null }) {
 
 function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conversation): void }) {
   const app = useApp();
+  const { t } = useTranslation();
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [visibility, setVisibility] = useState("private");
   const [error, setError] = useState<unknown>(null);
   return (
-    <Modal title="New group room" onClose={onClose}>
+    <Modal title={t("chats.newGroup")} onClose={onClose}>
       <form
         className="stack"
         onSubmit={async (e) => {
@@ -369,24 +370,24 @@ function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conver
           }
         }}
       >
-        <Field label="Name" value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={100} />
-        <Field label="Description" multiline value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
+        <Field label={t("chats.name")} value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={100} />
+        <Field label={t("chats.description")} multiline value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
         <Select
-          label="Who can join"
+          label={t("chats.whoCanJoin")}
           value={visibility}
           onChange={setVisibility}
           options={[
-            ["private", "Invited members only"],
-            ["public", "Anyone (listed in public rooms)"],
+            ["private", t("chats.private")],
+            ["public", t("chats.public")],
           ]}
         />
         <ErrorBox error={error} />
         <div className="row end">
           <button type="button" className="ghost" onClick={onClose}>
-            Cancel
+            {t("common.cancel")}
           </button>
           <button type="submit" className="primary">
-            Create
+            {t("common.create")}
           </button>
         </div>
       </form>
@@ -396,13 +397,14 @@ function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conver
 
 function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: number): void }) {
   const app = useApp();
+  const { t } = useTranslation();
   const rooms = useLoad(...ep.publicRooms(app));
   const [error, setError] = useState<unknown>(null);
   return (
-    <Modal title="Public rooms" onClose={onClose} wide>
+    <Modal title={t("chats.publicRooms")} onClose={onClose} wide>
       <ErrorBox error={rooms.error ?? error} />
       {rooms.loading && <Spinner />}
-      {rooms.data && !rooms.data.items.length && <p className="muted">No public rooms yet.</p>}
+      {rooms.data && !rooms.data.items.length && <p className="muted">{t("chats.noPublicRooms")}</p>}
       <ul className="plain-list">
         {rooms.data?.items.map((r) => (
           <li key={r.id} className="row">
@@ -423,7 +425,7 @@ function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: numb
                 }
               }}
             >
-              Join
+              {t("chats.join")}
             </button>
           </li>
         ))}
