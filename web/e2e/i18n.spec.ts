@@ -33,7 +33,7 @@ test("the chat screens in Korean", async ({ page }) => {
   await expect(page.getByRole("button", { name: "다시 생성" })).toBeVisible();
   await expectAccessible(page, "conversation (ko)");
   await page.getByRole("navigation", { name: "기본 메뉴" }).getByRole("link", { name: "친구" }).click();
-  await expect(page.getByRole("heading", { name: "친구" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "친구", exact: true })).toBeVisible();
   await expect(page.getByRole("tab", { name: "친구 추가" })).toBeVisible();
   await expectAccessible(page, "people (ko)");
   await page.getByRole("navigation", { name: "기본 메뉴" }).getByRole("link", { name: "캐릭터" }).click();
@@ -42,6 +42,8 @@ test("the chat screens in Korean", async ({ page }) => {
   await expectAccessible(page, "characters (ko)");
   // Settings: switch to English from inside the app.
   await page.goto("/settings");
+  await expect(page.getByRole("heading", { name: "프로필" })).toBeVisible();
+  await expectAccessible(page, "settings (ko)");
   await page.getByRole("combobox", { name: "언어" }).selectOption("en");
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Chats" })).toBeVisible();
 });

@@ -140,7 +140,20 @@ async function waitPort(port: number, timeoutMs = 20_000): Promise<void> {
   throw new Error(`nothing listens on :${port}`);
 }
 
+/** Whether nothing listens on 127.0.0.1:`port` (another run on this machine may hold it). */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = net.createServer();
+    srv.once("error", () => res(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => res(true)));
+  });
+}
+
 export async function startSystem(): Promise<() => Promise<void>> {
+  for (const port of Object.values(ports)) {
+    // A server already there would answer in place of ours (and the tests would drive it).
+    if (!(await portFree(port))) throw new Error(`port ${port} is in use (another e2e run?); set E2E_PORT_BASE to a free range`);
+  }
   for (const b of ["api-service", "chat-gateway", "llm-worker", "admin-stats"]) {
     if (!existsSync(bin(b))) throw new Error(`${bin(b)} is missing: run \`cargo build --bins\` first`);
   }
