@@ -1,45 +1,27 @@
-import { Suspense, createContext, lazy, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { Suspense, lazy, useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
+import { AppCtx, useApp, type AppContext, type Toast } from "./appContext";
 import { Api, errorText } from "./lib/api";
 import { config } from "./lib/config";
-import { GatewayClient, type ConnectionStatus, type UserNotification } from "./lib/protocol";
-import { match, navigate, usePath } from "./lib/router";
+import { t } from "./i18n";
+import { GatewayClient, type ConnectionStatus } from "./lib/protocol";
+import { makeClient } from "./lib/client";
+import { me } from "./lib/endpoints";
+import { queryClient } from "./lib/queryClient";
+import { setNavigate } from "./lib/router";
 import type { User } from "./lib/types";
 import { Avatar, ErrorBox, Field, Icon, Link, Modal, Spinner } from "./ui";
 import { AuthPage } from "./pages/Auth";
 import { ChatsPage } from "./pages/Chats";
-import { CharactersPage } from "./pages/Characters";
-import { CharacterEditor } from "./pages/CharacterEditor";
-import { PeoplePage } from "./pages/People";
-import { ServersPage } from "./pages/Servers";
-import { SettingsPage } from "./pages/Settings";
 
-// The dashboard is for administrators only: its code loads when one opens it.
+// Only the login and chat screens are in the first download; the rest loads when opened.
 const AdminPage = lazy(() => import("./pages/Admin").then((m) => ({ default: m.AdminPage })));
-
-export interface Toast {
-  id: number;
-  text: string;
-  kind: "info" | "error";
-}
-
-export interface AppContext {
-  api: Api;
-  gw: GatewayClient;
-  user: User;
-  status: ConnectionStatus;
-  toast(text: string, kind?: Toast["kind"]): void;
-  /** Bumped on notifications so lists reload (friends, conversations). */
-  notices: number;
-  lastNotice: UserNotification | null;
-}
-
-const Ctx = createContext<AppContext | null>(null);
-
-export function useApp(): AppContext {
-  const c = useContext(Ctx);
-  if (!c) throw new Error("useApp outside the app");
-  return c;
-}
+const CharactersPage = lazy(() => import("./pages/Characters").then((m) => ({ default: m.CharactersPage })));
+const CharacterEditor = lazy(() => import("./pages/CharacterEditor").then((m) => ({ default: m.CharacterEditor })));
+const PeoplePage = lazy(() => import("./pages/People").then((m) => ({ default: m.PeoplePage })));
+const ServersPage = lazy(() => import("./pages/Servers").then((m) => ({ default: m.ServersPage })));
+const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
 
 type Theme = "light" | "dark";
 
@@ -51,6 +33,7 @@ function initialTheme(): Theme {
 
 const cfg = config();
 const api = new Api(cfg.apiBase, cfg.adminBase);
+const client = makeClient(api);
 
 function makeGateway(): GatewayClient {
   return new GatewayClient({
@@ -68,14 +51,14 @@ function makeGateway(): GatewayClient {
 export function App() {
   const [user, setUser] = useState<User | null>(api.user);
   const [expired, setExpired] = useState(false);
+  const [sessionEpoch, setSessionEpoch] = useState(0);
+  const ended = useRef(false);
   const [theme, setTheme] = useState<Theme>(initialTheme);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [status, setStatus] = useState<ConnectionStatus>("idle");
-  const [notices, setNotices] = useState(0);
-  const [lastNotice, setLastNotice] = useState<UserNotification | null>(null);
   const gwRef = useRef<GatewayClient | null>(null);
   if (!gwRef.current) gwRef.current = makeGateway();
-  const path = usePath();
+  const path = useLocation().pathname;
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
@@ -100,9 +83,17 @@ export function App() {
           return u;
         });
         setExpired(false);
+        if (ended.current) {
+          // Logged in again over the screen: whatever failed meanwhile loads again.
+          ended.current = false;
+          setSessionEpoch((e) => e + 1);
+          void queryClient.invalidateQueries();
+        }
       } else if (reason === "expired") {
+        ended.current = true;
         setExpired(true);
       } else {
+        queryClient.clear();
         setUser(null);
       }
     });
@@ -119,19 +110,22 @@ export function App() {
   // Verify a stored session once at start (refreshes it when the access token ran out).
   useEffect(() => {
     if (!api.user) return;
-    api.get<User>("/auth/me").then((me) => api.setUser(me)).catch(() => undefined);
+    me(client).then((u) => api.setUser(u)).catch(() => undefined);
   }, []);
 
-  // The gateway lives while someone is logged in.
+  // The gateway lives while someone is logged in; its notifications invalidate cached lists.
   useEffect(() => {
     const gw = gwRef.current!;
     if (!user) return;
     const offStatus = gw.onStatus(setStatus);
     const offNote = gw.onNotification((n) => {
-      setNotices((x) => x + 1);
-      setLastNotice(n);
-      if (n.type === "friend.request") toast(`${(n as { from_username: string }).from_username} sent you a friend request`);
-      if (n.type === "friend.accepted") toast(`${(n as { username: string }).username} accepted your friend request`);
+      if (n.type.startsWith("friend.")) void queryClient.invalidateQueries({ queryKey: ["friends"] });
+      if (n.type.startsWith("conversation.")) void queryClient.invalidateQueries({ queryKey: ["conversations"] });
+      if (n.type === "friend.request") toast(t("toast.friendRequest", { name: (n as { from_username: string }).from_username }));
+      if (n.type === "friend.accepted") {
+        toast(t("toast.friendAccepted", { name: (n as { username: string }).username }));
+        void queryClient.invalidateQueries({ queryKey: ["conversations"] });
+      }
       if (n.type === "session.revoked") api.drop("expired");
     });
     gw.start();
@@ -158,7 +152,7 @@ export function App() {
     const register = path.startsWith("/register");
     if (!path.startsWith("/login") && !register) {
       const next = path === "/" ? "" : `?next=${encodeURIComponent(path)}`;
-      queueMicrotask(() => navigate(`/login${next}`, { replace: true }));
+      return <Navigate to={`/login${next}`} replace />;
     }
     return (
       <>
@@ -168,83 +162,102 @@ export function App() {
     );
   }
 
-  const ctx: AppContext = { api, gw: gwRef.current!, user, status, toast, notices, lastNotice };
+  const ctx: AppContext = { api, client, gw: gwRef.current!, user, status, toast, sessionEpoch };
   return (
-    <Ctx.Provider value={ctx}>
+    <AppCtx.Provider value={ctx}>
       <Shell path={path} theme={theme} onTheme={setTheme}>
-        <Routes path={path} user={user} />
+        <Suspense fallback={<Spinner />}>
+          <Outlet />
+        </Suspense>
       </Shell>
       {expired && <Relogin user={user} onDone={() => setExpired(false)} />}
       <Toasts toasts={toasts} />
-    </Ctx.Provider>
+    </AppCtx.Provider>
   );
 }
 
-function Routes({ path, user }: { path: string; user: User }) {
-  let m: Record<string, string> | null;
-  if (path === "/" || path === "/login" || path === "/register") {
-    const next = new URLSearchParams(location.search).get("next");
-    queueMicrotask(() => navigate(next && next.startsWith("/") ? next : "/chats", { replace: true }));
-    return null;
-  }
-  if (path === "/chats") return <ChatsPage id={null} />;
-  if ((m = match("/chats/:id", path))) return <ChatsPage id={Number(m.id)} />;
-  if (path === "/characters") return <CharactersPage />;
-  if (path === "/characters/new") return <CharacterEditor id={null} />;
-  if ((m = match("/characters/:id/edit", path))) return <CharacterEditor id={Number(m.id)} />;
-  if (path === "/people") return <PeoplePage />;
-  if (path === "/servers") return <ServersPage serverId={null} channelId={null} />;
-  if ((m = match("/servers/:id", path))) return <ServersPage serverId={Number(m.id)} channelId={null} />;
-  if ((m = match("/servers/:id/:channel", path))) return <ServersPage serverId={Number(m.id)} channelId={Number(m.channel)} />;
-  if (path === "/settings") return <SettingsPage />;
-  if (path.startsWith("/admin")) {
-    if (user.role !== "admin") return <NotFound text="The dashboard is for administrators." />;
-    m = match("/admin/users/:id", path);
-    return (
-      <Suspense fallback={<Spinner />}>
-        <AdminPage userId={m ? Number(m.id) : null} tab={path.split("/")[2] || "overview"} />
-      </Suspense>
-    );
-  }
-  return <NotFound text="There is nothing at this address." />;
+/** After logging in: where the login page was asked to go next, else the chats. */
+function AfterLogin() {
+  const next = new URLSearchParams(useLocation().search).get("next");
+  return <Navigate to={next && next.startsWith("/") && !next.startsWith("//") ? next : "/chats"} replace />;
 }
 
-function NotFound({ text }: { text: string }) {
+const num = (v: string | undefined) => (v ? Number(v) : null);
+
+function ChatsRoute() {
+  return <ChatsPage id={num(useParams().id)} />;
+}
+function EditorRoute() {
+  return <CharacterEditor id={num(useParams().id)} />;
+}
+function ServersRoute() {
+  const p = useParams();
+  return <ServersPage serverId={num(p.id)} channelId={num(p.channel)} />;
+}
+function AdminRoute() {
+  const { user } = useApp();
+  const p = useParams();
+  if (user.role !== "admin") return <NotFound textKey="common.adminOnly" />;
+  return <AdminPage userId={num(p.id)} tab={p.id ? "users" : p.tab || "overview"} />;
+}
+
+/** Every address of the app; `App` is the layout (session, socket, navigation rail). */
+export function AppRoutes() {
+  setNavigate(useNavigate());
+  return (
+    <Routes>
+      <Route path="/" element={<App />}>
+        <Route index element={<AfterLogin />} />
+        <Route path="login" element={<AfterLogin />} />
+        <Route path="register" element={<AfterLogin />} />
+        <Route path="chats/:id?" element={<ChatsRoute />} />
+        <Route path="characters" element={<CharactersPage />} />
+        <Route path="characters/new" element={<EditorRoute />} />
+        <Route path="characters/:id/edit" element={<EditorRoute />} />
+        <Route path="people" element={<PeoplePage />} />
+        <Route path="servers/:id?/:channel?" element={<ServersRoute />} />
+        <Route path="settings" element={<SettingsPage />} />
+        <Route path="admin/users/:id" element={<AdminRoute />} />
+        <Route path="admin/:tab?" element={<AdminRoute />} />
+        <Route path="*" element={<NotFound textKey="common.nothingHere" />} />
+      </Route>
+    </Routes>
+  );
+}
+
+function NotFound({ textKey }: { textKey: "common.adminOnly" | "common.nothingHere" }) {
+  const { t } = useTranslation();
   return (
     <div className="page">
       <div className="empty">
-        <h3>Not found</h3>
-        <p>{text}</p>
-        <Link to="/chats">Go to your chats</Link>
+        <h3>{t("common.notFound")}</h3>
+        <p>{t(textKey)}</p>
+        <Link to="/chats">{t("common.goToChats")}</Link>
       </div>
     </div>
   );
 }
 
-const statusText: Record<ConnectionStatus, string> = {
-  idle: "Not connected",
-  connecting: "Connecting…",
-  open: "Live",
-  reconnecting: "Reconnecting…",
-  unauthorized: "Signed out of live updates",
-  closed: "Offline",
-};
-
 function Shell({ path, children, theme, onTheme }: { path: string; children: ReactNode; theme: Theme; onTheme(t: Theme): void }) {
   const { user, status, api } = useApp();
+  const { t } = useTranslation();
   const items: [string, string, string][] = [
-    ["/chats", "Chats", "chat"],
-    ["/characters", "Characters", "star"],
-    ["/people", "People", "people"],
-    ["/servers", "Servers", "server"],
+    ["/chats", t("nav.chats"), "chat"],
+    ["/characters", t("nav.characters"), "star"],
+    ["/people", t("nav.people"), "people"],
+    ["/servers", t("nav.servers"), "server"],
   ];
-  if (user.role === "admin") items.push(["/admin", "Admin", "chart"]);
+  if (user.role === "admin") items.push(["/admin", t("nav.admin"), "chart"]);
+  const statusText = t(`status.${status}`);
+  const other = theme === "dark" ? t("nav.themeLight") : t("nav.themeDark");
+  // In a conversation on a phone the composer takes the bottom of the screen (CSS hides the rail).
+  const inConversation = /^\/(chats\/\d+|servers\/\d+\/\d+)/.test(path);
   return (
-    <div className="shell">
+    <div className={`shell${inConversation ? " in-conversation" : ""}`}>
       <a className="skip" href="#main">
-        Skip to content
+        {t("nav.skip")}
       </a>
-      <nav className="rail" aria-label="Main">
+      <nav className="rail" aria-label={t("nav.main")}>
         <div className="brand" aria-hidden="true">
           ◆
         </div>
@@ -255,21 +268,21 @@ function Shell({ path, children, theme, onTheme }: { path: string; children: Rea
           </Link>
         ))}
         <div className="rail-spacer" />
-        <span className={`conn conn-${status}`} title={statusText[status]} role="status" aria-label={`Connection: ${statusText[status]}`}>
+        <span className={`conn conn-${status}`} title={statusText} role="status" aria-label={t("nav.connection", { status: statusText })}>
           <i />
-          <span className="conn-text">{statusText[status]}</span>
+          <span className="conn-text">{statusText}</span>
         </span>
-        <button type="button" className="rail-item" onClick={() => onTheme(theme === "dark" ? "light" : "dark")} aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`}>
+        <button type="button" className="rail-item" onClick={() => onTheme(theme === "dark" ? "light" : "dark")} aria-label={t("nav.switchTheme", { theme: other })}>
           <Icon name={theme === "dark" ? "sun" : "moon"} />
-          <span>Theme</span>
+          <span>{t("nav.theme")}</span>
         </button>
-        <Link to="/settings" className={`rail-item${path === "/settings" ? " active" : ""}`} title="Profile and settings">
+        <Link to="/settings" className={`rail-item${path === "/settings" ? " active" : ""}`} title={t("nav.profile")}>
           <Avatar name={user.display_name || user.username} url={user.avatar_url} size={24} />
-          <span>Me</span>
+          <span>{t("nav.me")}</span>
         </Link>
-        <button type="button" className="rail-item" onClick={() => void api.logout()} aria-label="Log out">
+        <button type="button" className="rail-item" onClick={() => void api.logout()} aria-label={t("nav.logout")}>
           <Icon name="logout" />
-          <span>Log out</span>
+          <span>{t("nav.logout")}</span>
         </button>
       </nav>
       <main id="main" className="main">
@@ -280,11 +293,12 @@ function Shell({ path, children, theme, onTheme }: { path: string; children: Rea
 }
 
 function Relogin({ user, onDone }: { user: User; onDone(): void }) {
+  const { t } = useTranslation();
   const [password, setPassword] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   return (
-    <Modal title="Your session has expired">
+    <Modal title={t("auth.expiredTitle")}>
       <form
         className="stack"
         onSubmit={async (e) => {
@@ -301,16 +315,16 @@ function Relogin({ user, onDone }: { user: User; onDone(): void }) {
           }
         }}
       >
-        <p className="muted">Log in again to continue; what you typed is kept.</p>
-        <Field label="Username" value={user.username} readOnly autoComplete="username" />
-        <Field label="Password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
+        <p className="muted">{t("auth.expiredText")}</p>
+        <Field label={t("auth.username")} value={user.username} readOnly autoComplete="username" />
+        <Field label={t("auth.password")} type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
         <ErrorBox error={error} />
         <div className="row end">
           <button type="button" className="ghost" onClick={() => void api.logout()}>
-            Log out
+            {t("nav.logout")}
           </button>
           <button type="submit" className="primary" disabled={busy || !password}>
-            Log in
+            {t("auth.login")}
           </button>
         </div>
       </form>
@@ -328,30 +342,6 @@ function Toasts({ toasts }: { toasts: Toast[] }) {
       ))}
     </div>
   );
-}
-
-/** Runs an async loader and keeps its result, error and a reload function. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; error: unknown; loading: boolean; reload(): void; set(v: T): void } {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setLoading(true);
-    load()
-      .then((d) => {
-        if (!live) return;
-        setData(d);
-        setError(null);
-      })
-      .catch((e) => live && setError(e))
-      .finally(() => live && setLoading(false));
-    return () => {
-      live = false;
-    };
-  }, [...deps, tick]); // eslint-disable-line react-hooks/exhaustive-deps
-  return useMemo(() => ({ data, error, loading, reload: () => setTick((t) => t + 1), set: setData }), [data, error, loading]);
 }
 
 export { errorText };

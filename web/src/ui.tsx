@@ -1,24 +1,12 @@
 // Small shared pieces: links, fields, dialogs, avatars, errors, icons.
-import { useEffect, useId, useRef, type ReactNode, type MouseEvent, type InputHTMLAttributes, type TextareaHTMLAttributes } from "react";
+import { useEffect, useId, useRef, type ReactNode, type InputHTMLAttributes, type TextareaHTMLAttributes } from "react";
 import { ApiError, errorText } from "./lib/api";
-import { navigate } from "./lib/router";
+import { Link as RouterLink } from "react-router";
+import { locale, t } from "./i18n";
 
+/** An in-app link (react-router's, so a click navigates without a page load). */
 export function Link(props: { to: string; className?: string; children: ReactNode; title?: string; "aria-current"?: "page" | undefined; onClick?: () => void }) {
-  const { to, children, onClick, ...rest } = props;
-  return (
-    <a
-      href={to}
-      {...rest}
-      onClick={(e: MouseEvent) => {
-        if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
-        e.preventDefault();
-        onClick?.();
-        navigate(to);
-      }}
-    >
-      {children}
-    </a>
-  );
+  return <RouterLink {...props} />;
 }
 
 export function ErrorBox({ error, onDismiss }: { error: unknown; onDismiss?: () => void }) {
@@ -27,7 +15,7 @@ export function ErrorBox({ error, onDismiss }: { error: unknown; onDismiss?: () 
     <div className="error" role="alert">
       <span>{errorText(error)}</span>
       {onDismiss && (
-        <button type="button" className="ghost small" onClick={onDismiss} aria-label="Dismiss error">
+        <button type="button" className="ghost small" onClick={onDismiss} aria-label={t("common.dismissError")}>
           ×
         </button>
       )}
@@ -138,7 +126,7 @@ export function Avatar({ name, url, size = 36, online }: { name: string; url?: s
   );
 }
 
-export function Spinner({ label = "Loading…" }: { label?: string }) {
+export function Spinner({ label = t("common.loading") }: { label?: string }) {
   return (
     <div className="spinner" role="status">
       <span className="spin" aria-hidden="true" />
@@ -170,22 +158,23 @@ export function Tabs<T extends string>({ value, onChange, tabs, label }: { value
 
 export function timeAgo(iso: string | null | undefined): string {
   if (!iso) return "";
-  const t = new Date(iso).getTime();
-  const s = Math.round((Date.now() - t) / 1000);
-  if (s < 45) return "now";
-  if (s < 3600) return `${Math.round(s / 60)} min`;
-  if (s < 86400) return `${Math.round(s / 3600)} h`;
-  if (s < 7 * 86400) return `${Math.round(s / 86400)} d`;
-  return new Date(iso).toLocaleDateString();
+  const at = new Date(iso).getTime();
+  const s = Math.round((Date.now() - at) / 1000);
+  if (s < 45) return t("time.now");
+  const unit = (n: number, u: "minute" | "hour" | "day") => new Intl.NumberFormat(locale(), { style: "unit", unit: u, unitDisplay: "narrow" }).format(n);
+  if (s < 3600) return unit(Math.round(s / 60), "minute");
+  if (s < 86400) return unit(Math.round(s / 3600), "hour");
+  if (s < 7 * 86400) return unit(Math.round(s / 86400), "day");
+  return new Date(iso).toLocaleDateString(locale());
 }
 
 export function clock(iso: string): string {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
 }
 
 export function fmt(n: number | null | undefined): string {
   if (n === null || n === undefined) return "–";
-  return n.toLocaleString();
+  return n.toLocaleString(locale());
 }
 
 const paths: Record<string, string> = {

@@ -1,39 +1,48 @@
 // One conversation: history, live events (streamed AI replies, edits, typing, presence), the
 // composer with the length counter, and the AI controls (stop, regenerate).
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { useApp } from "../app";
-import { ApiError, errorText, type Api } from "../lib/api";
+import { useTranslation } from "react-i18next";
+import { useApp } from "../appContext";
+import { t as tr } from "../i18n";
+import { isSendKey } from "../lib/keys";
+import { ApiError, errorText } from "../lib/api";
+import type { ApiClient } from "../lib/client";
+import * as ep from "../lib/endpoints";
 import {
   activeJob, addPending, applyEvent, charCount, displayItems, emptyChat, failPending, limitFromError, mergeMessages,
   removePending, resetMessages, type ChatState, type DisplayItem,
 } from "../lib/chatState";
 import { GatewayError } from "../lib/protocol";
-import type { Character, Conversation, Message, MessagePage, SendResponse } from "../lib/types";
+import type { Character, Conversation, Message } from "../lib/types";
 import { Avatar, ErrorBox, Icon, Spinner, clock, randomId } from "../ui";
 
 const characterCache = new Map<number, Promise<Character | null>>();
 
-export function loadCharacter(api: Api, id: number): Promise<Character | null> {
+export function loadCharacter(client: ApiClient, id: number): Promise<Character | null> {
   let p = characterCache.get(id);
   if (!p) {
-    p = api.get<Character>(`/characters/${id}`).catch(() => null);
+    p = ep.character(client, id).catch(() => {
+      // A failure (an ended session, a network blip) is not remembered: the next view asks again.
+      characterCache.delete(id);
+      return null;
+    });
     characterCache.set(id, p);
   }
   return p;
 }
 
-function useCharacters(api: Api, ids: number[]): Record<number, Character> {
+function useCharacters(client: ApiClient, ids: number[], epoch: number): Record<number, Character> {
   const [chars, setChars] = useState<Record<number, Character>>({});
   const key = [...new Set(ids)].sort().join(",");
   useEffect(() => {
     let live = true;
     for (const id of key ? key.split(",").map(Number) : []) {
-      void loadCharacter(api, id).then((c) => live && c && setChars((m) => (m[id] ? m : { ...m, [id]: c })));
+      void loadCharacter(client, id).then((c) => live && c && setChars((m) => (m[id] ? m : { ...m, [id]: c })));
     }
     return () => {
       live = false;
     };
-  }, [api, key]);
+  }, [client, key, epoch]);
   return chars;
 }
 
@@ -63,7 +72,9 @@ export interface ChatViewProps {
 }
 
 export function ChatView({ conversation, actions, leading, side, onActivity, onPresence, onMembersChanged }: ChatViewProps) {
-  const { api, gw, user, status } = useApp();
+  const app = useApp();
+  const { api, client, gw, user, status, sessionEpoch } = app;
+  const { t } = useTranslation();
   const id = conversation.id;
   const [state, setState] = useState<ChatState>(emptyChat);
   const [loading, setLoading] = useState(true);
@@ -82,7 +93,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
   const reload = useCallback(async () => {
     const seq = ++loadSeq.current;
     try {
-      const page = await api.get<MessagePage>(`/conversations/${id}/messages`, { limit: 50 });
+      const page = await ep.messages(app, id, { limit: 50 });
       if (seq !== loadSeq.current) return;
       setState((s) => resetMessages(s, page.items, page.has_more));
       setError(null);
@@ -127,10 +138,18 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
           else n.delete(uid);
           return n;
         }),
-      onError: (code, message) => setError(new ApiError(404, code, code === "removed" ? "You were removed from this conversation." : message)),
+      onError: (code, message) => setError(new ApiError(404, code, code === "removed" ? tr("chat.removed") : message)),
     });
     return off;
   }, [id, gw, reload, user.id]);
+
+  // Logged in again after the session ended: what failed meanwhile loads now.
+  const firstEpoch = useRef(sessionEpoch);
+  useEffect(() => {
+    if (sessionEpoch === firstEpoch.current) return;
+    setError(null);
+    void reload();
+  }, [sessionEpoch, reload]);
 
   useEffect(() => {
     cbs.current.onPresence?.(online);
@@ -156,7 +175,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
     if (!newestId || newestId <= lastRead.current || document.visibilityState !== "visible") return;
     const t = setTimeout(() => {
       lastRead.current = newestId;
-      api.post(`/conversations/${id}/read`, { message_id: newestId }).catch(() => undefined);
+      ep.markRead(app, id, newestId).catch(() => undefined);
     }, 400);
     return () => clearTimeout(t);
   }, [api, id, newestId]);
@@ -176,7 +195,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
     for (const d of Object.values(state.drafts)) if (d.characterId) ids.push(d.characterId);
     return ids;
   }, [state.messages, state.drafts, conversation.character_id]);
-  const characters = useCharacters(api, charIds);
+  const characters = useCharacters(client, charIds, sessionEpoch);
 
   async function loadOlder() {
     const oldest = state.messages[0]?.id;
@@ -184,7 +203,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
     const el = listRef.current;
     const before = el ? el.scrollHeight - el.scrollTop : 0;
     try {
-      const page = await api.get<MessagePage>(`/conversations/${id}/messages`, { before: oldest, limit: 50 });
+      const page = await ep.messages(app, id, { before: oldest, limit: 50 });
       stick.current = false;
       setState((s) => mergeMessages(s, page.items, page.has_more));
       requestAnimationFrame(() => {
@@ -205,7 +224,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
       } catch (e) {
         if (e instanceof GatewayError && ["offline", "timeout", "closed", "unavailable"].includes(e.code)) {
           // The same client_id makes this safe even if the socket's send did land.
-          message = (await api.post<SendResponse>(`/conversations/${id}/messages`, { content, client_id: clientId })).message;
+          message = (await ep.sendMessage(app, id, content, clientId)).message;
         } else throw e;
       }
       stick.current = true;
@@ -231,7 +250,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
 
   async function stop() {
     try {
-      await api.post(`/conversations/${id}/stop`, job ? { job_id: job } : {});
+      await ep.stopReply(app, id, job);
     } catch (e) {
       if (!(e instanceof ApiError && e.status === 409)) setError(e);
     }
@@ -239,7 +258,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
 
   async function regenerate() {
     try {
-      await api.post(`/conversations/${id}/regenerate`);
+      await ep.regenerate(app, id);
     } catch (e) {
       setError(e);
     }
@@ -247,7 +266,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
 
   async function saveEdit(m: Message, content: string) {
     try {
-      const updated = await api.patch<Message>(`/conversations/${id}/messages/${m.id}`, { content });
+      const updated = await ep.editMessage(app, id, m.id, content);
       setState((s) => mergeMessages(s, [updated]));
       setEditing(null);
     } catch (e) {
@@ -256,9 +275,9 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
   }
 
   async function remove(m: Message) {
-    if (!confirm("Delete this message?")) return;
+    if (!confirm(tr("chat.confirmDelete"))) return;
     try {
-      await api.del(`/conversations/${id}/messages/${m.id}`);
+      await ep.deleteMessage(app, id, m.id);
       setState((s) => applyEvent(s, { v: 1, type: "message.deleted", conversation_id: id, message_id: m.id }));
     } catch (e) {
       setError(e);
@@ -271,7 +290,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
   const typingNames = Object.values(typing).map((t) => t.name);
 
   return (
-    <section className="chat" aria-label={`Conversation ${conversation.title}`}>
+    <section className="chat" aria-label={t("chat.region", { title: conversation.title })}>
       <header className="chat-head">
         {leading}
         {isAi ? <Avatar name={mainChar?.name ?? conversation.title} url={mainChar?.avatar_url} /> : <Avatar name={conversation.title} />}
@@ -279,26 +298,26 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
           <h2 className="chat-title">{conversation.kind === "channel" ? `# ${conversation.title}` : conversation.title}</h2>
           <div className="muted small">
             {isAi
-              ? mainChar?.description?.slice(0, 90) || "AI character"
-              : conversation.description || (conversation.kind === "direct" ? "Direct message" : conversation.kind === "group" ? "Group room" : "Channel")}
-            {!isAi && online.size > 0 && ` · ${online.size} online`}
+              ? mainChar?.description?.slice(0, 90) || t("chat.aiCharacter")
+              : conversation.description || (conversation.kind === "direct" ? t("chats.directMessage") : conversation.kind === "group" ? t("chat.groupRoom") : t("chat.channel"))}
+            {!isAi && online.size > 0 && ` · ${t("chat.online", { count: online.size })}`}
           </div>
         </div>
         {isAi && job && (
-          <button type="button" className="danger" onClick={stop} title="Stop generating">
-            <Icon name="stop" size={16} /> Stop
+          <button type="button" className="danger" onClick={stop} title={t("chat.stopTitle")}>
+            <Icon name="stop" size={16} /> {t("chat.stop")}
           </button>
         )}
         {isAi && (
-          <button type="button" onClick={regenerate} disabled={!canRegenerate} title="Regenerate the last reply">
-            <Icon name="refresh" size={16} /> <span className="hide-sm">Regenerate</span>
+          <button type="button" onClick={regenerate} disabled={!canRegenerate} title={t("chat.regenerateTitle")} aria-label={t("chat.regenerate")}>
+            <Icon name="refresh" size={16} /> <span className="hide-sm">{t("chat.regenerate")}</span>
           </button>
         )}
         {actions}
       </header>
       {status !== "open" && status !== "idle" && (
         <div className="banner" role="status">
-          {status === "unauthorized" ? "Live updates paused: log in again." : "Connection lost — reconnecting; messages you send are kept."}
+          {status === "unauthorized" ? t("chat.pausedBanner") : t("chat.lostBanner")}
         </div>
       )}
       <ErrorBox error={error} onDismiss={() => setError(null)} />
@@ -316,11 +335,11 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
         >
           {state.hasMore && (
             <button type="button" className="ghost load-older" onClick={loadOlder}>
-              Load older messages
+              {t("chat.loadOlder")}
             </button>
           )}
           {loading && !state.messages.length ? <Spinner /> : null}
-          {!loading && !items.length && <div className="muted center pad">No messages yet. Say hello!</div>}
+          {!loading && !items.length && <div className="muted center pad">{t("chat.empty")}</div>}
           {items.map((item) => (
             <Bubble
               key={item.key}
@@ -342,9 +361,9 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
         {side}
       </div>
       <div className="typing" aria-live="polite">
-        {typingNames.length ? `${typingNames.join(", ")} ${typingNames.length > 1 ? "are" : "is"} typing…` : "\u00a0"}
+        {typingNames.length ? t(typingNames.length > 1 ? "chat.typingMany" : "chat.typingOne", { names: typingNames.join(", ") }) : "\u00a0"}
       </div>
-      <Composer key={id} conversationId={id} limit={limit} onSend={send} onTyping={() => gw.typing(id)} placeholder={isAi ? `Message ${mainChar?.name ?? conversation.title}…` : "Write a message…"} />
+      <Composer key={id} conversationId={id} limit={limit} onSend={send} onTyping={() => gw.typing(id)} placeholder={isAi ? t("chat.placeholderAi", { name: mainChar?.name ?? conversation.title }) : t("chat.placeholder")} />
     </section>
   );
 }
@@ -365,25 +384,28 @@ interface BubbleProps {
 }
 
 function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancelEdit, onSaveEdit, onDelete, onRetry, onDiscard }: BubbleProps) {
+  const { t } = useTranslation();
+  // On a touch screen there is no hover: a tap on one's own message shows its actions.
+  const [actionsOpen, setActionsOpen] = useState(false);
   if (item.kind === "pending") {
     const p = item.pending;
     return (
       <div className={`msg mine${p.error ? " failed" : " sending"}`}>
         <div className="bubble">
-          <div className="text">{p.content}</div>
+          <MessageText text={p.content} />
           <div className="meta">
             {p.error ? (
               <>
-                <span className="err-text">Not sent: {p.error}</span>
+                <span className="err-text">{t("chat.notSent", { error: p.error })}</span>
                 <button type="button" className="link" onClick={() => onRetry(p.clientId, p.content)}>
-                  Retry
+                  {t("chat.retry")}
                 </button>
                 <button type="button" className="link" onClick={() => onDiscard(p.clientId)}>
-                  Discard
+                  {t("chat.discard")}
                 </button>
               </>
             ) : (
-              "Sending…"
+              t("chat.sending")
             )}
           </div>
         </div>
@@ -399,7 +421,7 @@ function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancel
   if (m.role === "assistant") {
     const c = m.character_id ? characters[m.character_id] : undefined;
     const text = item.draft ? item.draft.text : m.content;
-    const failed = item.draft?.failed ?? (m.status === "failed" ? "The reply failed." : null);
+    const failed = item.draft?.failed ?? (m.status === "failed" ? t("chat.failed") : null);
     return (
       <AiBubble
         name={c?.name ?? "AI"}
@@ -419,25 +441,29 @@ function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancel
   }
   const mine = m.author_id === me;
   return (
-    <div className={`msg${mine ? " mine" : ""}`} data-message-id={m.id}>
+    <div
+      className={`msg${mine ? " mine" : ""}${actionsOpen ? " show-actions" : ""}`}
+      data-message-id={m.id}
+      onClick={mine && !editing ? (e) => !(e.target as HTMLElement).closest("button, a") && setActionsOpen((o) => !o) : undefined}
+    >
       {!mine && <Avatar name={m.author_username ?? "?"} size={30} online={m.author_id ? online.has(m.author_id) : undefined} />}
       <div className="bubble">
         {!mine && <div className="author">{m.author_username}</div>}
         {editing ? (
           <EditBox initial={m.content} limit={limit} onCancel={onCancelEdit} onSave={(t) => onSaveEdit(m, t)} />
         ) : (
-          <div className="text">{m.content}</div>
+          <MessageText text={m.content} />
         )}
         <div className="meta">
           <time dateTime={m.created_at}>{clock(m.created_at)}</time>
-          {m.edited_at && <span> · edited</span>}
+          {m.edited_at && <span> · {t("chat.edited")}</span>}
           {mine && !editing && (
             <span className="msg-actions">
-              <button type="button" className="link" onClick={() => onEdit(m)} aria-label="Edit message">
-                Edit
+              <button type="button" className="link" onClick={() => onEdit(m)} aria-label={t("chat.editMessage")}>
+                {t("chat.edit")}
               </button>
-              <button type="button" className="link" onClick={() => onDelete(m)} aria-label="Delete message">
-                Delete
+              <button type="button" className="link" onClick={() => onDelete(m)} aria-label={t("chat.deleteMessage")}>
+                {t("chat.delete")}
               </button>
             </span>
           )}
@@ -449,21 +475,20 @@ function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancel
 
 function AiBubble(props: { name: string; avatar?: string | null; text: string; streaming: boolean; partial?: boolean; failed?: string | null; cancelled?: boolean; time?: string; model?: string | null }) {
   const { name, avatar, text, streaming, partial, failed, cancelled, time, model } = props;
+  const { t } = useTranslation();
   return (
     <div className={`msg ai${streaming ? " streaming" : ""}`} data-streaming={streaming ? "true" : undefined}>
       <Avatar name={name} url={avatar} size={30} />
       <div className="bubble">
         <div className="author">{name}</div>
-        <div className="text">
-          {partial && "…"}
-          {text}
+        <MessageText text={partial ? `…${text}` : text}>
           {streaming && <span className="caret" aria-hidden="true" />}
-          {streaming && !text && <span className="muted">thinking…</span>}
-        </div>
+          {streaming && !text && <span className="muted">{t("chat.thinking")}</span>}
+        </MessageText>
         <div className="meta">
           {time && <time dateTime={time}>{clock(time)}</time>}
           {model && <span className="hide-sm"> · {model}</span>}
-          {cancelled && <span> · stopped</span>}
+          {cancelled && <span> · {t("chat.stopped")}</span>}
           {failed && <span className="err-text"> · {failed}</span>}
         </div>
       </div>
@@ -473,8 +498,9 @@ function AiBubble(props: { name: string; avatar?: string | null; text: string; s
 
 function Counter({ value, limit }: { value: string; limit: number }) {
   const n = charCount(value);
+  const { t } = useTranslation();
   return (
-    <span className={`counter${n > limit ? " over" : n > limit * 0.9 ? " near" : ""}`} aria-live="polite" title="The server's limit for one message">
+    <span className={`counter${n > limit ? " over" : n > limit * 0.9 ? " near" : ""}`} aria-live="polite" title={t("chat.limitTitle")}>
       {n} / {limit}
     </span>
   );
@@ -482,6 +508,7 @@ function Counter({ value, limit }: { value: string; limit: number }) {
 
 function EditBox({ initial, limit, onCancel, onSave }: { initial: string; limit: number; onCancel(): void; onSave(t: string): void }) {
   const [text, setText] = useState(initial);
+  const { t } = useTranslation();
   const over = charCount(text) > limit;
   return (
     <form
@@ -492,17 +519,17 @@ function EditBox({ initial, limit, onCancel, onSave }: { initial: string; limit:
       }}
     >
       <label className="sr-only" htmlFor="edit-message">
-        Edit message
+        {t("chat.editMessage")}
       </label>
       <textarea id="edit-message" value={text} onChange={(e) => setText(e.target.value)} autoFocus rows={3} onKeyDown={(e) => e.key === "Escape" && onCancel()} />
       <div className="row">
         <Counter value={text} limit={limit} />
         <span className="grow" />
         <button type="button" className="ghost small" onClick={onCancel}>
-          Cancel
+          {t("common.cancel")}
         </button>
         <button type="submit" className="primary small" disabled={over || !text.trim()}>
-          Save
+          {t("common.save")}
         </button>
       </div>
     </form>
@@ -513,6 +540,7 @@ function Composer({ conversationId, limit, onSend, onTyping, placeholder }: { co
   const key = `chat.draft.${conversationId}`;
   const [text, setText] = useState(() => localStorage.getItem(key) ?? "");
   const ref = useRef<HTMLTextAreaElement>(null);
+  const { t } = useTranslation();
   const n = charCount(text);
   const over = n > limit;
 
@@ -539,7 +567,7 @@ function Composer({ conversationId, limit, onSend, onTyping, placeholder }: { co
       }}
     >
       <label htmlFor={`composer-${conversationId}`} className="sr-only">
-        Message
+        {t("chat.message")}
       </label>
       <textarea
         id={`composer-${conversationId}`}
@@ -553,7 +581,7 @@ function Composer({ conversationId, limit, onSend, onTyping, placeholder }: { co
           if (e.target.value) onTyping();
         }}
         onKeyDown={(e) => {
-          if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+          if (isSendKey({ key: e.key, shiftKey: e.shiftKey, isComposing: e.nativeEvent.isComposing, keyCode: e.nativeEvent.keyCode })) {
             e.preventDefault();
             submit();
           }
@@ -561,10 +589,34 @@ function Composer({ conversationId, limit, onSend, onTyping, placeholder }: { co
       />
       <div className="composer-side" id={`counter-${conversationId}`}>
         <Counter value={text} limit={limit} />
-        <button type="submit" className="primary" disabled={!text.trim() || over} aria-label="Send">
+        <button type="submit" className="primary" disabled={!text.trim() || over} aria-label={t("chat.send")}>
           <Icon name="send" size={18} />
         </button>
       </div>
     </form>
+  );
+}
+
+// Markdown is rendered by a chunk of its own (marked + DOMPurify), fetched after the first
+// screen; until it arrives the text shows as typed.
+let markdown: ((text: string) => string) | null = null;
+let markdownLoad: Promise<void> | null = null;
+function loadMarkdown(): Promise<void> {
+  markdownLoad ??= import("../lib/markdown").then((m) => {
+    markdown = m.renderMarkdown;
+  });
+  return markdownLoad;
+}
+
+function MessageText({ text, children }: { text: string; children?: ReactNode }) {
+  const [, setReady] = useState(!!markdown);
+  useEffect(() => {
+    if (!markdown) void loadMarkdown().then(() => setReady(true));
+  }, []);
+  return (
+    <div className="text">
+      {markdown ? <div className="md" dangerouslySetInnerHTML={{ __html: markdown(text) }} /> : <div className="md plain">{text}</div>}
+      {children}
+    </div>
   );
 }

@@ -1,19 +1,24 @@
 // Members of a group room or DM: roles, presence, invite, role changes, removal, leaving, and
 // the AI characters that answer in the room.
 import { useState } from "react";
-import { useApp, useLoad } from "../app";
-import type { Character, Conversation, Friend, Member, MemberRole, Page } from "../lib/types";
+import { useTranslation } from "react-i18next";
+import { useApp, useLoad } from "../appContext";
+import * as ep from "../lib/endpoints";
+import { friends as friendsRead, myCharacters } from "../lib/endpoints";
+import type { Conversation, MemberRole } from "../lib/types";
 import { Avatar, ErrorBox, Field, Icon, Select } from "../ui";
 
 const rank: Record<MemberRole, number> = { owner: 3, admin: 2, member: 1 };
 
 export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { conversation: Conversation; online: Set<number>; tick: number; onClose(): void; onLeft(): void }) {
-  const { api, user, status } = useApp();
+  const app = useApp();
+  const { client, user, status } = app;
+  const { t } = useTranslation();
   const isOnline = (uid: number) => online.has(uid) || (uid === user.id && status === "open");
   const id = conversation.id;
-  const members = useLoad(() => api.get<Member[]>(`/conversations/${id}/members`), [id, tick]);
-  const friends = useLoad(() => api.get<Friend[]>("/friends"), []);
-  const mine = useLoad(() => api.get<Page<Character>>("/characters", { mine: true, limit: 100 }), []);
+  const members = useLoad(...ep.members(app, id, tick));
+  const friends = useLoad(...friendsRead(client));
+  const mine = useLoad(...myCharacters(client));
   const [error, setError] = useState<unknown>(null);
   const [invite, setInvite] = useState("");
   const [character, setCharacter] = useState("");
@@ -37,10 +42,10 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
   const candidates = (friends.data ?? []).filter((f) => !members.data?.some((m) => m.user_id === f.user.id));
 
   return (
-    <aside className="side-panel" aria-label="Members">
+    <aside className="side-panel" aria-label={t("chats.members")}>
       <div className="pane-head">
-        <h3>Members {members.data ? `(${members.data.length})` : ""}</h3>
-        <button type="button" className="ghost" onClick={onClose} aria-label="Close members">
+        <h3>{t("chats.members")} {members.data ? `(${members.data.length})` : ""}</h3>
+        <button type="button" className="ghost" onClick={onClose} aria-label={t("members.close")}>
           ×
         </button>
       </div>
@@ -52,29 +57,29 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
               <Avatar name={m.display_name || m.username} url={m.avatar_url} size={30} online={isOnline(m.user_id)} />
               <div className="grow">
                 <div className="ellipsis">
-                  {m.display_name || m.username} {m.user_id === user.id && <span className="muted">(you)</span>}
+                  {m.display_name || m.username} {m.user_id === user.id && <span className="muted">{t("members.you")}</span>}
                 </div>
                 <div className="muted small">
-                  <span className={`role role-${m.role}`}>{m.role}</span> <span className="presence">{isOnline(m.user_id) ? "online" : "offline"}</span>
+                  <span className={`role role-${m.role}`}>{t(`members.role_${m.role}`)}</span> <span className="presence">{isOnline(m.user_id) ? t("members.online") : t("members.offline")}</span>
                 </div>
               </div>
             </div>
             {canManage && m.user_id !== user.id && rank[m.role] < myRank + (me?.role === "owner" ? 1 : 0) && (
               <div className="row member-actions">
                 <label className="sr-only" htmlFor={`role-${m.user_id}`}>
-                  Role of {m.username}
+                  {t("members.roleOf", { name: m.username })}
                 </label>
                 <select
                   id={`role-${m.user_id}`}
                   value={m.role}
-                  onChange={(e) => act(() => api.patch(`/conversations/${id}/members/${m.user_id}`, { role: e.target.value }))}
+                  onChange={(e) => act(() => ep.setMemberRole(app, id, m.user_id, e.target.value))}
                 >
-                  <option value="member">member</option>
-                  <option value="admin">admin</option>
-                  {me?.role === "owner" && <option value="owner">owner (transfer)</option>}
+                  <option value="member">{t("members.role_member")}</option>
+                  <option value="admin">{t("members.role_admin")}</option>
+                  {me?.role === "owner" && <option value="owner">{t("members.transfer")}</option>}
                 </select>
-                <button type="button" className="link danger-text" onClick={() => act(() => api.del(`/conversations/${id}/members/${m.user_id}`))}>
-                  Remove
+                <button type="button" className="link danger-text" onClick={() => act(() => ep.removeMember(app, id, m.user_id))}>
+                  {t("members.remove")}
                 </button>
               </div>
             )}
@@ -87,16 +92,16 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
           onSubmit={(e) => {
             e.preventDefault();
             const uid = Number(invite);
-            if (uid) void act(() => api.post(`/conversations/${id}/members`, { user_id: uid })).then((ok) => ok && setInvite(""));
+            if (uid) void act(() => ep.addMember(app, id, uid)).then((ok) => ok && setInvite(""));
           }}
         >
           {candidates.length ? (
-            <Select label="Invite a friend" value={invite} onChange={setInvite} options={[["", "Choose…"], ...candidates.map((f) => [String(f.user.id), f.user.username] as [string, string])]} />
+            <Select label={t("members.inviteFriend")} value={invite} onChange={setInvite} options={[["", t("members.choose")], ...candidates.map((f) => [String(f.user.id), f.user.username] as [string, string])]} />
           ) : (
-            <Field label="Invite by user ID" inputMode="numeric" value={invite} onChange={(e) => setInvite(e.target.value.replace(/\D/g, ""))} hint="Friends appear here as a list." />
+            <Field label={t("members.inviteById")} inputMode="numeric" value={invite} onChange={(e) => setInvite(e.target.value.replace(/\D/g, ""))} hint={t("members.inviteHint")} />
           )}
           <button type="submit" className="small" disabled={!invite}>
-            <Icon name="plus" size={14} /> Invite
+            <Icon name="plus" size={14} /> {t("members.invite")}
           </button>
         </form>
       )}
@@ -105,12 +110,12 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
           className="stack"
           onSubmit={(e) => {
             e.preventDefault();
-            if (character) void act(() => api.post(`/conversations/${id}/characters`, { character_id: Number(character) })).then((ok) => ok && setCharacter(""));
+            if (character) void act(() => ep.addRoomCharacter(app, id, Number(character))).then((ok) => ok && setCharacter(""));
           }}
         >
-          <Select label="Add an AI character" value={character} onChange={setCharacter} options={[["", "Choose…"], ...(mine.data?.items ?? []).map((c) => [String(c.id), c.name] as [string, string])]} />
+          <Select label={t("members.addCharacter")} value={character} onChange={setCharacter} options={[["", t("members.choose")], ...(mine.data?.items ?? []).map((c) => [String(c.id), c.name] as [string, string])]} />
           <button type="submit" className="small" disabled={!character}>
-            Add character
+            {t("members.addCharacterButton")}
           </button>
         </form>
       )}
@@ -119,10 +124,10 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
           type="button"
           className="danger small"
           onClick={() => {
-            if (confirm("Leave this room?")) void act(() => api.del(`/conversations/${id}/members/${user.id}`)).then((ok) => ok && onLeft());
+            if (confirm(t("members.confirmLeave"))) void act(() => ep.removeMember(app, id, user.id)).then((ok) => ok && onLeft());
           }}
         >
-          Leave room
+          {t("members.leave")}
         </button>
       )}
     </aside>

@@ -41,21 +41,34 @@ export class ApiError extends Error {
   }
 }
 
+let translator: ((e: ApiError) => string | null) | null = null;
+
+/** How API errors read in the user's language (set by the i18n module; English otherwise). */
+export function setErrorTranslator(f: (e: ApiError) => string | null) {
+  translator = f;
+}
+
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return e.describe();
+  if (e instanceof ApiError) return translator?.(e) ?? e.describe();
   if (e instanceof Error) return e.message;
   return String(e);
 }
 
 /** Reads an error response into an `ApiError`, whatever its body. */
 export async function toApiError(res: Response): Promise<ApiError> {
-  let body: Record<string, unknown> = {};
+  let body: unknown = {};
   try {
     const text = await res.text();
     body = text ? JSON.parse(text) : {};
   } catch {
     body = {};
   }
+  return problemError(res, body);
+}
+
+/** An `ApiError` from a response and its already-parsed body (an RFC 9457 problem, or not). */
+export function problemError(res: Response, parsed: unknown): ApiError {
+  const body = (parsed && typeof parsed === "object" ? parsed : {}) as Record<string, unknown>;
   const retry = Number(res.headers.get("Retry-After"));
   return new ApiError(
     res.status,
@@ -265,6 +278,30 @@ export class Api {
     }
     return this.accessToken;
   }
+
+  /**
+   * `fetch` with the session, for the typed client (openapi-fetch): the bearer token, a refresh
+   * ahead of expiry, and on a 401 one refresh and one retry — as `request` does.
+   */
+  authFetch = async (req: Request): Promise<Response> => {
+    if (this.session && this.session.access_expires_at - Date.now() < 10_000) await this.refresh().catch(() => false);
+    const body = req.body ? await req.clone().arrayBuffer() : undefined;
+    const send = (token: string | null) => {
+      const headers = new Headers(req.headers);
+      if (token) headers.set("Authorization", `Bearer ${token}`);
+      return this.fetchImpl(req.url, { method: req.method, headers, body, signal: req.signal });
+    };
+    const token = this.accessToken;
+    let res: Response;
+    try {
+      res = await send(token);
+      if (res.status === 401 && token && (await this.refresh().catch(() => false))) res = await send(this.accessToken);
+    } catch (e) {
+      if ((e as Error)?.name === "AbortError") throw e;
+      throw new ApiError(0, "network", "cannot reach the server; check your connection");
+    }
+    return res;
+  };
 
   url(path: string, query?: RequestOptions["query"], base?: string): string {
     let url = (base ?? this.base) + path;

@@ -1,4 +1,15 @@
-// The API's JSON shapes (snake_case, as the server sends them).
+// The API's JSON shapes (snake_case, as the server sends them). Where the OpenAPI document
+// describes a shape fully, the type is generated from it (api-schema.d.ts); the rest is kept here
+// by hand until the document describes them (see web/README.md, "Generated types").
+import type { Schemas } from "./client";
+
+export type User = Schemas["UserView"];
+export type TokenResponse = Schemas["TokenResponse"];
+export type Character = Schemas["CharacterView"];
+export type FriendRequest = Schemas["FriendRequestView"];
+export type Friend = Schemas["FriendView"];
+export type Block = Schemas["BlockView"];
+export type CommonPrompt = Schemas["PromptView"];
 
 export type Role = "user" | "admin";
 export type Visibility = "private" | "public";
@@ -6,24 +17,7 @@ export type ConversationKind = "ai_chat" | "direct" | "group" | "channel";
 export type MemberRole = "owner" | "admin" | "member";
 export type MessageStatus = "streaming" | "complete" | "failed" | "cancelled";
 
-export interface User {
-  id: number;
-  username: string;
-  email?: string;
-  display_name: string;
-  bio: string;
-  avatar_url: string | null;
-  role: Role;
-  created_at: string;
-}
 
-export interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  refresh_token: string;
-  user: User;
-}
 
 export interface Page<T> {
   items: T[];
@@ -32,27 +26,6 @@ export interface Page<T> {
   total?: number;
 }
 
-export interface Character {
-  id: number;
-  owner_id: number;
-  name: string;
-  description: string;
-  personality: string;
-  scenario: string;
-  greeting: string;
-  alternate_greetings: string[];
-  example_dialogue: string;
-  system_prompt: string;
-  post_history_instructions: string;
-  creator_notes: string;
-  tags: string[];
-  avatar_url: string | null;
-  visibility: Visibility;
-  model_preference: string | null;
-  extensions: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-}
 
 export interface Message {
   id: number;
@@ -112,24 +85,8 @@ export interface Member {
   joined_at: string;
 }
 
-export interface FriendRequest {
-  id: number;
-  from: User;
-  to: User;
-  status: "pending" | "accepted" | "rejected";
-  created_at: string;
-}
 
-export interface Friend {
-  friendship_id: number;
-  user: User;
-  since: string;
-}
 
-export interface Block {
-  user: User;
-  created_at: string;
-}
 
 export interface Server {
   id: number;
@@ -237,15 +194,6 @@ export interface Latency {
   p99: number | null;
 }
 
-export interface CommonPrompt {
-  id: number;
-  name: string;
-  content: string;
-  position: number;
-  is_enabled: boolean;
-  created_at: string;
-  updated_at: string;
-}
 
 export interface Overview {
   from: string;

@@ -2,8 +2,9 @@
 // activate/deactivate, role), a user's conversations and usage, the live real-time tier, and the
 // common prompts every AI conversation's system prompt starts with (api-service /prompts).
 import { useEffect, useState } from "react";
-import { useApp, useLoad } from "../app";
+import { useApp, useLoad } from "../appContext";
 import { HBars, StackedBars } from "../components/Charts";
+import { prompts as promptsRead } from "../lib/endpoints";
 import { navigate } from "../lib/router";
 import type { AdminConversation, AdminMessagePage, AdminUser, AdminUserDetail, CommonPrompt, Overview, Page, Realtime, UserUsage } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Field, Icon, Link, Spinner, Tabs, clock, fieldError, fmt, timeAgo } from "../ui";
@@ -64,7 +65,7 @@ function OverviewTab() {
   const [days, setDays] = useState(30);
   const to = new Date();
   const from = new Date(Date.now() - (days - 1) * 86400_000);
-  const o = useLoad(() => api.admin<Overview>("/stats/overview", { from: isoDay(from), to: isoDay(to), top: 8 }), [days]);
+  const o = useLoad(["admin", "overview", days], () => api.admin<Overview>("/stats/overview", { from: isoDay(from), to: isoDay(to), top: 8 }));
   const d = o.data;
   return (
     <section className="stack" aria-label="Overview">
@@ -125,7 +126,7 @@ function Users() {
     }, 300);
     return () => clearTimeout(t);
   }, [q]);
-  const list = useLoad(() => api.admin<Page<AdminUser>>("/users", { q: query, limit, offset }), [query, offset]);
+  const list = useLoad(["admin", "users", query, offset], () => api.admin<Page<AdminUser>>("/users", { q: query, limit, offset }));
   const total = list.data?.total ?? 0;
   return (
     <section className="stack" aria-label="Users">
@@ -185,10 +186,10 @@ function Users() {
 
 function UserDetail({ id }: { id: number }) {
   const { api, user: me, toast } = useApp();
-  const detail = useLoad(() => api.admin<AdminUserDetail>(`/users/${id}`), [id]);
-  const usage = useLoad(() => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "day" }), [id]);
-  const byModel = useLoad(() => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "model" }), [id]);
-  const convs = useLoad(() => api.admin<Page<AdminConversation>>(`/users/${id}/conversations`, { limit: 50 }), [id]);
+  const detail = useLoad(["admin", "user", id], () => api.admin<AdminUserDetail>(`/users/${id}`));
+  const usage = useLoad(["admin", "user", id, "usage", "day"], () => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "day" }));
+  const byModel = useLoad(["admin", "user", id, "usage", "model"], () => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "model" }));
+  const convs = useLoad(["admin", "user", id, "conversations"], () => api.admin<Page<AdminConversation>>(`/users/${id}/conversations`, { limit: 50 }));
   const [open, setOpen] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
   const u = detail.data;
@@ -278,7 +279,7 @@ function UserDetail({ id }: { id: number }) {
 
 function Transcript({ userId, conversationId }: { userId: number; conversationId: number }) {
   const { api } = useApp();
-  const page = useLoad(() => api.admin<AdminMessagePage>(`/users/${userId}/conversations/${conversationId}/messages`, { limit: 100 }), [userId, conversationId]);
+  const page = useLoad(["admin", "user", userId, "conversations", conversationId], () => api.admin<AdminMessagePage>(`/users/${userId}/conversations/${conversationId}/messages`, { limit: 100 }));
   return (
     <div className="card transcript" aria-label="Messages">
       <h3>Messages</h3>
@@ -301,7 +302,7 @@ function Transcript({ userId, conversationId }: { userId: number; conversationId
 
 function Live() {
   const { api } = useApp();
-  const rt = useLoad(() => api.admin<Realtime>("/realtime"), []);
+  const rt = useLoad(["admin", "realtime"], () => api.admin<Realtime>("/realtime"));
   useEffect(() => {
     const t = setInterval(() => rt.reload(), 5000);
     return () => clearInterval(t);
@@ -380,8 +381,8 @@ function Live() {
 
 /** Common prompts: added to the system prompt of every AI conversation, enabled ones in order. */
 function Prompts() {
-  const { api } = useApp();
-  const list = useLoad(() => api.get<CommonPrompt[]>("/prompts"), []);
+  const { api, client } = useApp();
+  const list = useLoad(...promptsRead(client));
   const [prompts, setPrompts] = useState<CommonPrompt[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [name, setName] = useState("");

@@ -1,4 +1,6 @@
 import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import { LanguagePicker } from "../components/LanguagePicker";
 import type { Api } from "../lib/api";
 import { ErrorBox, Field, Icon, Link, fieldError } from "../ui";
 
@@ -9,10 +11,11 @@ export function AuthPage({ api, mode, theme, onTheme }: { api: Api; mode: "login
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const register = mode === "register";
+  const { t } = useTranslation();
 
   return (
     <div className="auth">
-      <button type="button" className="ghost theme-toggle" onClick={() => onTheme(theme === "dark" ? "light" : "dark")} aria-label="Switch theme">
+      <button type="button" className="ghost theme-toggle" onClick={() => onTheme(theme === "dark" ? "light" : "dark")} aria-label={t("auth.switchTheme")}>
         <Icon name={theme === "dark" ? "sun" : "moon"} />
       </button>
       <form
@@ -33,24 +36,24 @@ export function AuthPage({ api, mode, theme, onTheme }: { api: Api; mode: "login
       >
         <div className="auth-brand">
           <span className="brand">◆</span>
-          <h1>{register ? "Create your account" : "Welcome back"}</h1>
-          <p className="muted">Chat with AI characters, friends, groups and servers.</p>
+          <h1>{register ? t("auth.createTitle") : t("auth.welcome")}</h1>
+          <p className="muted">{t("auth.tagline")}</p>
         </div>
         <Field
-          label={register ? "Username" : "Username or e-mail"}
+          label={register ? t("auth.username") : t("auth.usernameOrEmail")}
           name="username"
           value={username}
           onChange={(e) => setUsername(e.target.value)}
           autoComplete="username"
           required
           error={fieldError(error, "username")}
-          hint={register ? "3–32 letters, digits, _ . -" : undefined}
+          hint={register ? t("auth.usernameHint") : undefined}
         />
         {register && (
-          <Field label="E-mail" name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required error={fieldError(error, "email")} />
+          <Field label={t("auth.email")} name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required error={fieldError(error, "email")} />
         )}
         <Field
-          label="Password"
+          label={t("auth.password")}
           name="password"
           type="password"
           value={password}
@@ -58,23 +61,24 @@ export function AuthPage({ api, mode, theme, onTheme }: { api: Api; mode: "login
           autoComplete={register ? "new-password" : "current-password"}
           required
           error={fieldError(error, "password")}
-          hint={register ? "8–128 characters with a letter and a digit" : undefined}
+          hint={register ? t("auth.passwordHint") : undefined}
         />
         <ErrorBox error={error} />
         <button type="submit" className="primary wide" disabled={busy}>
-          {busy ? "Please wait…" : register ? "Create account" : "Log in"}
+          {busy ? t("auth.wait") : register ? t("auth.createAccount") : t("auth.login")}
         </button>
         <p className="muted center">
           {register ? (
             <>
-              Have an account? <Link to="/login">Log in</Link>
+              {t("auth.haveAccount")} <Link to="/login">{t("auth.login")}</Link>
             </>
           ) : (
             <>
-              New here? <Link to="/register">Create an account</Link>
+              {t("auth.newHere")} <Link to="/register">{t("auth.createLink")}</Link>
             </>
           )}
         </p>
+        <LanguagePicker />
       </form>
     </div>
   );

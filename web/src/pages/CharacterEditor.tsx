@@ -1,6 +1,6 @@
 // Create or edit a character: every field of the card.
 import { useEffect, useState } from "react";
-import { useApp } from "../app";
+import { useApp } from "../appContext";
 import { ApiError } from "../lib/api";
 import { navigate } from "../lib/router";
 import type { Character } from "../lib/types";
@@ -48,6 +48,10 @@ export function CharacterEditor({ id }: { id: number | null }) {
 
   useEffect(() => {
     if (!id) return;
+    // Just created here: the form already holds what the server answered; a second load would
+    // overwrite what is typed meanwhile.
+    if (original?.id === id) return;
+    setLoading(true);
     api
       .get<Character>(`/characters/${id}`)
       .then((c) => {
@@ -56,7 +60,7 @@ export function CharacterEditor({ id }: { id: number | null }) {
       })
       .catch(setError)
       .finally(() => setLoading(false));
-  }, [api, id]);
+  }, [api, id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const set = <K extends keyof Form>(k: K) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
   const err = (f: string) => fieldError(error, f);

@@ -1,10 +1,12 @@
 // The character gallery: mine and public ones, search, tags, start a chat, import and export
 // Character Card V2 files.
 import { useEffect, useRef, useState } from "react";
-import { useApp } from "../app";
+import { useTranslation } from "react-i18next";
+import { useApp } from "../appContext";
 import { type Api } from "../lib/api";
+import { searchCharacters } from "../lib/endpoints";
 import { navigate } from "../lib/router";
-import type { Character, Conversation, Page } from "../lib/types";
+import type { Character, Conversation } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Icon, Link, Spinner, Tabs, saveBlob } from "../ui";
 
 const PAGE = 24;
@@ -22,7 +24,8 @@ export async function startChat(api: Api, characterId: number) {
 }
 
 export function CharactersPage() {
-  const { api, user, toast } = useApp();
+  const { api, client, user, toast, sessionEpoch } = useApp();
+  const { t } = useTranslation();
   const [scope, setScope] = useState<"all" | "mine">("all");
   const [search, setSearch] = useState("");
   const [query, setQuery] = useState("");
@@ -42,7 +45,7 @@ export function CharactersPage() {
   async function load(offset: number) {
     setLoading(true);
     try {
-      const page = await api.get<Page<Character>>("/characters", { search: query, tag, mine: scope === "mine" || undefined, limit: PAGE, offset });
+      const page = await searchCharacters(client, { search: query, tag, mine: scope === "mine", limit: PAGE, offset });
       setItems((cur) => (offset ? [...cur, ...page.items] : page.items));
       setMore(page.items.length === PAGE);
       setError(null);
@@ -55,7 +58,7 @@ export function CharactersPage() {
 
   useEffect(() => {
     void load(0);
-  }, [scope, query, tag]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [scope, query, tag, sessionEpoch]); // eslint-disable-line react-hooks/exhaustive-deps
 
   async function importFile(file: File) {
     setError(null);
@@ -76,25 +79,25 @@ export function CharactersPage() {
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Characters</h1>
+        <h1>{t("nav.characters")}</h1>
         <div className="row wrap">
           <div className="import">
             <label className="sr-only" htmlFor="import-visibility">
-              Visibility of imported cards
+              {t("characters.importVisibility")}
             </label>
-            <select id="import-visibility" value={importVisibility} onChange={(e) => setImportVisibility(e.target.value)} title="Visibility of imported cards">
-              <option value="private">Import as private</option>
-              <option value="public">Import as public</option>
+            <select id="import-visibility" value={importVisibility} onChange={(e) => setImportVisibility(e.target.value)} title={t("characters.importVisibility")}>
+              <option value="private">{t("characters.importPrivate")}</option>
+              <option value="public">{t("characters.importPublic")}</option>
             </select>
             <button type="button" onClick={() => fileRef.current?.click()}>
-              Import card…
+              {t("characters.import")}
             </button>
             <input
               ref={fileRef}
               type="file"
               accept=".json,.png,application/json,image/png"
               className="sr-only"
-              aria-label="Character card file (JSON or PNG)"
+              aria-label={t("characters.cardFile")}
               data-testid="import-file"
               onChange={(e) => {
                 const f = e.target.files?.[0];
@@ -104,18 +107,18 @@ export function CharactersPage() {
             />
           </div>
           <Link to="/characters/new" className="button primary">
-            <Icon name="plus" size={14} /> New character
+            <Icon name="plus" size={14} /> {t("characters.new")}
           </Link>
         </div>
       </div>
       <div className="toolbar">
-        <Tabs label="Which characters" value={scope} onChange={setScope} tabs={[["all", "All"], ["mine", "Mine"]]} />
+        <Tabs label={t("characters.which")} value={scope} onChange={setScope} tabs={[["all", t("chats.all")], ["mine", t("characters.mine")]]} />
         <div className="field inline">
-          <label htmlFor="char-search">Search</label>
-          <input id="char-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name…" />
+          <label htmlFor="char-search">{t("characters.search")}</label>
+          <input id="char-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder={t("characters.namePlaceholder")} />
         </div>
         {tag && (
-          <button type="button" className="chip active" onClick={() => setTag("")} aria-label={`Remove tag filter ${tag}`}>
+          <button type="button" className="chip active" onClick={() => setTag("")} aria-label={t("characters.removeTag", { tag })}>
             #{tag} ×
           </button>
         )}
@@ -129,26 +132,26 @@ export function CharactersPage() {
               <div className="grow">
                 <h3>{c.name}</h3>
                 <div className="muted small">
-                  {c.owner_id === user.id ? "yours" : "public"} · {c.visibility}
+                  {c.owner_id === user.id ? t("characters.yours") : t("characters.others")} · {c.visibility === "public" ? t("characters.public") : t("characters.private")}
                   {c.model_preference && ` · ${c.model_preference}`}
                 </div>
               </div>
             </div>
-            <p className="desc">{c.description || c.personality || c.scenario || <span className="muted">No description.</span>}</p>
+            <p className="desc">{c.description || c.personality || c.scenario || <span className="muted">{t("characters.noDescription")}</span>}</p>
             <div className="tags">
-              {c.tags.map((t) => (
-                <button key={t} type="button" className={`chip${t === tag ? " active" : ""}`} onClick={() => setTag(t)}>
-                  #{t}
+              {c.tags.map((x) => (
+                <button key={x} type="button" className={`chip${x === tag ? " active" : ""}`} onClick={() => setTag(x)}>
+                  #{x}
                 </button>
               ))}
             </div>
             <div className="row wrap card-actions">
               <button type="button" className="primary small" onClick={() => startChat(api, c.id).catch(setError)}>
-                Chat
+                {t("characters.chat")}
               </button>
               {(c.owner_id === user.id || user.role === "admin") && (
                 <Link to={`/characters/${c.id}/edit`} className="button small">
-                  Edit
+                  {t("chat.edit")}
                 </Link>
               )}
               <button type="button" className="ghost small" onClick={() => exportCard(api, c, "json").catch(setError)}>
@@ -163,16 +166,16 @@ export function CharactersPage() {
       </div>
       {loading && <Spinner />}
       {!loading && !items.length && (
-        <Empty title={query || tag ? "No characters match" : "No characters yet"}>
+        <Empty title={query || tag ? t("characters.noMatch") : t("characters.none")}>
           <p>
-            <Link to="/characters/new">Create one</Link> or import a Character Card V2 file.
+            <Link to="/characters/new">{t("characters.createOne")}</Link> {t("characters.orImport")}
           </p>
         </Empty>
       )}
       {more && !loading && (
         <div className="center pad">
           <button type="button" onClick={() => load(items.length)}>
-            Load more
+            {t("characters.loadMore")}
           </button>
         </div>
       )}

@@ -1,20 +1,23 @@
 // Conversations: the list (AI chats, DMs, groups) with last message and unread counts, kept
 // live over the socket, and the open conversation.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useApp, useLoad } from "../app";
+import { useTranslation } from "react-i18next";
+import { useApp, useLoad } from "../appContext";
+import * as ep from "../lib/endpoints";
+import { t as tr } from "../i18n";
 import { ChatView } from "../components/ChatView";
 import { MembersPanel } from "../components/Members";
 import { navigate } from "../lib/router";
-import type { Conversation, Member, Message, Page } from "../lib/types";
+import type { Conversation, Member, Message } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner, Tabs, timeAgo } from "../ui";
 
 type Filter = "all" | "ai_chat" | "direct" | "group";
 
 function preview(m: Message | null, me: number): string {
-  if (!m) return "No messages yet";
-  if (m.deleted_at) return "Message deleted";
-  const who = m.role === "assistant" ? "" : m.author_id === me ? "You: " : m.author_username ? `${m.author_username}: ` : "";
-  return who + (m.content || (m.status === "streaming" ? "typing…" : ""));
+  if (!m) return tr("chats.noMessages");
+  if (m.deleted_at) return tr("chats.deleted");
+  const who = m.role === "assistant" ? "" : m.author_id === me ? tr("chats.you") : m.author_username ? `${m.author_username}: ` : "";
+  return who + (m.content || (m.status === "streaming" ? tr("chats.typingPreview") : ""));
 }
 
 /** Searching my messages across every conversation I am in (`GET /messages/search`). */
@@ -28,7 +31,7 @@ interface MessageSearch {
 }
 
 function useMessageSearch(): MessageSearch {
-  const { api } = useApp();
+  const { api, client } = useApp();
   const [query, setQuery] = useState("");
   const [results, setResults] = useState<Message[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -44,8 +47,7 @@ function useMessageSearch(): MessageSearch {
     let stale = false;
     // Debounced: one request once typing pauses, and answers to older queries are dropped.
     const t = setTimeout(() => {
-      api
-        .get<Page<Message>>("/messages/search", { q, limit: 30 })
+      ep.searchMessages({ api, client }, q)
         .then((page) => !stale && setResults(page.items))
         .catch((e) => !stale && setError(e));
     }, 300);
@@ -53,7 +55,7 @@ function useMessageSearch(): MessageSearch {
       stale = true;
       clearTimeout(t);
     };
-  }, [api, q, active]);
+  }, [api, client, q, active]);
   return { query, setQuery, active, results, error };
 }
 
@@ -74,11 +76,12 @@ function Snippet({ text, query }: { text: string; query: string }) {
 
 function SearchResults({ search, title, openId }: { search: MessageSearch; title: (cid: number) => string; openId: number | null }) {
   const { user } = useApp();
+  const { t } = useTranslation();
   if (search.error) return <ErrorBox error={search.error} />;
   if (!search.results) return <Spinner />;
-  if (!search.results.length) return <Empty title="No messages found">Nothing you can see contains “{search.query.trim()}”.</Empty>;
+  if (!search.results.length) return <Empty title={t("chats.noResults")}>{t("chats.noResultsText", { query: search.query.trim() })}</Empty>;
   return (
-    <ul className="conv-list" aria-label="Search results">
+    <ul className="conv-list" aria-label={t("chats.searchResults")}>
       {search.results.map((m) => (
         <li key={m.id}>
           <Link to={`/chats/${m.conversation_id}`} className={`conv${m.conversation_id === openId ? " active" : ""}`}>
@@ -89,7 +92,7 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
                 <span className="muted small">{timeAgo(m.created_at)}</span>
               </span>
               <span className="muted small">
-                {m.role === "assistant" ? "" : m.author_id === user.id ? "You: " : m.author_username ? `${m.author_username}: ` : ""}
+                {m.role === "assistant" ? "" : m.author_id === user.id ? t("chats.you") : m.author_username ? `${m.author_username}: ` : ""}
                 <Snippet text={m.content} query={search.query.trim()} />
               </span>
             </span>
@@ -101,25 +104,29 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
 }
 
 export function ChatsPage({ id }: { id: number | null }) {
-  const { api, gw, user, notices } = useApp();
+  const app = useApp();
+  const { api, gw, user, sessionEpoch } = app;
+  const { t } = useTranslation();
   const [filter, setFilter] = useState<Filter>("all");
   const [creating, setCreating] = useState(false);
   const [browsing, setBrowsing] = useState(false);
   const [showMembers, setShowMembers] = useState(false);
   const [membersTick, setMembersTick] = useState(0);
   const [online, setOnline] = useState<Set<number>>(new Set());
-  const list = useLoad(() => api.get<Page<Conversation>>("/conversations", { limit: 100 }), [notices]);
+  // Polled as a fallback for whatever the socket does not tell (new conversations while offline).
+  const list = useLoad(...ep.conversationList(app), { refetchInterval: 30_000, staleTime: 0 });
   const [convs, setConvs] = useState<Conversation[]>([]);
 
   useEffect(() => {
     if (list.data) setConvs(list.data.items.filter((c) => c.kind !== "channel"));
   }, [list.data]);
 
-  // Poll as a fallback for whatever the socket does not tell (new conversations while offline).
+  // A conversation opened that the list does not have yet (just started elsewhere): ask again.
+  const listed = !!list.data?.items.some((c) => c.id === id);
+  const reloadList = list.reload;
   useEffect(() => {
-    const t = setInterval(() => list.reload(), 30_000);
-    return () => clearInterval(t);
-  }, [list]);
+    if (id && list.data && !listed) reloadList();
+  }, [id, listed]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Live last message and unread counts for the listed conversations.
   // Keyed by the set of ids (not their order), so a conversation moving up does not resubscribe.
@@ -163,10 +170,13 @@ export function ChatsPage({ id }: { id: number | null }) {
           const other = ms.find((m) => m.user_id !== user.id) ?? ms[0];
           setDmNames((n) => ({ ...n, [c.id]: other ? other.display_name || other.username : "" }));
         })
-        .catch(() => undefined);
+        .catch(() => setDmNames((n) => {
+          const { [c.id]: _, ...rest } = n;
+          return rest;
+        }));
     }
-  }, [convs, api, user.id]); // eslint-disable-line react-hooks/exhaustive-deps
-  const titled = (c: Conversation): Conversation => (c.title ? c : { ...c, title: dmNames[c.id] || "Direct message" });
+  }, [convs, api, user.id, sessionEpoch]); // eslint-disable-line react-hooks/exhaustive-deps
+  const titled = (c: Conversation): Conversation => (c.title ? c : { ...c, title: dmNames[c.id] || t("chats.directMessage") });
 
   const open = convs.find((c) => c.id === id) ?? null;
   const [fetched, setFetched] = useState<Conversation | null>(null);
@@ -176,8 +186,8 @@ export function ChatsPage({ id }: { id: number | null }) {
     setOpenError(null);
     setShowMembers(false);
     if (!id || open) return;
-    api.get<Conversation>(`/conversations/${id}`).then(setFetched).catch(setOpenError);
-  }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
+    ep.getConversation(app, id).then(setFetched).catch(setOpenError);
+  }, [id, sessionEpoch]); // eslint-disable-line react-hooks/exhaustive-deps
   const found = open ?? fetched;
   const current = found ? titled(found) : null;
 
@@ -186,28 +196,28 @@ export function ChatsPage({ id }: { id: number | null }) {
   const search = useMessageSearch();
   const searchTitle = (cid: number) => {
     const c = convs.find((x) => x.id === cid);
-    return c ? titled(c).title : `Conversation #${cid}`;
+    return c ? titled(c).title : t("chats.conversationN", { id: cid });
   };
 
   return (
     <div className={`split${id ? " has-detail" : ""}`}>
-      <aside className="list-pane" aria-label="Conversations">
+      <aside className="list-pane" aria-label={t("chats.conversations")}>
         <div className="pane-head">
-          <h1>Chats</h1>
+          <h1>{t("chats.title")}</h1>
           <div className="row">
             <button type="button" className="small" onClick={() => setBrowsing(true)}>
-              Rooms
+              {t("chats.rooms")}
             </button>
             <button type="button" className="primary small" onClick={() => setCreating(true)}>
-              <Icon name="plus" size={14} /> Group
+              <Icon name="plus" size={14} /> {t("chats.group")}
             </button>
           </div>
         </div>
         <div className="search-box">
           <input
             type="search"
-            aria-label="Search messages"
-            placeholder="Search messages"
+            aria-label={t("chats.search")}
+            placeholder={t("chats.search")}
             value={search.query}
             maxLength={200}
             onChange={(e) => search.setQuery(e.target.value)}
@@ -219,14 +229,14 @@ export function ChatsPage({ id }: { id: number | null }) {
         ) : (
           <>
         <Tabs
-          label="Filter conversations"
+          label={t("chats.filter")}
           value={filter}
           onChange={setFilter}
           tabs={[
-            ["all", "All"],
-            ["ai_chat", "AI"],
-            ["direct", "DMs"],
-            ["group", "Groups"],
+            ["all", t("chats.all")],
+            ["ai_chat", t("chats.ai")],
+            ["direct", t("chats.dms")],
+            ["group", t("chats.groups")],
           ]}
         />
         <ErrorBox error={list.error} />
@@ -243,10 +253,10 @@ export function ChatsPage({ id }: { id: number | null }) {
                   </span>
                   <span className="conv-bottom">
                     <span className="muted small ellipsis">
-                      <span className={`kind kind-${c.kind}`}>{c.kind === "ai_chat" ? "AI" : c.kind === "direct" ? "DM" : "Group"}</span> {preview(c.last_message, user.id)}
+                      <span className={`kind kind-${c.kind}`}>{c.kind === "ai_chat" ? t("chats.kindAi") : c.kind === "direct" ? t("chats.kindDm") : t("chats.kindGroup")}</span> {preview(c.last_message, user.id)}
                     </span>
                     {c.unread_count > 0 && (
-                      <span className="badge" aria-label={`${c.unread_count} unread`}>
+                      <span className="badge" aria-label={t("chats.unread", { count: c.unread_count })}>
                         {c.unread_count}
                       </span>
                     )}
@@ -257,9 +267,13 @@ export function ChatsPage({ id }: { id: number | null }) {
           ))}
         </ul>
         {list.data && !shown.length && (
-          <Empty title="No conversations yet">
+          <Empty title={t("chats.emptyTitle")}>
             <p>
-              Pick a character in <Link to="/characters">Characters</Link>, message a friend in <Link to="/people">People</Link>, or create a group.
+              {t("chats.emptyBefore")}
+              <Link to="/characters">{t("nav.characters")}</Link>
+              {t("chats.emptyMiddle")}
+              <Link to="/people">{t("nav.people")}</Link>
+              {t("chats.emptyAfter")}
             </p>
           </Empty>
         )}
@@ -275,14 +289,14 @@ export function ChatsPage({ id }: { id: number | null }) {
             onPresence={setOnline}
             onMembersChanged={() => setMembersTick((t) => t + 1)}
             leading={
-              <button type="button" className="ghost back" onClick={() => navigate("/chats")} aria-label="Back to the list">
+              <button type="button" className="ghost back" onClick={() => navigate("/chats")} aria-label={t("chats.back")}>
                 <Icon name="back" />
               </button>
             }
             actions={
               current.kind === "group" || current.kind === "direct" ? (
-                <button type="button" onClick={() => setShowMembers((s) => !s)} aria-expanded={showMembers} aria-label="Members">
-                  <Icon name="users" size={16} /> <span className="hide-sm">Members</span>
+                <button type="button" onClick={() => setShowMembers((s) => !s)} aria-expanded={showMembers} aria-label={t("chats.members")}>
+                  <Icon name="users" size={16} /> <span className="hide-sm">{t("chats.members")}</span>
                 </button>
               ) : null
             }
@@ -304,10 +318,10 @@ export function ChatsPage({ id }: { id: number | null }) {
         ) : id ? (
           openError ? <ErrorBox error={openError} /> : <Spinner />
         ) : (
-          <Empty title="Pick a conversation">
-            <p className="muted">Or start one with an AI character from the gallery.</p>
+          <Empty title={t("chats.pickTitle")}>
+            <p className="muted">{t("chats.pickText")}</p>
             <Link to="/characters" className="button primary">
-              Browse characters
+              {t("chats.browse")}
             </Link>
           </Empty>
         )}
@@ -337,42 +351,43 @@ export function ChatsPage({ id }: { id: number | null }) {
 }
 
 function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conversation): void }) {
-  const { api } = useApp();
+  const app = useApp();
+  const { t } = useTranslation();
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [visibility, setVisibility] = useState("private");
   const [error, setError] = useState<unknown>(null);
   return (
-    <Modal title="New group room" onClose={onClose}>
+    <Modal title={t("chats.newGroup")} onClose={onClose}>
       <form
         className="stack"
         onSubmit={async (e) => {
           e.preventDefault();
           try {
-            onCreated(await api.post<Conversation>("/conversations", { kind: "group", title, description, visibility }));
+            onCreated(await ep.createConversation(app, { kind: "group", title, description, visibility }));
           } catch (err) {
             setError(err);
           }
         }}
       >
-        <Field label="Name" value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={100} />
-        <Field label="Description" multiline value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
+        <Field label={t("chats.name")} value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={100} />
+        <Field label={t("chats.description")} multiline value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
         <Select
-          label="Who can join"
+          label={t("chats.whoCanJoin")}
           value={visibility}
           onChange={setVisibility}
           options={[
-            ["private", "Invited members only"],
-            ["public", "Anyone (listed in public rooms)"],
+            ["private", t("chats.private")],
+            ["public", t("chats.public")],
           ]}
         />
         <ErrorBox error={error} />
         <div className="row end">
           <button type="button" className="ghost" onClick={onClose}>
-            Cancel
+            {t("common.cancel")}
           </button>
           <button type="submit" className="primary">
-            Create
+            {t("common.create")}
           </button>
         </div>
       </form>
@@ -381,14 +396,15 @@ function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conver
 }
 
 function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: number): void }) {
-  const { api } = useApp();
-  const rooms = useLoad(() => api.get<Page<Conversation>>("/conversations/public", { limit: 50 }), []);
+  const app = useApp();
+  const { t } = useTranslation();
+  const rooms = useLoad(...ep.publicRooms(app));
   const [error, setError] = useState<unknown>(null);
   return (
-    <Modal title="Public rooms" onClose={onClose} wide>
+    <Modal title={t("chats.publicRooms")} onClose={onClose} wide>
       <ErrorBox error={rooms.error ?? error} />
       {rooms.loading && <Spinner />}
-      {rooms.data && !rooms.data.items.length && <p className="muted">No public rooms yet.</p>}
+      {rooms.data && !rooms.data.items.length && <p className="muted">{t("chats.noPublicRooms")}</p>}
       <ul className="plain-list">
         {rooms.data?.items.map((r) => (
           <li key={r.id} className="row">
@@ -402,14 +418,14 @@ function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: numb
               className="primary small"
               onClick={async () => {
                 try {
-                  await api.post(`/conversations/${r.id}/join`);
+                  await ep.joinRoom(app, r.id);
                   onJoined(r.id);
                 } catch (e) {
                   setError(e);
                 }
               }}
             >
-              Join
+              {t("chats.join")}
             </button>
           </li>
         ))}

@@ -1,10 +1,12 @@
 // Friends, friend requests (live over the user's channel, with polling as a fallback), blocks,
 // and direct messages.
 import { useEffect, useState } from "react";
-import { useApp, useLoad } from "../app";
+import { useTranslation } from "react-i18next";
+import { useApp, useLoad } from "../appContext";
 import { ApiError } from "../lib/api";
+import { blocks as blocksRead, friendRequests, friends as friendsRead } from "../lib/endpoints";
 import { navigate } from "../lib/router";
-import type { Block, Conversation, Friend, FriendRequest, User } from "../lib/types";
+import type { Conversation, User } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Field, Spinner, Tabs, timeAgo } from "../ui";
 
 type Tab = "friends" | "requests" | "add" | "blocked";
@@ -15,12 +17,12 @@ export async function openDirect(api: import("../lib/api").Api, userId: number) 
 }
 
 export function PeoplePage() {
-  const { api, notices, toast } = useApp();
+  const { api, client, toast } = useApp();
   const [tab, setTab] = useState<Tab>("friends");
   const [error, setError] = useState<unknown>(null);
-  const friends = useLoad(() => api.get<Friend[]>("/friends"), [notices]);
-  const requests = useLoad(() => api.get<{ incoming: FriendRequest[]; outgoing: FriendRequest[] }>("/friends/requests"), [notices]);
-  const blocks = useLoad(() => api.get<Block[]>("/blocks"), []);
+  const friends = useLoad(...friendsRead(client));
+  const requests = useLoad(...friendRequests(client));
+  const blocks = useLoad(...blocksRead(client));
 
   useEffect(() => {
     // The socket delivers requests as they happen; this catches up when it was down.
@@ -45,21 +47,22 @@ export function PeoplePage() {
   }
 
   const incoming = requests.data?.incoming ?? [];
+  const { t } = useTranslation();
 
   return (
     <div className="page narrow">
       <div className="page-head">
-        <h1>People</h1>
+        <h1>{t("nav.people")}</h1>
       </div>
       <Tabs
-        label="People"
+        label={t("nav.people")}
         value={tab}
         onChange={setTab}
         tabs={[
-          ["friends", `Friends${friends.data ? ` (${friends.data.length})` : ""}`],
-          ["requests", <>Requests{incoming.length > 0 && <span className="badge">{incoming.length}</span>}</>],
-          ["add", "Add friend"],
-          ["blocked", "Blocked"],
+          ["friends", `${t("people.friends")}${friends.data ? ` (${friends.data.length})` : ""}`],
+          ["requests", <>{t("people.requests")}{incoming.length > 0 && <span className="badge">{incoming.length}</span>}</>],
+          ["add", t("people.add")],
+          ["blocked", t("people.blocked")],
         ]}
       />
       <ErrorBox error={error} onDismiss={() => setError(null)} />
@@ -68,8 +71,8 @@ export function PeoplePage() {
           {friends.loading && !friends.data && <Spinner />}
           <ErrorBox error={friends.error} />
           {friends.data && !friends.data.length && (
-            <Empty title="No friends yet">
-              <p>Send a request with someone's user ID, or from a room's member list.</p>
+            <Empty title={t("people.noFriends")}>
+              <p>{t("people.noFriendsText")}</p>
             </Empty>
           )}
           <ul className="plain-list">
@@ -79,17 +82,17 @@ export function PeoplePage() {
                 <div className="grow">
                   <strong>{f.user.display_name || f.user.username}</strong>
                   <div className="muted small">
-                    @{f.user.username} · friends since {timeAgo(f.since)}
+                    @{f.user.username} · {t("people.friendsSince", { when: timeAgo(f.since) })}
                   </div>
                 </div>
                 <button type="button" className="primary small" onClick={() => act(() => openDirect(api, f.user.id))}>
-                  Message
+                  {t("people.message")}
                 </button>
-                <button type="button" className="ghost small" onClick={() => confirm(`Remove ${f.user.username} from friends?`) && act(() => api.del(`/friends/${f.user.id}`), "Removed")}>
-                  Unfriend
+                <button type="button" className="ghost small" onClick={() => confirm(t("people.confirmUnfriend", { name: f.user.username })) && act(() => api.del(`/friends/${f.user.id}`), t("people.removed"))}>
+                  {t("people.unfriend")}
                 </button>
-                <button type="button" className="ghost small danger-text" onClick={() => confirm(`Block ${f.user.username}?`) && act(() => api.post("/blocks", { user_id: f.user.id }), "Blocked")}>
-                  Block
+                <button type="button" className="ghost small danger-text" onClick={() => confirm(t("people.confirmBlock", { name: f.user.username })) && act(() => api.post("/blocks", { user_id: f.user.id }), t("people.blockedToast"))}>
+                  {t("people.block")}
                 </button>
               </li>
             ))}
@@ -98,8 +101,8 @@ export function PeoplePage() {
       )}
       {tab === "requests" && (
         <section className="card stack">
-          <h2>Incoming</h2>
-          {!incoming.length && <p className="muted">No requests.</p>}
+          <h2>{t("people.incoming")}</h2>
+          {!incoming.length && <p className="muted">{t("people.noRequests")}</p>}
           <ul className="plain-list">
             {incoming.map((r) => (
               <li key={r.id} className="row wrap">
@@ -110,27 +113,27 @@ export function PeoplePage() {
                     @{r.from.username} · {timeAgo(r.created_at)}
                   </div>
                 </div>
-                <button type="button" className="primary small" onClick={() => act(() => api.post(`/friends/requests/${r.id}/accept`), `You and ${r.from.username} are friends`)}>
-                  Accept
+                <button type="button" className="primary small" onClick={() => act(() => api.post(`/friends/requests/${r.id}/accept`), t("people.nowFriends", { name: r.from.username }))}>
+                  {t("people.accept")}
                 </button>
                 <button type="button" className="ghost small" onClick={() => act(() => api.post(`/friends/requests/${r.id}/reject`))}>
-                  Decline
+                  {t("people.decline")}
                 </button>
               </li>
             ))}
           </ul>
-          <h2>Sent</h2>
-          {!requests.data?.outgoing.length && <p className="muted">None pending.</p>}
+          <h2>{t("people.sent")}</h2>
+          {!requests.data?.outgoing.length && <p className="muted">{t("people.nonePending")}</p>}
           <ul className="plain-list">
             {requests.data?.outgoing.map((r) => (
               <li key={r.id} className="row">
                 <Avatar name={r.to.username} url={r.to.avatar_url} />
                 <div className="grow">
                   <strong>{r.to.display_name || r.to.username}</strong>
-                  <div className="muted small">waiting since {timeAgo(r.created_at)}</div>
+                  <div className="muted small">{t("people.waitingSince", { when: timeAgo(r.created_at) })}</div>
                 </div>
                 <button type="button" className="ghost small" onClick={() => act(() => api.del(`/friends/requests/${r.id}`))}>
-                  Cancel
+                  {t("common.cancel")}
                 </button>
               </li>
             ))}
@@ -140,17 +143,17 @@ export function PeoplePage() {
       {tab === "add" && <AddFriend onDone={() => act(async () => undefined)} />}
       {tab === "blocked" && (
         <section className="card">
-          {blocks.data && !blocks.data.length && <p className="muted">You have not blocked anyone.</p>}
+          {blocks.data && !blocks.data.length && <p className="muted">{t("people.noBlocks")}</p>}
           <ul className="plain-list">
             {blocks.data?.map((b) => (
               <li key={b.user.id} className="row">
                 <Avatar name={b.user.username} url={b.user.avatar_url} />
                 <div className="grow">
                   <strong>{b.user.username}</strong>
-                  <div className="muted small">blocked {timeAgo(b.created_at)}</div>
+                  <div className="muted small">{t("people.blockedWhen", { when: timeAgo(b.created_at) })}</div>
                 </div>
-                <button type="button" className="small" onClick={() => act(() => api.del(`/blocks/${b.user.id}`), "Unblocked")}>
-                  Unblock
+                <button type="button" className="small" onClick={() => act(() => api.del(`/blocks/${b.user.id}`), t("people.unblocked"))}>
+                  {t("people.unblock")}
                 </button>
               </li>
             ))}
@@ -163,6 +166,7 @@ export function PeoplePage() {
 
 function AddFriend({ onDone }: { onDone(): void }) {
   const { api, user, toast } = useApp();
+  const { t } = useTranslation();
   const [id, setId] = useState("");
   const [found, setFound] = useState<User | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -171,24 +175,24 @@ function AddFriend({ onDone }: { onDone(): void }) {
     setFound(null);
     const n = Number(id);
     if (!n) return;
-    const t = setTimeout(() => {
+    const timer = setTimeout(() => {
       api
         .get<User>(`/users/${n}`)
         .then((u) => {
           setFound(u);
           setError(null);
         })
-        .catch((e) => setError(e instanceof ApiError && e.status === 404 ? new ApiError(404, "not_found", "No user has this ID.") : e));
+        .catch((e) => setError(e instanceof ApiError && e.status === 404 ? new ApiError(404, "not_found", t("people.noSuchUser")) : e));
     }, 300);
-    return () => clearTimeout(t);
-  }, [api, id]);
+    return () => clearTimeout(timer);
+  }, [api, id, t]);
 
   return (
     <section className="card stack">
       <p className="muted">
-        Your user ID is <strong>{user.id}</strong> — share it so people can add you.
+        {t("people.yourId")} <strong>{user.id}</strong> — {t("people.shareId")}
       </p>
-      <Field label="User ID" inputMode="numeric" value={id} onChange={(e) => setId(e.target.value.replace(/\D/g, ""))} />
+      <Field label={t("people.userId")} inputMode="numeric" value={id} onChange={(e) => setId(e.target.value.replace(/\D/g, ""))} />
       <ErrorBox error={error} />
       {found && (
         <div className="row wrap">
@@ -203,7 +207,7 @@ function AddFriend({ onDone }: { onDone(): void }) {
             onClick={async () => {
               try {
                 await api.post("/friends/requests", { user_id: found.id });
-                toast(`Friend request sent to ${found.username}`);
+                toast(t("people.requestSent", { name: found.username }));
                 setId("");
                 onDone();
               } catch (e) {
@@ -211,10 +215,10 @@ function AddFriend({ onDone }: { onDone(): void }) {
               }
             }}
           >
-            Send friend request
+            {t("people.sendRequest")}
           </button>
           <button type="button" className="small" onClick={() => openDirect(api, found.id).catch(setError)}>
-            Message
+            {t("people.message")}
           </button>
           <button
             type="button"
@@ -222,14 +226,14 @@ function AddFriend({ onDone }: { onDone(): void }) {
             onClick={async () => {
               try {
                 await api.post("/blocks", { user_id: found.id });
-                toast(`Blocked ${found.username}`);
+                toast(t("people.blockedName", { name: found.username }));
                 onDone();
               } catch (e) {
                 setError(e);
               }
             }}
           >
-            Block
+            {t("people.block")}
           </button>
         </div>
       )}

@@ -1,7 +1,7 @@
 // Discord-like servers: a column of servers, the selected server's channels and members, and
 // the open channel.
 import { useEffect, useState } from "react";
-import { useApp, useLoad } from "../app";
+import { useApp, useLoad } from "../appContext";
 import { ChatView } from "../components/ChatView";
 import { navigate } from "../lib/router";
 import type { Conversation, Page, Server } from "../lib/types";
@@ -16,10 +16,10 @@ interface ServerMember {
 
 export function ServersPage({ serverId, channelId }: { serverId: number | null; channelId: number | null }) {
   const { api } = useApp();
-  const servers = useLoad(() => api.get<Server[]>("/servers"), []);
+  const servers = useLoad(["servers"], () => api.get<Server[]>("/servers"));
   const [dialog, setDialog] = useState<null | "create" | "join" | "browse" | "channel">(null);
-  const server = useLoad(() => (serverId ? api.get<Server>(`/servers/${serverId}`) : Promise.resolve(null)), [serverId]);
-  const members = useLoad(() => (serverId ? api.get<ServerMember[]>(`/servers/${serverId}/members`) : Promise.resolve([])), [serverId]);
+  const server = useLoad(["servers", serverId], () => (serverId ? api.get<Server>(`/servers/${serverId}`) : Promise.resolve(null)));
+  const members = useLoad(["servers", serverId, "members"], () => (serverId ? api.get<ServerMember[]>(`/servers/${serverId}/members`) : Promise.resolve([])));
   const [online, setOnline] = useState<Set<number>>(new Set());
   const [error, setError] = useState<unknown>(null);
   const s = server.data;
@@ -205,7 +205,7 @@ function JoinServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): v
 
 function BrowseServers({ onClose, onDone }: { onClose(): void; onDone(id: number): void }) {
   const { api } = useApp();
-  const list = useLoad(() => api.get<Page<Server>>("/servers/public", { limit: 50 }), []);
+  const list = useLoad(["servers", "public"], () => api.get<Page<Server>>("/servers/public", { limit: 50 }));
   const [error, setError] = useState<unknown>(null);
   return (
     <Modal title="Public servers" onClose={onClose} wide>

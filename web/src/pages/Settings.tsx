@@ -1,6 +1,8 @@
 import { useState } from "react";
-import { useApp } from "../app";
+import { useApp } from "../appContext";
 import type { User } from "../lib/types";
+import { useTranslation } from "react-i18next";
+import { LanguagePicker } from "../components/LanguagePicker";
 import { Avatar, ErrorBox, Field, fieldError } from "../ui";
 
 export function SettingsPage() {
@@ -9,6 +11,7 @@ export function SettingsPage() {
   const [bio, setBio] = useState(user.bio);
   const [avatar, setAvatar] = useState(user.avatar_url ?? "");
   const [error, setError] = useState<unknown>(null);
+  const { t } = useTranslation();
   return (
     <div className="page narrow">
       <div className="page-head">
@@ -17,7 +20,7 @@ export function SettingsPage() {
           <div>
             <h1>{user.display_name || user.username}</h1>
             <div className="muted small">
-              @{user.username} · user ID {user.id} · {user.email} {user.role === "admin" && "· administrator"}
+              @{user.username} · {t("settings.userId", { id: user.id })} · {user.email} {user.role === "admin" && `· ${t("settings.administrator")}`}
             </div>
           </div>
         </div>
@@ -30,23 +33,27 @@ export function SettingsPage() {
           try {
             const updated = await api.patch<User>("/users/me", { display_name: displayName, bio, avatar_url: avatar.trim() || null });
             api.setUser(updated);
-            toast("Profile saved");
+            toast(t("settings.saved"));
           } catch (err) {
             setError(err);
           }
         }}
       >
-        <h2>Profile</h2>
-        <Field label="Display name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} maxLength={64} error={fieldError(error, "display_name")} />
-        <Field label="Bio" multiline rows={3} value={bio} onChange={(e) => setBio(e.target.value)} maxLength={500} error={fieldError(error, "bio")} />
-        <Field label="Avatar URL" type="url" value={avatar} onChange={(e) => setAvatar(e.target.value)} placeholder="https://…" error={fieldError(error, "avatar_url")} />
+        <h2>{t("settings.profile")}</h2>
+        <Field label={t("settings.displayName")} value={displayName} onChange={(e) => setDisplayName(e.target.value)} maxLength={64} error={fieldError(error, "display_name")} />
+        <Field label={t("settings.bio")} multiline rows={3} value={bio} onChange={(e) => setBio(e.target.value)} maxLength={500} error={fieldError(error, "bio")} />
+        <Field label={t("settings.avatar")} type="url" value={avatar} onChange={(e) => setAvatar(e.target.value)} placeholder="https://…" error={fieldError(error, "avatar_url")} />
         <ErrorBox error={error} />
         <div className="row end">
           <button type="submit" className="primary">
-            Save
+            {t("common.save")}
           </button>
         </div>
       </form>
+      <section className="card stack" aria-label={t("settings.language")}>
+        <LanguagePicker />
+        <p className="hint">{t("settings.languageHint")}</p>
+      </section>
     </div>
   );
 }
