@@ -148,6 +148,9 @@ check "hadolint deploy/Dockerfile" \
 
 echo "== docker compose"
 export ENV_FILE=.env.example   # CI has no .env; .env.example holds the same variables
+# The compose file refuses to start without a JWT secret (its services must share one); an
+# operator sets it in .env, the validation sets a stand-in.
+export JWT_SECRET=validate-deploy-stand-in-secret-0123456789abcdef
 check "docker-compose config" \
   "$COMPOSE" --project-directory "$ROOT" -f docker-compose.dev.yml config --quiet
 check "docker-compose --profile monitoring config" \
