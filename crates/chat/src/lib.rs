@@ -4,6 +4,7 @@
 //! HTTP: REST renders them as problem bodies, the gateway as error frames with the same code.
 
 pub mod access;
+pub mod conversations;
 pub mod error;
 pub mod generations;
 pub mod members;

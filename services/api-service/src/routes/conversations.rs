@@ -2,7 +2,7 @@
 //! list mine with the last message and unread count, get, rename, delete, mark read.
 
 use actix_web::{web, HttpResponse};
-use db::conversations::{ConversationChanges, NewConversationRow};
+use db::conversations::NewConversationRow;
 use db::messages::NewMessageRow;
 use domain::{
     bounded_text_opt, ConversationId, ConversationKind, MemberRole, MessageId, MessageRole,
@@ -184,25 +184,15 @@ pub async fn update_conversation(
     path: web::Path<i64>,
     body: platform::http::Json<UpdateConversationRequest>,
 ) -> Result<web::Json<ConversationView>, ApiError> {
-    let id = ConversationId(path.into_inner());
-    let (conversation, member) =
-        chat::access::managed_conversation(&state.chat(), id, user.id).await?;
-    if conversation.kind == ConversationKind::Direct {
-        return Err(ApiError::forbidden(
-            "direct conversations cannot be renamed",
-        ));
-    }
     let body = body.into_inner();
-    let changes = ConversationChanges {
-        title: bounded_text_opt("title", body.title.as_deref(), 1, 100)?,
-        description: bounded_text_opt("description", body.description.as_deref(), 0, 1000)?,
-        ..Default::default()
+    let edit = chat::conversations::ConversationEdit {
+        title: body.title,
+        description: body.description,
     };
-    let row = db::run(&state.db, move |c| {
-        db::conversations::update(c, id, &changes)
-    })
-    .await?;
-    Ok(web::Json(ConversationView::new(&row, Some(member.role))))
+    let id = ConversationId(path.into_inner());
+    let (row, role) =
+        chat::conversations::update(&state.chat(), &chat::Actor::from(&user), id, edit).await?;
+    Ok(web::Json(ConversationView::new(&row, Some(role))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
@@ -213,14 +203,7 @@ pub async fn delete_conversation(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
-    let (conversation, member) =
-        chat::access::member_conversation(&state.chat(), id, user.id).await?;
-    if member.role != MemberRole::Owner || conversation.kind == ConversationKind::Channel {
-        return Err(ApiError::forbidden(
-            "only the owner may delete this conversation",
-        ));
-    }
-    db::run(&state.db, move |c| db::conversations::delete(c, id)).await?;
+    chat::conversations::delete(&state.chat(), &chat::Actor::from(&user), id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -233,22 +216,7 @@ pub async fn mark_read(
     body: platform::http::Json<MarkReadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
-    chat::access::member_conversation(&state.chat(), id, user.id).await?;
-    let message_id = body.message_id;
-    let me = user.id;
-    db::run(&state.db, move |c| {
-        let message = db::messages::find(c, message_id)?;
-        if message.conversation_id != id {
-            return Err(db::DbError::NotFound);
-        }
-        db::members::mark_read(c, id, me, message_id)
-    })
-    .await
-    .map_err(|e| match e {
-        db::DbError::NotFound => {
-            ValidationError::new("message_id", "must be a message of this conversation").into()
-        }
-        other => ApiError::from(other),
-    })?;
+    let actor = chat::Actor::from(&user);
+    chat::conversations::mark_read(&state.chat(), &actor, id, body.message_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

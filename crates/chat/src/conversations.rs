@@ -1,0 +1,78 @@
+//! A conversation's own settings: renaming, deleting, and the reader's read marker.
+
+use db::conversations::{ConversationChanges, ConversationRow};
+use domain::{
+    bounded_text_opt, ConversationId, ConversationKind, MemberRole, MessageId, ValidationError,
+};
+
+use crate::error::ChatError;
+use crate::{access, Actor, ChatContext};
+
+/// New title and description (absent: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct ConversationEdit {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Owners and admins rename groups, channels and their AI chats; a DM has no name to change.
+/// Returns the conversation and the actor's role in it.
+pub async fn update(
+    ctx: &ChatContext,
+    actor: &Actor,
+    id: ConversationId,
+    edit: ConversationEdit,
+) -> Result<(ConversationRow, MemberRole), ChatError> {
+    let (conversation, member) = access::managed_conversation(ctx, id, actor.id).await?;
+    if conversation.kind == ConversationKind::Direct {
+        return Err(ChatError::Forbidden(
+            "direct conversations cannot be renamed",
+        ));
+    }
+    let changes = ConversationChanges {
+        title: bounded_text_opt("title", edit.title.as_deref(), 1, 100)?,
+        description: bounded_text_opt("description", edit.description.as_deref(), 0, 1000)?,
+        ..Default::default()
+    };
+    let row = db::run(&ctx.db, move |c| db::conversations::update(c, id, &changes)).await?;
+    Ok((row, member.role))
+}
+
+/// Only the owner deletes a conversation; a channel is deleted through its server.
+pub async fn delete(ctx: &ChatContext, actor: &Actor, id: ConversationId) -> Result<(), ChatError> {
+    let (conversation, member) = access::member_conversation(ctx, id, actor.id).await?;
+    if member.role != MemberRole::Owner || conversation.kind == ConversationKind::Channel {
+        return Err(ChatError::Forbidden(
+            "only the owner may delete this conversation",
+        ));
+    }
+    db::run(&ctx.db, move |c| db::conversations::delete(c, id)).await?;
+    Ok(())
+}
+
+/// Moves the actor's read marker to `message_id`, a message of this conversation.
+pub async fn mark_read(
+    ctx: &ChatContext,
+    actor: &Actor,
+    id: ConversationId,
+    message_id: MessageId,
+) -> Result<(), ChatError> {
+    access::member_conversation(ctx, id, actor.id).await?;
+    let me = actor.id;
+    db::run(&ctx.db, move |c| {
+        let message = db::messages::find(c, message_id)?;
+        if message.conversation_id != id {
+            return Err(db::DbError::NotFound);
+        }
+        db::members::mark_read(c, id, me, message_id)
+    })
+    .await
+    .map_err(|e| match e {
+        db::DbError::NotFound => ChatError::from(ValidationError::new(
+            "message_id",
+            "must be a message of this conversation",
+        )),
+        other => ChatError::from(other),
+    })?;
+    Ok(())
+}
