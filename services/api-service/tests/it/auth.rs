@@ -300,22 +300,6 @@ async fn register_is_rate_limited_per_ip() {
         .expect(429);
 }
 
-async fn login(app: &TestApp, username: &str) -> (String, String) {
-    let body = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"username": username, "password": "passw0rd-long"})),
-        )
-        .await
-        .expect(200);
-    (
-        body["access_token"].as_str().unwrap().to_owned(),
-        body["refresh_token"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn refresh(app: &TestApp, token: &str) -> crate::helpers::Reply {
     app.request(
         Method::POST,
@@ -333,7 +317,7 @@ both_backends!(logout_ends_the_whole_session_and_only_it, |app| {
     // A second token of the first session (a refresh), and a second session (another device).
     let renewed = refresh(&app, &ann.refresh).await.expect(200);
     let same_session = renewed["access_token"].as_str().unwrap().to_owned();
-    let (other_device, _) = login(&app, "ann").await;
+    let other_device = app.login("ann").await.token;
     for token in [&ann.token, &same_session, &other_device] {
         app.get("/api/v1/auth/me", token).await.expect(200);
     }
@@ -378,7 +362,7 @@ both_backends!(usernames_are_one_name_in_any_case, |app| {
         .await
         .expect(409);
     assert_eq!(clash["detail"], "username is already taken");
-    let (token, _) = login(&app, "Alice").await;
+    let token = app.login("Alice").await.token;
     let me = app.get("/api/v1/auth/me", &token).await.expect(200);
     assert_eq!(me["id"], alice.id);
 });

@@ -191,6 +191,11 @@ impl TestApp {
         })
         .await
         .expect("promote");
+        self.login(username).await
+    }
+
+    /// Logs `username` in again (the password every test user has): a new session.
+    pub async fn login(&self, username: &str) -> Session {
         let body = self
             .request(
                 Method::POST,
@@ -201,9 +206,10 @@ impl TestApp {
             .await
             .expect(200);
         Session {
+            id: body["user"]["id"].as_i64().expect("user id"),
+            username: body["user"]["username"].as_str().expect("name").to_owned(),
             token: body["access_token"].as_str().expect("token").to_owned(),
             refresh: body["refresh_token"].as_str().expect("refresh").to_owned(),
-            ..user
         }
     }
 

@@ -9,7 +9,7 @@ use domain::frames::ServerFrame;
 use domain::UserId;
 
 use super::handle::SocketHandle;
-use super::tables::{Blocked, ConnId, Hub, Inner};
+use super::tables::{Blocked, ConnEntry, ConnId, Hub, Inner};
 use crate::protocol::{self, close};
 use crate::socket::Out;
 
@@ -112,22 +112,14 @@ impl Hub {
 
     /// The user's sockets opened with tokens of `session` (logout, refresh-token reuse).
     fn session_sockets(&self, user: UserId, session: &str) -> Vec<SocketHandle> {
-        let inner = self.lock();
-        inner
-            .users
-            .get(&user)
-            .map(|u| {
-                u.conns
-                    .iter()
-                    .filter_map(|c| inner.conns.get(c))
-                    .filter(|e| e.session.as_deref() == Some(session))
-                    .map(|e| e.socket.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.sockets_where(user, |e| e.session.as_deref() == Some(session))
     }
 
     fn user_sockets(&self, user: UserId, include_simple: bool) -> Vec<SocketHandle> {
+        self.sockets_where(user, |e| include_simple || !e.simple)
+    }
+
+    fn sockets_where(&self, user: UserId, keep: impl Fn(&ConnEntry) -> bool) -> Vec<SocketHandle> {
         let inner = self.lock();
         inner
             .users
@@ -136,7 +128,7 @@ impl Hub {
                 u.conns
                     .iter()
                     .filter_map(|c| inner.conns.get(c))
-                    .filter(|e| include_simple || !e.simple)
+                    .filter(|e| keep(e))
                     .map(|e| e.socket.clone())
                     .collect()
             })
