@@ -109,6 +109,17 @@ export async function revokeSession(page: Page): Promise<void> {
   expect(status).toBeLessThan(300);
 }
 
+/**
+ * Ends the page's session while the tab is closed: takes its tokens, leaves the app, and logs
+ * them out from outside the browser. (With the tab open the gateway closes its socket at once
+ * and the app reacts before any navigation.)
+ */
+export async function revokeSessionWhileAway(page: Page): Promise<void> {
+  const s = await page.evaluate(() => JSON.parse(localStorage.getItem("chat.session") ?? "{}"));
+  await page.goto("about:blank");
+  await call(s as Session, "POST", "/auth/logout", { refresh_token: s.refresh_token });
+}
+
 /** No serious or critical accessibility violations (axe-core, WCAG 2 A/AA rules) on the screen. */
 export async function expectAccessible(page: Page, screen: string): Promise<void> {
   const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
