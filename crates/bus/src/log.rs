@@ -67,19 +67,26 @@ impl Recovery {
 /// A missing epoch or counter is a lost log. But a log can also come back *older* with both
 /// keys present — Redis restarted from a snapshot or an AOF that missed the last writes, or a
 /// lagging replica was promoted — and then the counter would issue offsets already issued under
-/// the same epoch. So each epoch is bound to the Redis process that made it: the epoch key holds
-/// `<epoch>:<run_id>`, and a run_id other than this process's means the data survived a restart
-/// or a failover, and the epoch rotates. `run_id` changes on every start, and data can only go
-/// backwards across a restart or a failover (or by keys vanishing, caught above), so within one
-/// run_id the counter never goes back. The cost: even a restart that lost nothing (AOF
-/// `always`, a clean shutdown) rotates every conversation's epoch, and clients reload history
-/// over REST once — never a wrong history.
+/// the same epoch. So each epoch is bound to the Redis dataset it was made in: the epoch key
+/// holds `<epoch>:<run_id>/<master_replid>`, and any other identity means the data survived a
+/// restart (new `run_id`) or a promotion (new replication id — also when an old master that
+/// resynced a lagging replica's data is promoted back without a restart), and the epoch
+/// rotates. Data can only go backwards across one of those (or by keys vanishing, caught by
+/// the missing-key check), so within one identity the counter never goes back. An epoch key
+/// from before this binding has no identity and rotates once.
 ///
-/// The run_id is read by the script itself (INFO is allowed in scripts) rather than cached by
-/// the client: a cached id could be stale exactly when it matters, right after a restart.
+/// The cost: even a restart that lost nothing (AOF `always`, a clean shutdown) rotates every
+/// conversation's epoch, and subscribed clients reload history over REST once — never a wrong
+/// history. The identity is read by the script itself (INFO is allowed in scripts; two calls,
+/// as multi-section INFO needs Redis 7) rather than cached by the client: a cached id could be
+/// stale exactly when it matters, right after a restart. It costs a few microseconds a script.
 const ENSURE_EPOCH: &str = r#"
-local me = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
-if not me then return redis.error_reply('ERR INFO server has no run_id: cannot bind log epochs') end
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+if not (run_id and replid) then
+  return redis.error_reply('ERR INFO has no run_id or master_replid: cannot bind log epochs')
+end
+local me = run_id .. '/' .. replid
 local epoch = nil
 local stored = redis.call('GET', KEYS[3])
 if stored then

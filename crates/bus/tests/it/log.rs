@@ -327,3 +327,93 @@ async fn publish_once_publishes_once_per_epoch() {
         .unwrap()
         .is_none());
 }
+
+/// A failover and a failback without any restart: the old master keeps its run_id, but while it
+/// was a replica it copied the new master's data, which lacks its last writes (the replication
+/// lag). Promoted again, it must not continue those conversations in the old epoch.
+#[tokio::test]
+async fn a_failback_to_a_master_that_resynced_older_data_changes_the_epoch() {
+    let (a, b) = (RedisServer::start(), RedisServer::start());
+    let bus = bus::Bus::connect(bus::BusConfig::new(a.url())).unwrap();
+    let conv = ConversationId(16);
+    let (mut ra, mut rb) = (raw(&a.url()).await, raw(&b.url()).await);
+    let port_of = |url: String| url.rsplit(':').next().unwrap().to_owned();
+    let replicaof = |r: &mut redis::aio::MultiplexedConnection, port: Option<String>| {
+        let mut cmd = redis::cmd("REPLICAOF");
+        match port {
+            Some(p) => cmd.arg("127.0.0.1").arg(p),
+            None => cmd.arg("NO").arg("ONE"),
+        };
+        let mut r = r.clone();
+        async move {
+            let _: () = cmd.query_async(&mut r).await.unwrap();
+        }
+    };
+    let wait_synced = |r: &redis::aio::MultiplexedConnection, key: String, want: &'static str| {
+        let mut r = r.clone();
+        async move {
+            for _ in 0..200 {
+                let got: Option<String> = r.get(&key).await.unwrap();
+                if got.as_deref() == Some(want) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("{key} never became {want}");
+        }
+    };
+
+    for r in [&mut ra, &mut rb] {
+        // A full sync otherwise waits 5 s for more replicas to join it.
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("repl-diskless-sync-delay")
+            .arg("0")
+            .query_async(r)
+            .await
+            .unwrap();
+    }
+    replicaof(&mut rb, Some(port_of(a.url()))).await;
+    let mut seen = HashSet::new();
+    for i in 0..5 {
+        let e = bus
+            .publish(conv, &delta(format!("synced{i}")))
+            .await
+            .unwrap();
+        seen.insert((e.epoch, e.offset));
+    }
+    wait_synced(&rb, "{conv:16}:seq".into(), "5").await;
+    // Failover to b; a's last writes never reach it.
+    replicaof(&mut rb, None).await;
+    let mut last = None;
+    for i in 0..5 {
+        let e = bus
+            .publish(conv, &delta(format!("lagged{i}")))
+            .await
+            .unwrap();
+        seen.insert((e.epoch.clone(), e.offset));
+        last = Some(e);
+    }
+    let last = last.unwrap();
+    // a rejoins as b's replica (taking b's older data), then fails back: no restart anywhere.
+    replicaof(&mut ra, Some(port_of(b.url()))).await;
+    wait_synced(&ra, "{conv:16}:seq".into(), "5").await;
+    replicaof(&mut ra, None).await;
+
+    let rec = bus
+        .read_since(conv, Some(&last.epoch), 8, 100)
+        .await
+        .unwrap();
+    assert!(!rec.recovered, "{rec:?}");
+    for i in 0..8 {
+        let e = bus.publish(conv, &delta(format!("new{i}"))).await.unwrap();
+        assert!(
+            !seen.contains(&(e.epoch.clone(), e.offset)),
+            "position ({}, {}) issued twice",
+            e.epoch,
+            e.offset
+        );
+    }
+    a.stop();
+    b.stop();
+}
