@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the system and its tests need and a fresh machine may lack: redis-server (Debian
-# package) and the PostgreSQL 15 server binaries. Installs only when running as root with apt-get;
-# otherwise says exactly what to install.
+# Installs what the system and its tests need and a fresh machine may lack: redis-server and
+# redis-cli (Debian packages) and the PostgreSQL 15 server binaries. Installs only when running as
+# root with apt-get; otherwise says exactly what to install.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# redis-cli: run-local.sh switches an existing RDB-only data directory to AOF with it.
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql-15)
 fi

@@ -32,9 +32,43 @@ if [ -z "${REDIS_URL:-}" ]; then
     echo "port $REDIS_PORT is taken; set REDIS_PORT to a free port or REDIS_URL to your Redis" >&2
     exit 1
   fi
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DATA_DIR/redis" \
-    --save 60 1 --appendonly no --daemonize no >"$DATA_DIR/logs/redis.log" 2>&1 &
-  pids+=($!)
+  # AOF with an fsync every second: a crash loses at most about a second of writes (RDB alone
+  # lost up to a minute). The RDB snapshots stay as backups.
+  redis_dir="$DATA_DIR/redis"
+  redis_args=(--port "$REDIS_PORT" --bind 127.0.0.1 --dir "$redis_dir" --daemonize no
+    --save 60 1 --appendfsync everysec --appenddirname appendonlydir)
+  if [ -f "$redis_dir/dump.rdb" ] && [ ! -d "$redis_dir/appendonlydir" ]; then
+    # A data directory from before AOF: Redis 7 started with appendonly yes would load the
+    # (missing) AOF and come up EMPTY, ignoring dump.rdb. So load the RDB without AOF, turn AOF
+    # on at runtime (Redis then writes the AOF from memory) and wait for that rewrite to finish;
+    # the next start finds appendonlydir and uses it.
+    echo "switching $redis_dir from RDB to AOF…"
+    redis-server "${redis_args[@]}" --appendonly no >"$DATA_DIR/logs/redis.log" 2>&1 &
+    pids+=($!)
+    rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+    for _ in $(seq 1 100); do
+      [ "$(rcli PING 2>/dev/null)" = PONG ] && break
+      sleep 0.1
+    done
+    rcli CONFIG SET appendonly yes >/dev/null
+    switched=
+    for _ in $(seq 1 600); do
+      info="$(rcli INFO persistence | tr -d '\r')"
+      if grep -qx 'aof_enabled:1' <<<"$info" && grep -qx 'aof_rewrite_in_progress:0' <<<"$info" \
+        && grep -qx 'aof_rewrite_scheduled:0' <<<"$info"; then
+        grep -qx 'aof_last_bgrewrite_status:ok' <<<"$info" && switched=1
+        break
+      fi
+      sleep 0.1
+    done
+    if [ -z "$switched" ]; then
+      echo "could not switch Redis to AOF; see $DATA_DIR/logs/redis.log" >&2
+      exit 1
+    fi
+  else
+    redis-server "${redis_args[@]}" --appendonly yes >"$DATA_DIR/logs/redis.log" 2>&1 &
+    pids+=($!)
+  fi
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 fi
 export DATABASE_URL="${DATABASE_URL:-sqlite://$DATA_DIR/chat.db}"

@@ -16,7 +16,8 @@ use crate::Bus;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
     pub conversation_id: ConversationId,
-    /// Changes whenever the log was lost (expired, evicted, Redis restarted without data), so
+    /// Changes whenever the log may have been lost or gone back (expired, evicted, Redis
+    /// restarted — with or without its data —, restored from a snapshot, failed over), so
     /// offsets from an older epoch are never mistaken for current ones.
     pub epoch: String,
     /// 1-based, consecutive within one epoch of one conversation.
@@ -59,14 +60,42 @@ impl Recovery {
     }
 }
 
-/// Shared by both scripts: a log whose epoch or counter is missing is a lost log. Start a new
-/// epoch (ARGV[1], random, made by the caller) and drop whatever is left of the old one, so a
-/// reader holding the old epoch learns it cannot recover instead of getting a silent gap.
+/// Shared by all scripts: finds the conversation's current epoch, or starts a new one (ARGV[1],
+/// random, made by the caller) and drops whatever is left of the old log, so a reader holding
+/// the old epoch learns it cannot recover instead of getting a silent gap.
+///
+/// A missing epoch or counter is a lost log. But a log can also come back *older* with both
+/// keys present — Redis restarted from a snapshot or an AOF that missed the last writes, or a
+/// lagging replica was promoted — and then the counter would issue offsets already issued under
+/// the same epoch. So each epoch is bound to the Redis dataset it was made in: the epoch key
+/// holds `<epoch>:<run_id>/<master_replid>`, and any other identity means the data survived a
+/// restart (new `run_id`) or a promotion (new replication id — also when an old master that
+/// resynced a lagging replica's data is promoted back without a restart), and the epoch
+/// rotates. Data can only go backwards across one of those (or by keys vanishing, caught by
+/// the missing-key check), so within one identity the counter never goes back. An epoch key
+/// from before this binding has no identity and rotates once.
+///
+/// The cost: even a restart that lost nothing (AOF `always`, a clean shutdown) rotates every
+/// conversation's epoch, and subscribed clients reload history over REST once — never a wrong
+/// history. The identity is read by the script itself (INFO is allowed in scripts; two calls,
+/// as multi-section INFO needs Redis 7) rather than cached by the client: a cached id could be
+/// stale exactly when it matters, right after a restart. It costs a few microseconds a script.
 const ENSURE_EPOCH: &str = r#"
-local epoch = redis.call('GET', KEYS[3])
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+if not (run_id and replid) then
+  return redis.error_reply('ERR INFO has no run_id or master_replid: cannot bind log epochs')
+end
+local me = run_id .. '/' .. replid
+local epoch = nil
+local stored = redis.call('GET', KEYS[3])
+if stored then
+  local sep = string.find(stored, ':', 1, true)
+  if sep and string.sub(stored, sep + 1) == me then epoch = string.sub(stored, 1, sep - 1) end
+end
 if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
   epoch = ARGV[1]
-  redis.call('SET', KEYS[3], epoch, 'EX', ARGV[2])
+  redis.call('SET', KEYS[3], epoch .. ':' .. me, 'EX', ARGV[2])
   redis.call('SET', KEYS[2], '0', 'EX', ARGV[2])
   redis.call('DEL', KEYS[1])
 end
@@ -91,21 +120,24 @@ return {{epoch, offset}}
     ))
 });
 
-/// [`PUBLISH`] guarded by a marker key: KEYS[4] set means this event was published already,
-/// and nothing happens (returns {'', 0}). ARGV[6]: how long the marker lives. The check, the
+/// [`PUBLISH`] guarded by a marker key: KEYS[4] holding the current epoch means this event was
+/// published in this epoch already, and nothing happens (returns {'', 0}). ARGV[6]: how long
+/// the marker lives. The marker is compared with the epoch *after* [`ENSURE_EPOCH`], so the
+/// promise is "once per epoch": when the log was lost or went back, the event is published
+/// again into the new epoch, where a reader has not seen it, instead of never. The check, the
 /// append and the marker are one script, so a retried request can neither skip the event nor
 /// publish it twice.
 static PUBLISH_ONCE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        r#"if redis.call('EXISTS', KEYS[4]) == 1 then return {{'', 0}} end
-{ENSURE_EPOCH}
+        r#"{ENSURE_EPOCH}
+if redis.call('GET', KEYS[4]) == epoch then return {{'', 0}} end
 local offset = redis.call('INCR', KEYS[2])
 local id = '0-' .. string.format('%d', offset)
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], id, 'p', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
-redis.call('SET', KEYS[4], '1', 'EX', ARGV[6])
+redis.call('SET', KEYS[4], epoch, 'EX', ARGV[6])
 local envelope = '{{"epoch":"' .. epoch .. '","offset":' .. string.format('%d', offset) ..
   ',"event":' .. ARGV[3] .. '}}'
 redis.call('PUBLISH', ARGV[5], envelope)
@@ -215,8 +247,10 @@ impl Bus {
         })
     }
 
-    /// [`Bus::publish`] at most once per `once` key (for `remember`): a retried request that
-    /// publishes the same event again (same key) does nothing and gets `None`. The key lives
+    /// [`Bus::publish`] at most once per `once` key and epoch (for `remember`): a retried
+    /// request that publishes the same event again (same key) does nothing and gets `None`,
+    /// unless the log started a new epoch since, where the event is published again (readers
+    /// of the new epoch never saw it). The key lives
     /// in the conversation's hash slot, so the check and the append stay one atomic script on
     /// a cluster too.
     #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, once))]

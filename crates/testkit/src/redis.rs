@@ -75,6 +75,12 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// The server's data directory (`--dir`): where `SAVE` writes `dump.rdb` and where a
+    /// restarted server loads it from, so a test can restore an older snapshot.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// A fresh key prefix on this server.
     pub fn fresh(&self) -> TestRedis {
         TestRedis {

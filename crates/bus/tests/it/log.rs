@@ -228,3 +228,192 @@ async fn log_position_of_a_new_conversation_stays_valid_once_events_arrive() {
     let offsets: HashSet<u64> = r.entries.iter().map(|e| e.offset).collect();
     assert!(offsets.contains(&1));
 }
+
+/// Issue 14's drill: Redis crashes and comes back from an older snapshot, so both the epoch and
+/// the counter exist again, only older. The epoch must change anyway: otherwise new events
+/// reuse offsets a client already saw under the same epoch and its resume silently skips them.
+#[tokio::test]
+async fn restoring_an_older_snapshot_changes_the_epoch_and_never_reuses_a_position() {
+    let server = RedisServer::start();
+    let bus = bus::Bus::connect(bus::BusConfig::new(server.url())).unwrap();
+    let conv = ConversationId(14);
+    let mut seen = HashSet::new();
+    for i in 0..5 {
+        let e = bus.publish(conv, &delta(format!("old{i}"))).await.unwrap();
+        seen.insert((e.epoch, e.offset));
+    }
+    let mut r = raw(&server.url()).await;
+    let _: () = redis::cmd("SAVE").query_async(&mut r).await.unwrap();
+    let snapshot = server.dir().join("snapshot.rdb");
+    std::fs::copy(server.dir().join("dump.rdb"), &snapshot).unwrap();
+    let mut newest = None;
+    for i in 0..5 {
+        let e = bus.publish(conv, &delta(format!("lost{i}"))).await.unwrap();
+        seen.insert((e.epoch.clone(), e.offset));
+        newest = Some(e);
+    }
+    let newest = newest.unwrap();
+    assert_eq!(newest.offset, 10);
+
+    // kill -9, then start again over the older snapshot on the same port and directory.
+    server.stop();
+    std::fs::copy(&snapshot, server.dir().join("dump.rdb")).unwrap();
+    server.resume();
+    bus.ping().await.unwrap();
+    let mut r = raw(&server.url()).await;
+    let restored: Option<String> = r.get("{conv:14}:seq").await.unwrap();
+    assert_eq!(restored.as_deref(), Some("5"), "the older snapshot is back");
+
+    // The client that saw offset 10 resumes: nothing it missed can be proven, so it must reload.
+    let rec = bus
+        .read_since(conv, Some(&newest.epoch), newest.offset, 100)
+        .await
+        .unwrap();
+    assert!(!rec.recovered, "{rec:?}");
+    assert_ne!(rec.epoch, newest.epoch);
+
+    // New events never reuse an (epoch, offset) issued before the crash…
+    for i in 0..8 {
+        let e = bus.publish(conv, &delta(format!("new{i}"))).await.unwrap();
+        assert!(
+            !seen.contains(&(e.epoch.clone(), e.offset)),
+            "position ({}, {}) issued twice",
+            e.epoch,
+            e.offset
+        );
+    }
+    // …so a client that saw offset 8 before the crash is told it cannot recover, although the
+    // counter has passed 8 again.
+    let rec = bus
+        .read_since(conv, Some(&newest.epoch), 8, 100)
+        .await
+        .unwrap();
+    assert!(!rec.recovered, "{rec:?}");
+    assert!(rec.entries.is_empty());
+    server.stop();
+}
+
+#[tokio::test]
+async fn publish_once_publishes_once_per_epoch() {
+    let t = RedisServer::shared().fresh();
+    let bus = bus::Bus::connect(config(&t)).unwrap();
+    let conv = ConversationId(15);
+    let remember = std::time::Duration::from_secs(60);
+    let first = bus
+        .publish_once(conv, "final:j1", &delta("done"), remember)
+        .await
+        .unwrap()
+        .expect("published the first time");
+    assert!(bus
+        .publish_once(conv, "final:j1", &delta("done"), remember)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(bus.log_position(conv).await.unwrap().1, first.offset);
+
+    // The log is lost but the marker survives: readers of the new epoch never saw the event,
+    // so it goes out again, once.
+    let mut r = raw(&t.url).await;
+    let _: () = r.del(format!("{}{{conv:15}}:seq", t.prefix)).await.unwrap();
+    let again = bus
+        .publish_once(conv, "final:j1", &delta("done"), remember)
+        .await
+        .unwrap()
+        .expect("published again in the new epoch");
+    assert_ne!(again.epoch, first.epoch);
+    assert!(bus
+        .publish_once(conv, "final:j1", &delta("done"), remember)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// A failover and a failback without any restart: the old master keeps its run_id, but while it
+/// was a replica it copied the new master's data, which lacks its last writes (the replication
+/// lag). Promoted again, it must not continue those conversations in the old epoch.
+#[tokio::test]
+async fn a_failback_to_a_master_that_resynced_older_data_changes_the_epoch() {
+    let (a, b) = (RedisServer::start(), RedisServer::start());
+    let bus = bus::Bus::connect(bus::BusConfig::new(a.url())).unwrap();
+    let conv = ConversationId(16);
+    let (mut ra, mut rb) = (raw(&a.url()).await, raw(&b.url()).await);
+    let port_of = |url: String| url.rsplit(':').next().unwrap().to_owned();
+    let replicaof = |r: &mut redis::aio::MultiplexedConnection, port: Option<String>| {
+        let mut cmd = redis::cmd("REPLICAOF");
+        match port {
+            Some(p) => cmd.arg("127.0.0.1").arg(p),
+            None => cmd.arg("NO").arg("ONE"),
+        };
+        let mut r = r.clone();
+        async move {
+            let _: () = cmd.query_async(&mut r).await.unwrap();
+        }
+    };
+    let wait_synced = |r: &redis::aio::MultiplexedConnection, key: String, want: &'static str| {
+        let mut r = r.clone();
+        async move {
+            for _ in 0..200 {
+                let got: Option<String> = r.get(&key).await.unwrap();
+                if got.as_deref() == Some(want) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("{key} never became {want}");
+        }
+    };
+
+    for r in [&mut ra, &mut rb] {
+        // A full sync otherwise waits 5 s for more replicas to join it.
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("repl-diskless-sync-delay")
+            .arg("0")
+            .query_async(r)
+            .await
+            .unwrap();
+    }
+    replicaof(&mut rb, Some(port_of(a.url()))).await;
+    let mut seen = HashSet::new();
+    for i in 0..5 {
+        let e = bus
+            .publish(conv, &delta(format!("synced{i}")))
+            .await
+            .unwrap();
+        seen.insert((e.epoch, e.offset));
+    }
+    wait_synced(&rb, "{conv:16}:seq".into(), "5").await;
+    // Failover to b; a's last writes never reach it.
+    replicaof(&mut rb, None).await;
+    let mut last = None;
+    for i in 0..5 {
+        let e = bus
+            .publish(conv, &delta(format!("lagged{i}")))
+            .await
+            .unwrap();
+        seen.insert((e.epoch.clone(), e.offset));
+        last = Some(e);
+    }
+    let last = last.unwrap();
+    // a rejoins as b's replica (taking b's older data), then fails back: no restart anywhere.
+    replicaof(&mut ra, Some(port_of(b.url()))).await;
+    wait_synced(&ra, "{conv:16}:seq".into(), "5").await;
+    replicaof(&mut ra, None).await;
+
+    let rec = bus
+        .read_since(conv, Some(&last.epoch), 8, 100)
+        .await
+        .unwrap();
+    assert!(!rec.recovered, "{rec:?}");
+    for i in 0..8 {
+        let e = bus.publish(conv, &delta(format!("new{i}"))).await.unwrap();
+        assert!(
+            !seen.contains(&(e.epoch.clone(), e.offset)),
+            "position ({}, {}) issued twice",
+            e.epoch,
+            e.offset
+        );
+    }
+    a.stop();
+    b.stop();
+}

@@ -325,3 +325,54 @@ async fn a_re_read_that_keeps_failing_tells_subscribers_to_reload() {
     assert_eq!(resync["offset"].as_u64(), Some(offset));
     redis.resume();
 }
+
+/// Issue 14's drill: Redis is killed and comes back from an older snapshot, so the log's epoch
+/// and an older counter both exist again. New events must not continue that epoch: a client
+/// that saw offset 8 before the crash resumes after the counter passed 8 again, and is told to
+/// reload instead of being handed events that are not the ones it missed.
+#[tokio::test]
+async fn a_redis_restored_from_an_older_snapshot_tells_every_resume_to_reload() {
+    let redis = RedisServer::start();
+    let mut env = TestEnv::new(Backend::Sqlite).await;
+    env.settings.redis.url = redis.url();
+    let c = Cluster::start_in(env, |_, _| {}).await;
+    let (alice, token) = c.user("alice").await;
+    let conv = c.group(&[alice]).await;
+    let (mut away, _) = Client::connect(&c.a, &token).await;
+    let (mut live, _) = Client::connect(&c.b, &token).await;
+    let epoch = epoch_of(&away.subscribe(conv).await);
+    live.subscribe(conv).await;
+    for i in 0..3 {
+        c.publish_delta(conv, "j", &format!("saved{i}")).await;
+    }
+    let admin = redis::Client::open(redis.url()).unwrap();
+    let mut admin = admin.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SAVE").query_async(&mut admin).await.unwrap();
+    let snapshot = redis.dir().join("snapshot.rdb");
+    std::fs::copy(redis.dir().join("dump.rdb"), &snapshot).unwrap();
+    for i in 0..5 {
+        c.publish_delta(conv, "j", &format!("lost{i}")).await;
+    }
+    let mut last = 0;
+    for _ in 0..8 {
+        last = away.event().await.0;
+        live.event().await;
+    }
+    assert_eq!(last, 8);
+    drop(away);
+
+    redis.stop();
+    std::fs::copy(&snapshot, redis.dir().join("dump.rdb")).unwrap();
+    redis.resume();
+    // The connected client is told to reload once the gateway's subscriber is back.
+    let resync = live.expect("subscribed").await;
+    assert_eq!(resync["recovered"], false, "{resync}");
+    assert_ne!(epoch_of(&resync), epoch);
+    for i in 0..6 {
+        c.publish_delta(conv, "j", &format!("new{i}")).await;
+    }
+    let (mut back, _) = Client::connect(&c.a, &token).await;
+    let sub = back.resume(conv, &epoch, last).await;
+    assert_eq!(sub["recovered"], false, "{sub}");
+    assert_ne!(epoch_of(&sub), epoch);
+}

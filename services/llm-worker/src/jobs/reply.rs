@@ -5,10 +5,11 @@
 //! Events on the conversation log per attempt: `generation.started` (attempt = delivery count),
 //! `delta`s, then `message.completed` (the stored message: `complete`, or `cancelled` with the
 //! partial text after a stop) or `message.failed`. A redelivered job whose reply is already
-//! finished publishes its final event again (the first delivery may have died before it did)
-//! and is acknowledged.
+//! finished publishes its final event again if the current log epoch lacks it (the first
+//! delivery may have died before it did) — at most once per epoch — and is acknowledged.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bus::{BusError, JobDelivery};
 use chrono::Utc;
@@ -234,13 +235,27 @@ async fn store_final(ctx: &Context, job: &JobRef, fin: Final) -> Result<MessageV
     .await
 }
 
-async fn publish(
+/// Publishes a job's final event (completed, cancelled or failed) at most once per log epoch,
+/// keyed by the job id: a redelivered job whose reply is finished announces it again only if
+/// the earlier announcement is not on the log (it died before publishing, or Redis lost the
+/// log and started a new epoch), so no reader sees one reply finish twice.
+async fn publish_final(
     ctx: &Context,
     conversation: ConversationId,
+    job_id: &str,
     event: ConversationEvent,
 ) -> Result<(), BusError> {
+    // The marker must outlive the epoch it guards; an epoch lives while its log does, and the
+    // log's TTL is refreshed by activity, so a marker as long as the TTL covers every
+    // redelivery (they end with a dead letter within minutes).
+    let remember = Duration::from_secs(ctx.bus.config().log_ttl_secs.max(1));
     ctx.bus
-        .publish(conversation, &EventPayload::from(event))
+        .publish_once(
+            conversation,
+            &format!("final:{job_id}"),
+            &EventPayload::from(event),
+            remember,
+        )
         .await
         .map(drop)
 }
@@ -401,9 +416,10 @@ async fn try_run(
                 character_id,
             };
             let message = store_final(ctx, &job, fin).await?;
-            publish(
+            publish_final(
                 ctx,
                 conversation,
+                &job.job_id,
                 ConversationEvent::Completed {
                     job_id: job.job_id.clone(),
                     message,
@@ -425,9 +441,10 @@ async fn try_run(
                 character_id,
             };
             let message = store_final(ctx, &job, fin).await?;
-            publish(
+            publish_final(
                 ctx,
                 conversation,
+                &job.job_id,
                 ConversationEvent::Completed {
                     job_id: job.job_id.clone(),
                     message,
@@ -474,9 +491,10 @@ async fn fail(
         character_id,
     };
     store_final(ctx, job, fin).await?;
-    publish(
+    publish_final(
         ctx,
         job.conversation,
+        &job.job_id,
         ConversationEvent::Failed {
             job_id: job.job_id.clone(),
             reason: failure.reason.clone(),
@@ -488,10 +506,10 @@ async fn fail(
     Ok(Disposition::ack(Outcome::Failed))
 }
 
-/// A finished reply found again: publish its final event again. The earlier delivery may have
-/// stored the reply and died (or lost Redis) before publishing, and clients following the
-/// stream would wait for an end that never comes. Clients apply final events by message id, so
-/// a second copy is harmless.
+/// A finished reply found again: publish its final event again unless it is on the log of the
+/// current epoch already ([`publish_final`]). The earlier delivery may have stored the reply and
+/// died (or lost Redis) before publishing, and clients following the stream would wait for an
+/// end that never comes; but when it did publish, a second copy would be a second announcement.
 async fn announce_final(
     ctx: &Context,
     job: &JobRef,
@@ -516,7 +534,7 @@ async fn announce_final(
             },
         },
     };
-    publish(ctx, job.conversation, event).await
+    publish_final(ctx, job.conversation, &job.job_id, event).await
 }
 
 /// A finished reply found again: make sure it was charged (a no-op when it was), for the case
@@ -584,9 +602,10 @@ pub async fn report_dead(
     })
     .await?;
     if marked {
-        publish(
+        publish_final(
             ctx,
             conversation,
+            job_id,
             ConversationEvent::Failed {
                 job_id: job_id.to_owned(),
                 reason: format!(
