@@ -26,7 +26,7 @@ use crate::cancel::{self, InFlight};
 use crate::config::{router_config, WorkerConfig};
 use crate::context::{take_permits, Context, Disposition};
 use crate::metrics::{self, InFlightGuard, Outcome};
-use crate::{jobs, lease, reclaim};
+use crate::{jobs, lease, outbox, reclaim};
 
 /// The most jobs asked for in one `XREADGROUP`.
 const READ_BATCH: usize = 32;
@@ -108,6 +108,7 @@ impl Worker {
             stop.clone(),
         ));
         helpers.spawn(reclaim::run(ctx.clone(), permits.clone(), tx, stop.clone()));
+        helpers.spawn(outbox::run(ctx.clone(), stop.clone()));
         let listening = CancellationToken::new();
         helpers.spawn(cancel::listen(
             ctx.bus.clone(),
@@ -223,6 +224,15 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
     async move {
         let _gauge = InFlightGuard::new();
         let slot = ctx.in_flight.enter(&delivery.job.job_id);
+        // Jobs enqueued without a marker (older releases, tools) get one now, so the stuck-reply
+        // sweeper of any worker sees that Redis knows this job while it runs.
+        if let Err(e) = ctx
+            .bus
+            .remember_job(&delivery.job.job_id, bus::JOB_MEMORY)
+            .await
+        {
+            tracing::warn!(error = %e, "marking the job as known failed");
+        }
         let lost = CancellationToken::new();
         let keep = lease::keep(
             ctx.consumer.clone(),
