@@ -184,3 +184,176 @@ async fn a_reply_left_streaming_by_a_lost_job_is_failed_visibly() {
     assert_eq!(failures, [(true, Some(FailureCode::Unavailable))]);
     stop.cancel();
 }
+
+async fn in_outbox(app: &TestApp, job_id: &str) -> bool {
+    let job_id = job_id.to_owned();
+    db::run(&app.state.db, move |c| db::outbox::contains(c, &job_id))
+        .await
+        .unwrap()
+}
+
+async fn wait_outbox_cleared(app: &TestApp, job_id: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while in_outbox(app, job_id).await {
+        assert!(
+            Instant::now() < deadline,
+            "{job_id} stayed in the outbox after its reply finished"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sends, regenerates and stories store their job with what they answer; the relay removes the
+/// row once the outcome is stored.
+#[tokio::test]
+async fn every_accepted_job_is_in_the_outbox_until_it_is_answered() {
+    let app = TestApp::spawn_with(Backend::Sqlite, fast).await;
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let sent = app
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            &alice.token,
+            json!({"content": "Hello Luna"}),
+        )
+        .await
+        .expect(202);
+    let reply_job = sent["job_id"].as_str().unwrap().to_owned();
+    assert!(in_outbox(&app, &reply_job).await);
+    let story = app
+        .post(
+            "/api/v1/stories",
+            &alice.token,
+            json!({"prompt": "A moonlit adventure", "character_ids": [luna]}),
+        )
+        .await
+        .expect(202);
+    let story_job = story["job_id"].as_str().unwrap().to_owned();
+    assert!(in_outbox(&app, &story_job).await);
+
+    let mut settings = app.env.settings.clone();
+    fast(&mut settings);
+    let stop = start_worker(&app, &settings);
+    wait_finished(&app, &reply_job, Duration::from_secs(15)).await;
+    let regen = app
+        .post(
+            &format!("/api/v1/conversations/{conv}/regenerate"),
+            &alice.token,
+            json!({}),
+        )
+        .await
+        .expect(202);
+    let regen_job = regen["job_id"].as_str().unwrap().to_owned();
+    assert!(in_outbox(&app, &regen_job).await);
+    assert_eq!(
+        wait_finished(&app, &regen_job, Duration::from_secs(15))
+            .await
+            .status,
+        MessageStatus::Complete
+    );
+    for job in [&reply_job, &story_job, &regen_job] {
+        wait_outbox_cleared(&app, job, Duration::from_secs(10)).await;
+    }
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_story_accepted_before_redis_lost_its_job_is_written() {
+    let app = TestApp::spawn_with(Backend::Postgres, fast).await;
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let story = app
+        .post(
+            "/api/v1/stories",
+            &alice.token,
+            json!({"prompt": "A moonlit adventure", "character_ids": [luna]}),
+        )
+        .await
+        .expect(202);
+    let id = story["id"].as_i64().unwrap();
+    lose_redis_data(&app).await;
+
+    let mut settings = app.env.settings.clone();
+    fast(&mut settings);
+    let stop = start_worker(&app, &settings);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let story = app
+            .get(&format!("/api/v1/stories/{id}"), &alice.token)
+            .await
+            .expect(200);
+        if story["status"] == "complete" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the story was never written: {story}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+}
+
+/// A reply that was streaming when Redis lost its job, and whose job is still in the outbox, is
+/// resumed (not failed) and ends as exactly one complete reply.
+#[tokio::test]
+async fn a_streaming_reply_whose_job_redis_lost_is_resumed_from_the_outbox() {
+    let app = TestApp::spawn_with(Backend::Postgres, fast).await;
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = ConversationId(app.ai_chat(&alice, luna).await);
+    let (user, character) = (UserId(alice.id), domain::CharacterId(luna));
+    let job_id = db::run(&app.state.db, move |c| {
+        let trigger = db::messages::insert(c, NewMessageRow::user(conv, user, "Tell me"))?;
+        let job = domain::jobs::LlmJob {
+            v: domain::jobs::JOB_VERSION,
+            job_id: format!("reply-{}", trigger.id),
+            kind: domain::jobs::JobKind::Reply,
+            user_id: user,
+            conversation_id: Some(conv),
+            trigger_message_id: Some(trigger.id),
+            story_id: None,
+            model: None,
+            enqueued_at: chrono::Utc::now(),
+            character_id: None,
+        };
+        db::outbox::insert(c, &job)?;
+        db::messages::upsert_assistant_reply(
+            c,
+            db::messages::AssistantReply {
+                conversation_id: conv,
+                character_id: Some(character),
+                job_id: job.job_id.clone(),
+                reply_to_id: Some(trigger.id),
+                content: "Once upon a".into(),
+                status: MessageStatus::Streaming,
+                model: None,
+                prompt_tokens: None,
+                completion_tokens: None,
+            },
+        )?;
+        Ok(job.job_id)
+    })
+    .await
+    .unwrap();
+
+    let mut settings = app.env.settings.clone();
+    fast(&mut settings);
+    let stop = start_worker(&app, &settings);
+    let row = wait_finished(&app, &job_id, Duration::from_secs(15)).await;
+    assert_eq!(row.status, MessageStatus::Complete, "resumed, not failed");
+    assert_ne!(row.content, "Once upon a");
+    // The greeting is an assistant message too, without a job.
+    let replies = db::run(&app.state.db, move |c| {
+        db::messages::list_page(c, conv, None, None, 100, None)
+    })
+    .await
+    .unwrap()
+    .into_iter()
+    .filter(|m| m.role == MessageRole::Assistant && m.job_id.is_some())
+    .count();
+    assert_eq!(replies, 1, "exactly one reply");
+    wait_outbox_cleared(&app, &job_id, Duration::from_secs(10)).await;
+    stop.cancel();
+}
