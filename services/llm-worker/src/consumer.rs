@@ -224,22 +224,22 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
     async move {
         let _gauge = InFlightGuard::new();
         let slot = ctx.in_flight.enter(&delivery.job.job_id);
-        // Jobs enqueued without a marker (older releases, tools) get one now, so the stuck-reply
-        // sweeper of any worker sees that Redis knows this job while it runs.
-        if let Err(e) = ctx
-            .bus
-            .remember_job(&delivery.job.job_id, bus::JOB_MEMORY)
-            .await
-        {
-            tracing::warn!(error = %e, "marking the job as known failed");
-        }
         let lost = CancellationToken::new();
-        let keep = lease::keep(
-            ctx.consumer.clone(),
-            delivery.id.clone(),
-            ctx.cfg.touch_interval,
-            lost.clone(),
-        );
+        let keep = async {
+            tokio::join!(
+                lease::keep(
+                    ctx.consumer.clone(),
+                    delivery.id.clone(),
+                    ctx.cfg.touch_interval,
+                    lost.clone(),
+                ),
+                outbox::remember_while_running(
+                    ctx.bus.clone(),
+                    delivery.job.job_id.clone(),
+                    ctx.cfg.touch_interval,
+                ),
+            )
+        };
         let work = async {
             // A second delivery of a job running here waits, then finds it finished.
             let _turn = slot.turn().await;
@@ -247,7 +247,7 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
         };
         let disposition = tokio::select! {
             d = work => d,
-            // `keep` only returns by never returning; this arm cannot win.
+            // `keep` never returns (both halves loop forever); this arm cannot win.
             _ = keep => Disposition::keep(Outcome::Abandoned),
         };
         let disposition = if lost.is_cancelled() && disposition.ack {

@@ -9,12 +9,15 @@
 //!   on `llm.jobs` at once. A row older than `outbox_relay_after` whose reply is finished is
 //!   removed; one whose job Redis no longer knows (its enqueue marker is gone: Redis lost data)
 //!   is put on the stream again with `enqueue_job_once`, so racing relays put it once. The
-//!   worker is idempotent on the job id, so a job that was in fact still running is harmless.
+//!   worker is idempotent on the job id, so a job that was in fact still running is harmless
+//!   (a running job marks itself again every touch interval, see [`remember_while_running`],
+//!   so that window is short).
 //! - **Sweeper**: a reply `streaming` for longer than `outbox_relay_after` whose job Redis does
 //!   not know, that no outbox row can bring back and that this worker is not running, is marked
 //!   `failed` and the client is told (`message.failed`, `unavailable`, retryable).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use db::outbox::OutboxRow;
@@ -81,6 +84,7 @@ async fn relay(ctx: &Context) -> Result<Round, InfraError> {
         cleared: expired,
         ..Round::default()
     };
+    let running = ctx.in_flight.job_ids();
     for row in rows {
         let job: LlmJob = match serde_json::from_str(&row.payload) {
             Ok(job) => job,
@@ -95,7 +99,8 @@ async fn relay(ctx: &Context) -> Result<Round, InfraError> {
         if finished(ctx, &job).await? {
             remove(ctx, &row).await?;
             round.cleared += 1;
-        } else if !ctx.bus.job_known(&job.job_id).await?
+        } else if !running.contains(&job.job_id)
+            && !ctx.bus.job_known(&job.job_id).await?
             && ctx.bus.enqueue_job_once(&job, bus::JOB_MEMORY).await?
         {
             tracing::warn!(
@@ -109,6 +114,21 @@ async fn relay(ctx: &Context) -> Result<Round, InfraError> {
         }
     }
     Ok(round)
+}
+
+/// Keeps Redis knowing a job while it runs here: marks it at once (jobs enqueued without a
+/// marker, by older releases or tools, get one) and again every `every`, so after Redis lost its
+/// data a running job is marked again within `every` and other workers' relays and sweepers do
+/// not take it for a lost one. Never returns; drop it when the job ends.
+pub async fn remember_while_running(bus: bus::Bus, job_id: String, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = bus.remember_job(&job_id, bus::JOB_MEMORY).await {
+            tracing::warn!(%job_id, error = %e, "marking the job as known failed");
+        }
+    }
 }
 
 async fn remove(ctx: &Context, row: &OutboxRow) -> Result<(), InfraError> {

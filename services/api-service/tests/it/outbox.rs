@@ -357,3 +357,39 @@ async fn a_streaming_reply_whose_job_redis_lost_is_resumed_from_the_outbox() {
     wait_outbox_cleared(&app, &job_id, Duration::from_secs(10)).await;
     stop.cancel();
 }
+
+/// Redis loses everything while a worker streams a reply: the reply still completes, once.
+/// (A regression guard for the relay: the job it may put again is the one running here.)
+#[tokio::test]
+async fn a_reply_streaming_while_redis_loses_its_data_completes_once() {
+    let app = TestApp::spawn_with(Backend::Sqlite, fast).await;
+    let mut settings = app.env.settings.clone();
+    fast(&mut settings);
+    settings.llm.mock_tokens_per_sec = 15; // about four seconds of streaming
+    let stop = start_worker(&app, &settings);
+    let (conv, job_id) = accepted_ai_message(&app).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reply(&app, &job_id)
+        .await
+        .is_none_or(|r| r.content.is_empty())
+    {
+        assert!(Instant::now() < deadline, "the reply never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    lose_redis_data(&app).await;
+
+    let row = wait_finished(&app, &job_id, Duration::from_secs(20)).await;
+    assert_eq!(row.status, MessageStatus::Complete);
+    wait_outbox_cleared(&app, &job_id, Duration::from_secs(10)).await;
+    let conv = ConversationId(conv);
+    let replies = db::run(&app.state.db, move |c| {
+        db::messages::list_page(c, conv, None, None, 100, None)
+    })
+    .await
+    .unwrap()
+    .into_iter()
+    .filter(|m| m.job_id.is_some())
+    .count();
+    assert_eq!(replies, 1, "exactly one reply");
+    stop.cancel();
+}
