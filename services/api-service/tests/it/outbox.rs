@@ -393,3 +393,60 @@ async fn a_reply_streaming_while_redis_loses_its_data_completes_once() {
     assert_eq!(replies, 1, "exactly one reply");
     stop.cancel();
 }
+
+/// In a room, the job of each mentioned character is stored with the message; a message that
+/// mentions nobody stores none. The mention is answered even though Redis lost its job.
+#[tokio::test]
+async fn a_mention_in_a_room_is_answered_after_redis_lost_its_job() {
+    let app = TestApp::spawn_with(Backend::Postgres, fast).await;
+    let owner = app.register("owner").await;
+    let room = app
+        .post(
+            "/api/v1/conversations",
+            &owner.token,
+            json!({"kind": "group", "title": "Room"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let luna = app.character(&owner, "Luna", true).await;
+    app.post(
+        &format!("/api/v1/conversations/{room}/characters"),
+        &owner.token,
+        json!({"character_id": luna}),
+    )
+    .await
+    .expect(204);
+    let quiet = app
+        .post(
+            &format!("/api/v1/conversations/{room}/messages"),
+            &owner.token,
+            json!({"content": "nobody is addressed here"}),
+        )
+        .await
+        .expect(201);
+    let quiet_id = quiet["message"]["id"].as_i64().unwrap();
+    assert!(!in_outbox(&app, &format!("mention-{quiet_id}-{luna}")).await);
+    let sent = app
+        .post(
+            &format!("/api/v1/conversations/{room}/messages"),
+            &owner.token,
+            json!({"content": "@Luna tell us a story"}),
+        )
+        .await
+        .expect(202);
+    let job_id = sent["job_id"].as_str().unwrap().to_owned();
+    let message_id = sent["message"]["id"].as_i64().unwrap();
+    assert_eq!(job_id, format!("mention-{message_id}-{luna}"));
+    assert!(in_outbox(&app, &job_id).await);
+    lose_redis_data(&app).await;
+
+    let mut settings = app.env.settings.clone();
+    fast(&mut settings);
+    let stop = start_worker(&app, &settings);
+    let row = wait_finished(&app, &job_id, Duration::from_secs(15)).await;
+    assert_eq!(row.status, MessageStatus::Complete);
+    assert_eq!(row.character_id, Some(domain::CharacterId(luna)));
+    stop.cancel();
+}
