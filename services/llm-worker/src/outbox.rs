@@ -27,6 +27,7 @@ use domain::{MessageStatus, StoryStatus};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::{Context, InfraError};
+use crate::metrics;
 
 /// Rows looked at per round; the rest wait for the next round.
 const BATCH: i64 = 200;
@@ -110,6 +111,7 @@ async fn relay(ctx: &Context) -> Result<Round, InfraError> {
             );
             let id = row.id;
             db::run(&ctx.db, move |c| db::outbox::mark_relayed(c, id)).await?;
+            metrics::outbox_relayed();
             round.relayed += 1;
         }
     }
@@ -200,6 +202,7 @@ async fn sweep(ctx: &Context) -> Result<usize, InfraError> {
                 }),
             )
             .await?;
+        metrics::stuck_reply_failed();
         failed += 1;
     }
     Ok(failed)
