@@ -37,9 +37,13 @@ both_backends!(outbox_rows_are_stored_once_relayed_and_cleared, |c| {
     let decoded: LlmJob = serde_json::from_str(&due[0].payload).unwrap();
     assert_eq!(decoded.job_id, "story-1");
 
-    // A row relayed just now waits before it is looked at again.
+    // A row relayed after the cut-off waits before it is looked at again. The pauses keep the
+    // timestamps apart at microsecond resolution.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let cut = db::now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
     outbox::mark_relayed(c, due[0].id)?;
-    let due = outbox::due(c, db::now() - Duration::milliseconds(1), 10)?;
+    let due = outbox::due(c, cut, 10)?;
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].job_id, "story-2");
     let relayed = outbox::due(c, later, 10)?;
