@@ -140,9 +140,10 @@ async fn remove(ctx: &Context, row: &OutboxRow) -> Result<(), InfraError> {
 }
 
 /// Whether the job's outcome is stored: its reply is complete, failed or cancelled (a dead
-/// letter marks it failed), or its story is finished or gone.
+/// letter marks it failed), the message it answers was deleted, or its story is finished or
+/// gone.
 async fn finished(ctx: &Context, job: &LlmJob) -> Result<bool, InfraError> {
-    let (job_id, story) = (job.job_id.clone(), job.story_id);
+    let (job_id, story, trigger) = (job.job_id.clone(), job.story_id, job.trigger_message_id);
     Ok(db::run(&ctx.db, move |c| match story {
         Some(id) => match db::stories::find(c, id) {
             Ok(s) => Ok(!matches!(
@@ -152,8 +153,19 @@ async fn finished(ctx: &Context, job: &LlmJob) -> Result<bool, InfraError> {
             Err(db::DbError::NotFound) => Ok(true),
             Err(e) => Err(e),
         },
-        None => Ok(db::messages::find_by_job_id(c, &job_id)?
-            .is_some_and(|m| m.status != MessageStatus::Streaming)),
+        None => {
+            if let Some(reply) = db::messages::find_by_job_id(c, &job_id)? {
+                return Ok(reply.status != MessageStatus::Streaming);
+            }
+            // No reply yet: finished only if there is nothing left to answer (the worker
+            // acknowledges such a job without storing anything).
+            match trigger.map(|id| db::messages::find(c, id)) {
+                Some(Ok(m)) => Ok(m.deleted_at.is_some()),
+                Some(Err(db::DbError::NotFound)) => Ok(true),
+                Some(Err(e)) => Err(e),
+                None => Ok(false),
+            }
+        }
     })
     .await?)
 }

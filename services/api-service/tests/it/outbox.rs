@@ -197,7 +197,7 @@ async fn wait_outbox_cleared(app: &TestApp, job_id: &str, within: Duration) {
     while in_outbox(app, job_id).await {
         assert!(
             Instant::now() < deadline,
-            "{job_id} stayed in the outbox after its reply finished"
+            "{job_id} stayed in the outbox after its job was done"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -448,5 +448,38 @@ async fn a_mention_in_a_room_is_answered_after_redis_lost_its_job() {
     let row = wait_finished(&app, &job_id, Duration::from_secs(15)).await;
     assert_eq!(row.status, MessageStatus::Complete);
     assert_eq!(row.character_id, Some(domain::CharacterId(luna)));
+    stop.cancel();
+}
+
+/// A job whose message was deleted before it was answered leaves nothing behind in the outbox
+/// (the worker skips it without storing a reply).
+#[tokio::test]
+async fn the_job_of_a_deleted_message_is_cleared_from_the_outbox() {
+    let app = TestApp::spawn_with(Backend::Sqlite, fast).await;
+    let alice = app.register("alice").await;
+    let luna = app.character(&alice, "Luna", false).await;
+    let conv = app.ai_chat(&alice, luna).await;
+    let sent = app
+        .post(
+            &format!("/api/v1/conversations/{conv}/messages"),
+            &alice.token,
+            json!({"content": "never mind"}),
+        )
+        .await
+        .expect(202);
+    let job_id = sent["job_id"].as_str().unwrap().to_owned();
+    let id = sent["message"]["id"].as_i64().unwrap();
+    app.delete(
+        &format!("/api/v1/conversations/{conv}/messages/{id}"),
+        &alice.token,
+    )
+    .await
+    .expect(204);
+
+    let mut settings = app.env.settings.clone();
+    fast(&mut settings);
+    let stop = start_worker(&app, &settings);
+    wait_outbox_cleared(&app, &job_id, Duration::from_secs(10)).await;
+    assert!(reply(&app, &job_id).await.is_none(), "nothing was answered");
     stop.cancel();
 }

@@ -11,3 +11,6 @@ CREATE TABLE job_outbox (
     relays INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX job_outbox_created_at_idx ON job_outbox (created_at);
+-- The stuck-reply sweep of every worker reads streaming replies every few seconds: a partial
+-- index keeps that off the (large) messages table; streaming rows are few at any time.
+CREATE INDEX messages_streaming_idx ON messages (created_at) WHERE status = 'streaming';
