@@ -80,8 +80,39 @@ return 1
     )
 });
 
+/// How long the bus remembers a job id it put on `llm.jobs` (longer than any client retries a
+/// send; the job outbox keeps its rows at most this long, so an expired memory never makes a
+/// relay repeat an old job).
+pub const JOB_MEMORY: Duration = Duration::from_secs(24 * 3600);
+
 impl Bus {
-    /// Appends a job to `llm.jobs`; returns its stream id.
+    /// Whether Redis knows the job `job_id`: it was put on `llm.jobs` by
+    /// [`Bus::enqueue_job_once`] or a worker has taken it up ([`Bus::remember_job`]) within
+    /// [`JOB_MEMORY`]. False after Redis lost its data — the job outbox's cue to put it again.
+    pub async fn job_known(&self, job_id: &str) -> Result<bool, BusError> {
+        let mut conn = self.conn().await?;
+        let n: u64 = redis::cmd("EXISTS")
+            .arg(self.keys().job_enqueued(job_id))
+            .query_async(&mut conn)
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Marks `job_id` as known for `remember` (a worker taking up a job enqueued without
+    /// [`Bus::enqueue_job_once`]), so sweepers do not take a live job for a lost one.
+    pub async fn remember_job(&self, job_id: &str, remember: Duration) -> Result<(), BusError> {
+        let mut conn = self.conn().await?;
+        let _: Option<String> = redis::cmd("SET")
+            .arg(self.keys().job_enqueued(job_id))
+            .arg("1")
+            .arg("NX")
+            .arg("EX")
+            .arg(remember.as_secs().max(1))
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
     /// Enqueues `job` unless a job with the same id was enqueued in the last `remember`; returns
     /// whether it was enqueued now. Check and append are one script, so a retried request that
     /// races the first never enqueues twice, and a request that crashed before enqueueing is
@@ -115,6 +146,7 @@ impl Bus {
         Ok(added == 1)
     }
 
+    /// Appends a job to `llm.jobs`; returns its stream id.
     pub async fn enqueue_job(&self, job: &LlmJob) -> Result<String, BusError> {
         let json = serde_json::to_string(job).map_err(|e| decode_err("encode job", e))?;
         let mut conn = self.conn().await?;

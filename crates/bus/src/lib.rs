@@ -28,7 +28,7 @@ mod subscriber;
 pub use bus::Bus;
 pub use config::BusConfig;
 pub use error::BusError;
-pub use jobs::{DeadLetter, GroupInfo, JobConsumer, JobDelivery, ReclaimResult};
+pub use jobs::{DeadLetter, GroupInfo, JobConsumer, JobDelivery, ReclaimResult, JOB_MEMORY};
 pub use log::{LogEntry, Recovery};
 pub use ratelimit::RateDecision;
 pub use registry::{NodeInfo, Revocations};

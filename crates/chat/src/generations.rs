@@ -201,7 +201,25 @@ pub async fn regenerate(
         .find(|m| m.role == MessageRole::User)
         .ok_or(ChatError::Conflict("there is no user message to answer"))?;
     let (old_reply, trigger_id) = (last.id, trigger.id);
-    db::run(&ctx.db, move |c| db::messages::soft_delete(c, old_reply)).await?;
+    let job_id = JobRef::Regenerate(trigger_id, uuid::Uuid::new_v4().simple().to_string()).id();
+    let job = messages::job(
+        job_id.clone(),
+        JobKind::Regenerate,
+        actor.id,
+        conversation_id,
+        trigger_id,
+    );
+    // Removing the old reply and storing the new job are one transaction: a regenerate that
+    // was accepted is answered even if Redis loses the job (the outbox, issue #14).
+    let stored = job.clone();
+    db::run(&ctx.db, move |c| {
+        db::transaction(c, |c| {
+            db::messages::soft_delete(c, old_reply)?;
+            db::outbox::insert(c, &stored)?;
+            Ok(())
+        })
+    })
+    .await?;
     messages::publish(
         ctx,
         conversation_id,
@@ -211,16 +229,7 @@ pub async fn regenerate(
         },
     )
     .await?;
-    let job_id = JobRef::Regenerate(trigger_id, uuid::Uuid::new_v4().simple().to_string()).id();
-    messages::enqueue(
-        ctx,
-        job_id.clone(),
-        JobKind::Regenerate,
-        actor.id,
-        conversation_id,
-        trigger_id,
-    )
-    .await?;
+    messages::enqueue(ctx, &job).await?;
     Ok(job_id)
 }
 

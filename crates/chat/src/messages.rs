@@ -161,6 +161,7 @@ pub async fn send(
     };
     let reply_to = input.reply_to_id;
     let (author, character) = (actor.id, conversation.character_id);
+    let kind = conversation.kind;
     let (inserted, view) = db::run(&ctx.db, move |c| {
         if let Some(target) = reply_to {
             let target_row = db::messages::find(c, target).ok();
@@ -168,12 +169,16 @@ pub async fn send(
                 return Err(db::DbError::NotFound);
             }
         }
-        // The message and its admin statistics are stored together (issue #6).
+        // The message, its admin statistics (issue #6) and the jobs answering it (the outbox,
+        // issue #14: an accepted job survives any loss of Redis data) are stored together.
         let inserted = db::transaction(c, |c| {
             let inserted = db::messages::insert_idempotent(c, new)?;
             if inserted.created {
                 let m = &inserted.message;
                 db::stats::record_user_message(c, author, character, m.created_at.date(), m.id)?;
+                for job in jobs_answering(c, kind, m)? {
+                    db::outbox::insert(c, &job)?;
+                }
             }
             Ok(inserted)
         })?;
@@ -237,38 +242,61 @@ pub fn mentions(content: &str, name: &str) -> bool {
     })
 }
 
+/// The generation jobs answering `message`: in an AI chat the character's reply; in groups and
+/// channels one job per AI character the message mentions (id derived from message and
+/// character). Job ids are deterministic, so the outbox, the first enqueue and a retried send
+/// all name the same jobs.
+fn jobs_answering(
+    c: &mut db::DbConn,
+    kind: ConversationKind,
+    message: &MessageRow,
+) -> Result<Vec<LlmJob>, db::DbError> {
+    let user = message.author_id.unwrap_or(UserId(0));
+    let conversation = message.conversation_id;
+    match kind {
+        ConversationKind::AiChat => Ok(vec![reply_job(
+            reply_job_id(message.id),
+            JobKind::Reply,
+            user,
+            conversation,
+            message.id,
+        )]),
+        ConversationKind::Group | ConversationKind::Channel => {
+            let mut jobs = Vec::new();
+            for id in db::conversations::list_characters(c, conversation)? {
+                let character = db::characters::find(c, id)?;
+                if !mentions(&message.content, &character.name) {
+                    continue;
+                }
+                let mut job = reply_job(
+                    format!("mention-{}-{}", message.id, character.id),
+                    JobKind::Reply,
+                    user,
+                    conversation,
+                    message.id,
+                );
+                job.character_id = Some(character.id);
+                jobs.push(job);
+            }
+            Ok(jobs)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// In groups and channels, every AI character mentioned in the message answers it through the
-/// same job pipeline (one job per character, id derived from message and character). Returns
-/// the first job id.
+/// same job pipeline. Returns the first job id.
 async fn enqueue_mentions(
     ctx: &ChatContext,
     conversation: &ConversationRow,
     message: &MessageRow,
 ) -> Result<Option<String>, ChatError> {
-    let id = conversation.id;
-    let characters = db::run(&ctx.db, move |c| {
-        db::conversations::list_characters(c, id)?
-            .into_iter()
-            .map(|ch| db::characters::find(c, ch))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
+    let (kind, row) = (conversation.kind, message.clone());
+    let jobs = db::run(&ctx.db, move |c| jobs_answering(c, kind, &row)).await?;
     let mut first = None;
-    for character in characters
-        .iter()
-        .filter(|ch| mentions(&message.content, &ch.name))
-    {
-        let job_id = format!("mention-{}-{}", message.id, character.id);
-        let mut job = reply_job(
-            job_id.clone(),
-            JobKind::Reply,
-            message.author_id.unwrap_or(UserId(0)),
-            conversation.id,
-            message.id,
-        );
-        job.character_id = Some(character.id);
+    for job in jobs {
         ctx.bus.enqueue_job_once(&job, JOB_MEMORY).await?;
-        first.get_or_insert(job_id);
+        first.get_or_insert(job.job_id);
     }
     Ok(first)
 }
@@ -308,7 +336,7 @@ async fn ensure_reply_job(
 }
 
 /// How long the bus remembers an enqueued job id (longer than any client retries a send).
-const JOB_MEMORY: Duration = Duration::from_secs(24 * 3600);
+const JOB_MEMORY: Duration = bus::JOB_MEMORY;
 
 fn reply_job(
     job_id: String,
@@ -331,17 +359,21 @@ fn reply_job(
     }
 }
 
-pub async fn enqueue(
-    ctx: &ChatContext,
+/// Puts an already stored job (see [`db::outbox`]) on the stream, once per job id.
+pub async fn enqueue(ctx: &ChatContext, job: &LlmJob) -> Result<(), ChatError> {
+    ctx.bus.enqueue_job_once(job, JOB_MEMORY).await?;
+    Ok(())
+}
+
+/// A reply job (regenerate and friends) for a user message.
+pub fn job(
     job_id: String,
     kind: JobKind,
     user_id: UserId,
     conversation_id: ConversationId,
     trigger_message_id: MessageId,
-) -> Result<(), ChatError> {
-    let job = reply_job(job_id, kind, user_id, conversation_id, trigger_message_id);
-    ctx.bus.enqueue_job_once(&job, JOB_MEMORY).await?;
-    Ok(())
+) -> LlmJob {
+    reply_job(job_id, kind, user_id, conversation_id, trigger_message_id)
 }
 
 pub async fn publish(

@@ -30,6 +30,9 @@ pub enum DbError {
     /// Embedded migrations could not be applied.
     #[error("database migration failed: {0}")]
     Migration(String),
+    /// A value could not be encoded for storage (a job as outbox JSON).
+    #[error("cannot encode {0}")]
+    Encode(String),
 }
 
 impl DbError {
@@ -44,7 +47,8 @@ impl DbError {
             DbError::InvalidUrl(_)
             | DbError::Query(_)
             | DbError::Interact(_)
-            | DbError::Migration(_) => ErrorCode::Internal,
+            | DbError::Migration(_)
+            | DbError::Encode(_) => ErrorCode::Internal,
         }
     }
 

@@ -26,6 +26,7 @@ pub mod conversations;
 pub mod friendships;
 pub mod members;
 pub mod messages;
+pub mod outbox;
 pub mod prompts;
 pub mod refresh_tokens;
 pub mod servers;

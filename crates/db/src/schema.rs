@@ -211,6 +211,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_outbox (id) {
+        id -> BigInt,
+        job_id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        relayed_at -> Nullable<Timestamp>,
+        relays -> Integer,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(characters -> users (owner_id));
 diesel::joinable!(servers -> users (owner_id));

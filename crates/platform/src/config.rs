@@ -88,6 +88,9 @@ delta_coalesce_ms = 30
 reclaim_idle_ms = 15000
 reclaim_interval_ms = 1000
 cache_ttl_ms = 5000
+outbox_interval_ms = 2000
+outbox_relay_after_ms = 10000
+outbox_retention_secs = 86400
 
 [gateway]
 queue_capacity = 256
@@ -305,6 +308,14 @@ pub struct LlmSettings {
     /// How long a worker reuses common prompts, character cards and user names it loaded
     /// (edits reach replies after at most this); 0 = always read them.
     pub cache_ttl_ms: u64,
+    /// How often every worker's relay scans the job outbox and looks for stuck replies.
+    pub outbox_interval_ms: u64,
+    /// An outbox row this old whose job Redis no longer knows is put on `llm.jobs` again; a
+    /// `streaming` reply this old with neither a live job nor an outbox row is failed.
+    pub outbox_relay_after_ms: u64,
+    /// Outbox rows older than this are removed even if unfinished. At most the 24 h the bus
+    /// remembers job ids, so an expired marker never makes a relay repeat an old job.
+    pub outbox_retention_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

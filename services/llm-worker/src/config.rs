@@ -38,6 +38,13 @@ pub struct WorkerConfig {
     /// The longest a read blocks; bounds how late a stop is noticed by the reader.
     pub read_block: Duration,
     pub cache_ttl: Duration,
+    /// How often the outbox relay and the stuck-reply sweeper run.
+    pub outbox_interval: Duration,
+    /// How long a job may be unknown to Redis (or a reply stream with no live job) before the
+    /// relay puts it again (or the sweeper fails it).
+    pub outbox_relay_after: Duration,
+    /// Outbox rows older than this are removed even if unfinished.
+    pub outbox_retention: Duration,
 }
 
 impl WorkerConfig {
@@ -61,6 +68,11 @@ impl WorkerConfig {
             history_messages: llm.history_messages.max(1),
             read_block: Duration::from_millis(500),
             cache_ttl: Duration::from_millis(llm.cache_ttl_ms),
+            outbox_interval: Duration::from_millis(llm.outbox_interval_ms.max(10)),
+            outbox_relay_after: Duration::from_millis(llm.outbox_relay_after_ms),
+            // Never longer than the bus remembers job ids: a row kept beyond that could be
+            // taken for a lost job and run twice.
+            outbox_retention: Duration::from_secs(llm.outbox_retention_secs).min(bus::JOB_MEMORY),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::cancel::{self, InFlight};
 use crate::config::{router_config, WorkerConfig};
 use crate::context::{take_permits, Context, Disposition};
 use crate::metrics::{self, InFlightGuard, Outcome};
-use crate::{jobs, lease, reclaim};
+use crate::{jobs, lease, outbox, reclaim};
 
 /// The most jobs asked for in one `XREADGROUP`.
 const READ_BATCH: usize = 32;
@@ -108,6 +108,7 @@ impl Worker {
             stop.clone(),
         ));
         helpers.spawn(reclaim::run(ctx.clone(), permits.clone(), tx, stop.clone()));
+        helpers.spawn(outbox::run(ctx.clone(), stop.clone()));
         let listening = CancellationToken::new();
         helpers.spawn(cancel::listen(
             ctx.bus.clone(),
@@ -224,12 +225,21 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
         let _gauge = InFlightGuard::new();
         let slot = ctx.in_flight.enter(&delivery.job.job_id);
         let lost = CancellationToken::new();
-        let keep = lease::keep(
-            ctx.consumer.clone(),
-            delivery.id.clone(),
-            ctx.cfg.touch_interval,
-            lost.clone(),
-        );
+        let keep = async {
+            tokio::join!(
+                lease::keep(
+                    ctx.consumer.clone(),
+                    delivery.id.clone(),
+                    ctx.cfg.touch_interval,
+                    lost.clone(),
+                ),
+                outbox::remember_while_running(
+                    ctx.bus.clone(),
+                    delivery.job.job_id.clone(),
+                    ctx.cfg.touch_interval,
+                ),
+            )
+        };
         let work = async {
             // A second delivery of a job running here waits, then finds it finished.
             let _turn = slot.turn().await;
@@ -237,7 +247,7 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
         };
         let disposition = tokio::select! {
             d = work => d,
-            // `keep` only returns by never returning; this arm cannot win.
+            // `keep` never returns (both halves loop forever); this arm cannot win.
             _ = keep => Disposition::keep(Outcome::Abandoned),
         };
         let disposition = if lost.is_cancelled() && disposition.ack {

@@ -5,6 +5,7 @@
 //! - [`reclaim`]: takes over the jobs of dead workers and reports dead-lettered ones;
 //! - [`cache`]: short-lived caches of cards, common prompts and names;
 //! - [`lease`]: keeps a long job this worker's while it runs;
+//! - [`outbox`]: relays accepted jobs Redis lost and fails replies stuck with no live job;
 //! - [`cancel`]: jobs in flight by job id, stop requests;
 //! - [`context`]: what every job shares and hands back (no imports of the modules above it);
 //! - [`jobs`]: the jobs — `reply` (and regenerate), `story`, and `failure` (retries, the
@@ -21,6 +22,7 @@ pub mod context;
 pub mod jobs;
 pub mod lease;
 pub mod metrics;
+pub mod outbox;
 pub mod prompt;
 pub mod reclaim;
 pub mod startup;

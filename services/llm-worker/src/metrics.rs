@@ -8,6 +8,10 @@ pub const TIME_TO_FIRST_TOKEN: &str = "worker_time_to_first_token_seconds";
 pub const TOKENS_STREAMED: &str = "worker_tokens_streamed_total";
 pub const PROVIDER_ERRORS: &str = "worker_provider_errors_total";
 pub const JOBS_IN_FLIGHT: &str = "worker_jobs_in_flight";
+/// Accepted jobs a relay put on the stream again because Redis had lost them.
+pub const OUTBOX_RELAYED: &str = "worker_outbox_relayed_total";
+/// Replies stuck `streaming` with no live job that the sweeper failed.
+pub const STUCK_REPLIES_FAILED: &str = "worker_stuck_replies_failed_total";
 
 /// How a delivery of a job ended, the `outcome` label of [`JOBS_TOTAL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +57,14 @@ impl Outcome {
 
 pub fn job_finished(outcome: Outcome) {
     metrics::counter!(JOBS_TOTAL, "outcome" => outcome.as_str()).increment(1);
+}
+
+pub fn outbox_relayed() {
+    metrics::counter!(OUTBOX_RELAYED).increment(1);
+}
+
+pub fn stuck_reply_failed() {
+    metrics::counter!(STUCK_REPLIES_FAILED).increment(1);
 }
 
 pub fn first_token(after: Duration) {

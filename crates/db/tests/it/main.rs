@@ -11,6 +11,7 @@ mod conversations;
 mod friendships;
 mod members;
 mod messages;
+mod outbox;
 mod pool;
 mod prompts;
 mod refresh_tokens;

@@ -101,7 +101,7 @@ pub async fn create_story(
     let me = user.id;
     let ids = body.character_ids;
     let job_model = model.clone().unwrap_or_default();
-    let story = db::run(&state.db, move |c| {
+    let (story, job) = db::run(&state.db, move |c| {
         for id in &ids {
             let character = db::characters::find(c, *id)?;
             if character.owner_id != me && character.visibility != Visibility::Public {
@@ -109,35 +109,42 @@ pub async fn create_story(
             }
         }
         let title = title.unwrap_or_else(|| prompt.chars().take(60).collect());
-        let story = db::stories::insert(
-            c,
-            NewStoryRow {
+        // The story and its job are one transaction (the outbox, issue #14): an accepted story
+        // is written even if Redis loses the job.
+        db::transaction(c, |c| {
+            let story = db::stories::insert(
+                c,
+                NewStoryRow {
+                    user_id: me,
+                    title,
+                    prompt,
+                    character_ids: ids,
+                },
+            )?;
+            let job_id = format!("story-{}", story.id);
+            let story = db::stories::set_job(c, story.id, &job_id, &job_model)?;
+            let job = LlmJob {
+                v: JOB_VERSION,
+                job_id,
+                kind: JobKind::Story,
                 user_id: me,
-                title,
-                prompt,
-                character_ids: ids,
-            },
-        )?;
-        db::stories::set_job(c, story.id, &format!("story-{}", story.id), &job_model)
+                conversation_id: None,
+                trigger_message_id: None,
+                story_id: Some(story.id),
+                model,
+                enqueued_at: Utc::now(),
+                character_id: None,
+            };
+            db::outbox::insert(c, &job)?;
+            Ok((story, job))
+        })
     })
     .await
     .map_err(|e| match e {
         db::DbError::NotFound => ValidationError::new("character_ids", "no such character").into(),
         other => ApiError::from(other),
     })?;
-    let job = LlmJob {
-        v: JOB_VERSION,
-        job_id: story.job_id.clone().unwrap_or_default(),
-        kind: JobKind::Story,
-        user_id: me,
-        conversation_id: None,
-        trigger_message_id: None,
-        story_id: Some(story.id),
-        model,
-        enqueued_at: Utc::now(),
-        character_id: None,
-    };
-    state.bus.enqueue_job(&job).await?;
+    state.bus.enqueue_job_once(&job, bus::JOB_MEMORY).await?;
     Ok(HttpResponse::Accepted().json(StoryView::from(&story)))
 }
 

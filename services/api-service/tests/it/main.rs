@@ -9,6 +9,7 @@ mod conversations;
 mod messages;
 mod openapi;
 mod ops;
+mod outbox;
 mod prompts;
 mod social;
 mod stories;

@@ -21,6 +21,18 @@ fn documented() -> Vec<(&'static str, String)> {
             "APP__LLM__MAX_SCHEDULED_WAIT_SECS",
             d.llm.max_scheduled_wait_secs.to_string(),
         ),
+        (
+            "APP__LLM__OUTBOX_INTERVAL_MS",
+            d.llm.outbox_interval_ms.to_string(),
+        ),
+        (
+            "APP__LLM__OUTBOX_RELAY_AFTER_MS",
+            d.llm.outbox_relay_after_ms.to_string(),
+        ),
+        (
+            "APP__LLM__OUTBOX_RETENTION_SECS",
+            d.llm.outbox_retention_secs.to_string(),
+        ),
     ]
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX messages_streaming_idx;
+DROP TABLE job_outbox;
