@@ -1,5 +1,5 @@
 import { Suspense, lazy, useCallback, useEffect, useRef, useState, type ReactNode } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "./i18n";
 import { Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
 import { AppCtx, useApp, type AppContext, type Toast } from "./appContext";
 import { Api, errorText } from "./lib/api";

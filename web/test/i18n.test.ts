@@ -1,6 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { en } from "../src/i18n/en";
-import { i18n, pickLanguage, translateError } from "../src/i18n";
+import { i18n, i18nReady, loadLanguage, pickLanguage, t, translateError } from "../src/i18n";
 import { ko } from "../src/i18n/ko";
 import { ApiError, errorText } from "../src/lib/api";
 
@@ -21,6 +21,35 @@ describe("language choice", () => {
   });
 });
 
+describe("loading catalogues", () => {
+  // First in the file: nothing else has asked for Korean yet.
+  it("downloads only the active language's catalogue; the other when it is first used", async () => {
+    await i18nReady;
+    expect(i18n.language).toBe("en");
+    expect(i18n.exists("nav.chats", { lng: "en" })).toBe(true);
+    expect(i18n.exists("nav.chats", { lng: "ko" })).toBe(false);
+    await loadLanguage("ko");
+    expect(i18n.exists("nav.chats", { lng: "ko" })).toBe(true);
+    expect(i18n.language).toBe("en");
+  });
+  it("switches language after loading it, and tells subscribers", async () => {
+    let told = 0;
+    const off = i18n.subscribe(() => told++);
+    await i18n.changeLanguage("ko");
+    expect(t("nav.chats")).toBe(ko.nav.chats);
+    await i18n.changeLanguage("en");
+    off();
+    expect(told).toBe(2);
+    expect(t("nav.chats")).toBe("Chats");
+  });
+  it("fills in {{placeholders}} and gives the key back for a missing message", () => {
+    expect(t("chats.unread", { count: 3 })).toBe("3 unread");
+    expect(t("chats.unread", { lng: "ko", count: 3 })).toBe("읽지 않은 메시지 3개");
+    expect(t("nav.noSuchKey")).toBe("nav.noSuchKey");
+    expect(t("nav")).toBe("nav"); // a group, not a message
+  });
+});
+
 describe("catalogues", () => {
   it("Korean has every English message", () => {
     const missing = keys(en).filter((k) => !keys(ko).includes(k));
@@ -34,6 +63,7 @@ describe("catalogues", () => {
 });
 
 describe("API errors in the user's language", () => {
+  beforeAll(() => loadLanguage("ko"));
   const wrong = new ApiError(401, "unauthorized", "wrong username or password");
   it("in Korean, says the code's message and keeps the API's field messages", () => {
     expect(translateError(wrong, "ko")).toBe("로그인 정보가 올바르지 않거나 로그인이 필요합니다.");

@@ -1,7 +1,7 @@
 // One conversation: history, live events (streamed AI replies, edits, typing, presence), the
 // composer with the length counter, and the AI controls (stop, regenerate).
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { useApp } from "../appContext";
 import { t as tr } from "../i18n";
 import { isSendKey } from "../lib/keys";

@@ -1,7 +1,7 @@
 // The character gallery: mine and public ones, search, tags, start a chat, import and export
 // Character Card V2 files.
 import { useEffect, useRef, useState } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { useApp } from "../appContext";
 import { type Api } from "../lib/api";
 import { searchCharacters } from "../lib/endpoints";

@@ -1,7 +1,7 @@
 // Conversations: the list (AI chats, DMs, groups) with last message and unread counts, kept
 // live over the socket, and the open conversation.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
 import * as ep from "../lib/endpoints";
 import { t as tr } from "../i18n";

@@ -1,7 +1,7 @@
 // Friends, friend requests (live over the user's channel, with polling as a fallback), blocks,
 // and direct messages.
 import { useEffect, useState } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
 import { ApiError } from "../lib/api";
 import { blocks as blocksRead, friendRequests, friends as friendsRead } from "../lib/endpoints";

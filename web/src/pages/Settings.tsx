@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { useApp } from "../appContext";
 import type { User } from "../lib/types";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { LanguagePicker } from "../components/LanguagePicker";
 import { Avatar, ErrorBox, Field, fieldError } from "../ui";
 
