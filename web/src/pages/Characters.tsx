@@ -69,7 +69,7 @@ export function CharactersPage() {
         contentType: png ? "image/png" : "application/json",
         query: { visibility: importVisibility },
       });
-      toast(`Imported ${created.name}`);
+      toast(t("characters.imported", { name: created.name }));
       navigate(`/characters/${created.id}/edit`);
     } catch (e) {
       setError(e);
