@@ -43,7 +43,7 @@ function makeGateway(): GatewayClient {
     onHandshakeFailure: async () => {
       // A refused upgrade looks like any other failure to a browser: ask the API whether the
       // token still works (a 401 there refreshes it).
-      await api.get("/auth/me");
+      await me(client);
     },
   });
 }

@@ -4,19 +4,16 @@
 import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../appContext";
 import { HBars, StackedBars } from "../components/Charts";
+import * as E from "../lib/endpoints";
 import { prompts as promptsRead } from "../lib/endpoints";
 import { navigate } from "../lib/router";
-import type { AdminConversation, AdminMessagePage, AdminUser, AdminUserDetail, CommonPrompt, Overview, Page, Realtime, UserUsage } from "../lib/types";
+import type { CommonPrompt } from "../lib/types";
 import { locale, useTranslation } from "../i18n";
 import { Avatar, Empty, ErrorBox, Field, Icon, Link, Spinner, Tabs, clock, fieldError, fmt, timeAgo } from "../ui";
 
 type Tab = "overview" | "users" | "live" | "prompts";
 
 const colors = { user: "#6d5dfc", ai: "#1f9d8b", prompt: "#3b82f6", completion: "#e08a1e", failed: "#e4577a" };
-
-function isoDay(d: Date) {
-  return d.toISOString().slice(0, 10);
-}
 
 export function AdminPage({ userId, tab }: { userId: number | null; tab: string }) {
   const { t } = useTranslation();
@@ -64,11 +61,9 @@ function Kpi({ label, value, sub }: { label: string; value: string; sub?: string
 
 function OverviewTab() {
   const { t } = useTranslation();
-  const { api } = useApp();
+  const app = useApp();
   const [days, setDays] = useState(30);
-  const to = new Date();
-  const from = new Date(Date.now() - (days - 1) * 86400_000);
-  const o = useLoad(["admin", "overview", days], () => api.admin<Overview>("/stats/overview", { from: isoDay(from), to: isoDay(to), top: 8 }));
+  const o = useLoad(...E.adminOverview(app, days));
   const d = o.data;
   return (
     <section className="stack" aria-label={t("admin.overview")}>
@@ -118,7 +113,7 @@ function OverviewTab() {
 
 function Users() {
   const { t } = useTranslation();
-  const { api } = useApp();
+  const app = useApp();
   const [q, setQ] = useState("");
   const [query, setQuery] = useState("");
   const [offset, setOffset] = useState(0);
@@ -130,7 +125,7 @@ function Users() {
     }, 300);
     return () => clearTimeout(t);
   }, [q]);
-  const list = useLoad(["admin", "users", query, offset], () => api.admin<Page<AdminUser>>("/users", { q: query, limit, offset }));
+  const list = useLoad(...E.adminUsers(app, query, limit, offset));
   const total = list.data?.total ?? 0;
   return (
     <section className="stack" aria-label={t("admin.users")}>
@@ -190,19 +185,20 @@ function Users() {
 
 function UserDetail({ id }: { id: number }) {
   const { t } = useTranslation();
-  const { api, user: me, toast } = useApp();
-  const detail = useLoad(["admin", "user", id], () => api.admin<AdminUserDetail>(`/users/${id}`));
-  const usage = useLoad(["admin", "user", id, "usage", "day"], () => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "day" }));
-  const byModel = useLoad(["admin", "user", id, "usage", "model"], () => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "model" }));
-  const convs = useLoad(["admin", "user", id, "conversations"], () => api.admin<Page<AdminConversation>>(`/users/${id}/conversations`, { limit: 50 }));
+  const app = useApp();
+  const { user: me, toast } = app;
+  const detail = useLoad(...E.adminUser(app, id));
+  const usage = useLoad(...E.adminUsage(app, id, "day"));
+  const byModel = useLoad(...E.adminUsage(app, id, "model"));
+  const convs = useLoad(...E.adminConversations(app, id));
   const [open, setOpen] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
   const u = detail.data;
 
-  async function patch(body: Record<string, unknown>, done: string) {
+  async function patch(body: { is_active?: boolean; role?: string }, done: string) {
     setError(null);
     try {
-      await api.adminPatch(`/users/${id}`, body);
+      await E.adminPatchUser(app, id, body);
       toast(done);
       detail.reload();
     } catch (e) {
@@ -284,8 +280,8 @@ function UserDetail({ id }: { id: number }) {
 
 function Transcript({ userId, conversationId }: { userId: number; conversationId: number }) {
   const { t } = useTranslation();
-  const { api } = useApp();
-  const page = useLoad(["admin", "user", userId, "conversations", conversationId], () => api.admin<AdminMessagePage>(`/users/${userId}/conversations/${conversationId}/messages`, { limit: 100 }));
+  const app = useApp();
+  const page = useLoad(...E.adminTranscript(app, userId, conversationId));
   return (
     <div className="card transcript" aria-label={t("admin.messages")}>
       <h3>{t("admin.messages")}</h3>
@@ -308,8 +304,8 @@ function Transcript({ userId, conversationId }: { userId: number; conversationId
 
 function Live() {
   const { t } = useTranslation();
-  const { api } = useApp();
-  const rt = useLoad(["admin", "realtime"], () => api.admin<Realtime>("/realtime"));
+  const app = useApp();
+  const rt = useLoad(...E.adminRealtime(app));
   useEffect(() => {
     const timer = setInterval(() => rt.reload(), 5000);
     return () => clearInterval(timer);
@@ -389,7 +385,8 @@ function Live() {
 /** Common prompts: added to the system prompt of every AI conversation, enabled ones in order. */
 function Prompts() {
   const { t } = useTranslation();
-  const { api, client } = useApp();
+  const app = useApp();
+  const { client } = app;
   const list = useLoad(...promptsRead(client));
   const [prompts, setPrompts] = useState<CommonPrompt[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -418,27 +415,27 @@ function Prompts() {
   const [createError, setCreateError] = useState<unknown>(null);
   const create = () =>
     act(async () => {
-      const created = await api.post<CommonPrompt>("/prompts", { name, content });
+      const created = await E.createPrompt(app, { name, content });
       setPrompts((ps) => [...ps, created]);
       setName("");
       setContent("");
     }, setCreateError);
   const update = (p: CommonPrompt, patch: Partial<Pick<CommonPrompt, "name" | "content" | "is_enabled">>) =>
     act(async () => {
-      const saved = await api.patch<CommonPrompt>(`/prompts/${p.id}`, patch);
+      const saved = await E.updatePrompt(app, p.id, patch);
       setPrompts((ps) => ps.map((x) => (x.id === p.id ? saved : x)));
     });
   const remove = (p: CommonPrompt) =>
     act(async () => {
       if (!window.confirm(t("admin.confirmDeletePrompt", { name: p.name }))) return;
-      await api.del(`/prompts/${p.id}`);
+      await E.deletePrompt(app, p.id);
       setPrompts((ps) => ps.filter((x) => x.id !== p.id));
     });
   const move = (at: number, by: -1 | 1) =>
     act(async () => {
       const ids = prompts.map((p) => p.id);
       [ids[at], ids[at + by]] = [ids[at + by], ids[at]];
-      const ordered = await api.put<CommonPrompt[]>("/prompts/order", { ids });
+      const ordered = await E.reorderPrompts(app, ids);
       setPrompts(ordered);
     });
 

@@ -7,6 +7,7 @@ import type { Character } from "../lib/types";
 import { useTranslation } from "../i18n";
 import { Avatar, ErrorBox, Field, Icon, Link, Select, Spinner, fieldError } from "../ui";
 import { exportCard, startChat } from "./Characters";
+import * as E from "../lib/endpoints";
 
 interface Form {
   name: string;
@@ -40,7 +41,8 @@ function toForm(c: Character): Form {
 }
 
 export function CharacterEditor({ id }: { id: number | null }) {
-  const { api, toast } = useApp();
+  const app = useApp();
+  const { client, toast } = app;
   const { t } = useTranslation();
   // Hints that show {{user}} and {{char}} literally.
   const macros = { user: "{{user}}", char: "{{char}}" };
@@ -56,15 +58,14 @@ export function CharacterEditor({ id }: { id: number | null }) {
     // overwrite what is typed meanwhile.
     if (original?.id === id) return;
     setLoading(true);
-    api
-      .get<Character>(`/characters/${id}`)
+    E.character(client, id)
       .then((c) => {
         setOriginal(c);
         setForm(toForm(c));
       })
       .catch(setError)
       .finally(() => setLoading(false));
-  }, [api, id]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [client, id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const set = <K extends keyof Form>(k: K) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
   const err = (f: string) => fieldError(error, f);
@@ -90,7 +91,7 @@ export function CharacterEditor({ id }: { id: number | null }) {
       model_preference: form.model_preference.trim() || null,
     };
     try {
-      const saved = id ? await api.patch<Character>(`/characters/${id}`, body) : await api.post<Character>("/characters", body);
+      const saved = id ? await E.updateCharacter(app, id, body) : await E.createCharacter(app, body);
       toast(id ? t("editor.saved") : t("editor.created", { name: saved.name }));
       setOriginal(saved);
       setForm(toForm(saved));
@@ -106,7 +107,7 @@ export function CharacterEditor({ id }: { id: number | null }) {
   async function remove() {
     if (!id || !confirm(t("editor.confirmDelete", { name: form.name }))) return;
     try {
-      await api.del(`/characters/${id}`);
+      await E.deleteCharacter(app, id);
       toast(t("editor.deleted"));
       navigate("/characters");
     } catch (e) {
@@ -128,13 +129,13 @@ export function CharacterEditor({ id }: { id: number | null }) {
         </div>
         {id && original && (
           <div className="row wrap">
-            <button type="button" className="primary" onClick={() => startChat(api, id).catch(setError)}>
+            <button type="button" className="primary" onClick={() => startChat(app, id).catch(setError)}>
               {t("characters.chat")}
             </button>
-            <button type="button" className="ghost" onClick={() => exportCard(api, original, "json").catch(setError)}>
+            <button type="button" className="ghost" onClick={() => exportCard(app, original, "json").catch(setError)}>
               {t("editor.exportJson")}
             </button>
-            <button type="button" className="ghost" onClick={() => exportCard(api, original, "png").catch(setError)}>
+            <button type="button" className="ghost" onClick={() => exportCard(app, original, "png").catch(setError)}>
               {t("editor.exportPng")}
             </button>
           </div>

@@ -4,24 +4,18 @@ import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../appContext";
 import { ChatView } from "../components/ChatView";
 import { navigate } from "../lib/router";
-import type { Conversation, Page, Server } from "../lib/types";
+import * as E from "../lib/endpoints";
+import type { Conversation, Server } from "../lib/types";
 import { useTranslation } from "../i18n";
 import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner } from "../ui";
 
-interface ServerMember {
-  user_id: number;
-  username: string;
-  role: string;
-  joined_at: string;
-}
-
 export function ServersPage({ serverId, channelId }: { serverId: number | null; channelId: number | null }) {
-  const { api } = useApp();
+  const app = useApp();
   const { t } = useTranslation();
-  const servers = useLoad(["servers"], () => api.get<Server[]>("/servers"));
+  const servers = useLoad(...E.serverList(app));
   const [dialog, setDialog] = useState<null | "create" | "join" | "browse" | "channel">(null);
-  const server = useLoad(["servers", serverId], () => (serverId ? api.get<Server>(`/servers/${serverId}`) : Promise.resolve(null)));
-  const members = useLoad(["servers", serverId, "members"], () => (serverId ? api.get<ServerMember[]>(`/servers/${serverId}/members`) : Promise.resolve([])));
+  const server = useLoad(...E.server(app, serverId));
+  const members = useLoad(...E.serverMembers(app, serverId));
   const [online, setOnline] = useState<Set<number>>(new Set());
   const [error, setError] = useState<unknown>(null);
   const s = server.data;
@@ -87,7 +81,7 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
             {s.description && <p className="muted small pad-x">{s.description}</p>}
             {!s.role && (
               <div className="pad">
-                <button type="button" className="primary" onClick={() => act(() => api.post(`/servers/${s.id}/join`))}>
+                <button type="button" className="primary" onClick={() => act(() => E.joinServer(app, s.id))}>
                   {t("servers.joinServer")}
                 </button>
               </div>
@@ -127,11 +121,11 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
                   </div>
                 )}
                 {s.role === "owner" ? (
-                  <button type="button" className="danger small" onClick={() => confirm(t("servers.confirmDelete", { name: s.name })) && act(async () => { await api.del(`/servers/${s.id}`); navigate("/servers"); })}>
+                  <button type="button" className="danger small" onClick={() => confirm(t("servers.confirmDelete", { name: s.name })) && act(async () => { await E.deleteServer(app, s.id); navigate("/servers"); })}>
                     {t("servers.delete")}
                   </button>
                 ) : (
-                  <button type="button" className="ghost small" onClick={() => act(async () => { await api.post(`/servers/${s.id}/leave`); navigate("/servers"); })}>
+                  <button type="button" className="ghost small" onClick={() => act(async () => { await E.leaveServer(app, s.id); navigate("/servers"); })}>
                     {t("servers.leave")}
                   </button>
                 )}
@@ -166,7 +160,7 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
 }
 
 function CreateServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): void }) {
-  const { api } = useApp();
+  const app = useApp();
   const { t } = useTranslation();
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
@@ -174,7 +168,7 @@ function CreateServer({ onClose, onDone }: { onClose(): void; onDone(s: Server):
   const [error, setError] = useState<unknown>(null);
   return (
     <Modal title={t("servers.create")} onClose={onClose}>
-      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Server>("/servers", { name, description, visibility })); } catch (err) { setError(err); } }}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await E.createServer(app, { name, description, visibility })); } catch (err) { setError(err); } }}>
         <Field label={t("servers.name")} value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
         <Field label={t("servers.description")} multiline rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />
         <Select label={t("servers.visibility")} value={visibility} onChange={setVisibility} options={[["private", t("servers.private")], ["public", t("servers.public")]]} />
@@ -189,13 +183,13 @@ function CreateServer({ onClose, onDone }: { onClose(): void; onDone(s: Server):
 }
 
 function JoinServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): void }) {
-  const { api } = useApp();
+  const app = useApp();
   const { t } = useTranslation();
   const [code, setCode] = useState("");
   const [error, setError] = useState<unknown>(null);
   return (
     <Modal title={t("servers.joinByCode")} onClose={onClose}>
-      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Server>("/servers/join", { invite_code: code.trim() })); } catch (err) { setError(err); } }}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await E.joinServerByCode(app, code.trim())); } catch (err) { setError(err); } }}>
         <Field label={t("servers.inviteCode")} value={code} onChange={(e) => setCode(e.target.value)} required />
         <ErrorBox error={error} />
         <div className="row end">
@@ -208,9 +202,9 @@ function JoinServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): v
 }
 
 function BrowseServers({ onClose, onDone }: { onClose(): void; onDone(id: number): void }) {
-  const { api } = useApp();
+  const app = useApp();
   const { t } = useTranslation();
-  const list = useLoad(["servers", "public"], () => api.get<Page<Server>>("/servers/public", { limit: 50 }));
+  const list = useLoad(...E.publicServers(app));
   const [error, setError] = useState<unknown>(null);
   return (
     <Modal title={t("servers.publicTitle")} onClose={onClose} wide>
@@ -225,7 +219,7 @@ function BrowseServers({ onClose, onDone }: { onClose(): void; onDone(id: number
               <strong>{s.name}</strong>
               <div className="muted small">{s.description}</div>
             </div>
-            <button type="button" className="primary small" onClick={async () => { try { await api.post(`/servers/${s.id}/join`); onDone(s.id); } catch (e) { setError(e); } }}>
+            <button type="button" className="primary small" onClick={async () => { try { await E.joinServer(app, s.id); onDone(s.id); } catch (e) { setError(e); } }}>
               {t("servers.join")}
             </button>
           </li>
@@ -236,14 +230,14 @@ function BrowseServers({ onClose, onDone }: { onClose(): void; onDone(id: number
 }
 
 function CreateChannel({ serverId, onClose, onDone }: { serverId: number; onClose(): void; onDone(c: Conversation): void }) {
-  const { api } = useApp();
+  const app = useApp();
   const { t } = useTranslation();
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [error, setError] = useState<unknown>(null);
   return (
     <Modal title={t("servers.createChannelTitle")} onClose={onClose}>
-      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Conversation>(`/servers/${serverId}/channels`, { name, description })); } catch (err) { setError(err); } }}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await E.createChannel(app, serverId, { name, description })); } catch (err) { setError(err); } }}>
         <Field label={t("servers.channelName")} value={name} onChange={(e) => setName(e.target.value)} required maxLength={64} hint={t("servers.channelHint")} />
         <Field label={t("servers.topic")} value={description} onChange={(e) => setDescription(e.target.value)} />
         <ErrorBox error={error} />
