@@ -30,6 +30,7 @@ test("the chat screens in Korean", async ({ page }) => {
   await expect(page.getByRole("navigation", { name: "기본 메뉴" }).getByRole("link", { name: "채팅" })).toBeVisible();
   await expect(page.getByRole("complementary", { name: "대화 목록" }).getByRole("tab", { name: "전체" })).toBeVisible();
   await expect(page.locator(".msg.ai .text em", { hasText: "모자를 벗으며" })).toBeVisible();
+  await expect(page.locator(".day-separator")).toHaveText("오늘");
   await expect(page.getByRole("textbox", { name: "메시지", exact: true })).toHaveAttribute("placeholder", "선장 노바에게 메시지 보내기…");
   await expect(page.getByRole("button", { name: "다시 생성" })).toBeVisible();
   await expectAccessible(page, "conversation (ko)");

@@ -410,6 +410,8 @@ export const en = {
   },
   time: {
     now: "now",
+    today: "Today",
+    yesterday: "Yesterday",
   },
   errors: {
     network: "Cannot reach the server; check your connection.",

@@ -412,6 +412,8 @@ export const ko: Catalogue & { errors: Record<string, string> } = {
   },
   time: {
     now: "방금",
+    today: "오늘",
+    yesterday: "어제",
   },
   errors: {
     network: "서버에 연결할 수 없습니다. 네트워크 연결을 확인하세요.",
