@@ -21,6 +21,7 @@ const CharactersPage = lazy(() => import("./pages/Characters").then((m) => ({ de
 const CharacterEditor = lazy(() => import("./pages/CharacterEditor").then((m) => ({ default: m.CharacterEditor })));
 const PeoplePage = lazy(() => import("./pages/People").then((m) => ({ default: m.PeoplePage })));
 const ServersPage = lazy(() => import("./pages/Servers").then((m) => ({ default: m.ServersPage })));
+const StoriesPage = lazy(() => import("./pages/Stories").then((m) => ({ default: m.StoriesPage })));
 const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
 
 type Theme = "light" | "dark";
@@ -194,6 +195,9 @@ function ServersRoute() {
   const p = useParams();
   return <ServersPage serverId={num(p.id)} channelId={num(p.channel)} />;
 }
+function StoriesRoute() {
+  return <StoriesPage id={num(useParams().id)} />;
+}
 function AdminRoute() {
   const { user } = useApp();
   const p = useParams();
@@ -216,6 +220,7 @@ export function AppRoutes() {
         <Route path="characters/:id/edit" element={<EditorRoute />} />
         <Route path="people" element={<PeoplePage />} />
         <Route path="servers/:id?/:channel?" element={<ServersRoute />} />
+        <Route path="stories/:id?" element={<StoriesRoute />} />
         <Route path="settings" element={<SettingsPage />} />
         <Route path="admin/users/:id" element={<AdminRoute />} />
         <Route path="admin/:tab?" element={<AdminRoute />} />
@@ -244,6 +249,7 @@ function Shell({ path, children, theme, onTheme }: { path: string; children: Rea
   const items: [string, string, string][] = [
     ["/chats", t("nav.chats"), "chat"],
     ["/characters", t("nav.characters"), "star"],
+    ["/stories", t("nav.stories"), "book"],
     ["/people", t("nav.people"), "people"],
     ["/servers", t("nav.servers"), "server"],
   ];

@@ -202,3 +202,16 @@ export const adminTranscript = ({ api }: Clients, userId: number, conversationId
 ];
 export const adminRealtime = ({ api }: Clients): Read<Realtime> => [["admin", "realtime"], () => api.admin<Realtime>("/realtime")];
 export const adminPatchUser = ({ api }: Clients, id: number, body: { is_active?: boolean; role?: string }) => api.adminPatch(`/users/${id}`, body);
+
+// ---- stories (generated on their own, streamed on the user's channel: lib/storyState.ts)
+
+export const stories = ({ client }: Clients): Read<Schemas["Page_StoryView"]> => [
+  ["stories"],
+  () => unwrap(client.GET(`${P}/stories`, { params: { query: { limit: 50 } } })),
+];
+export const story = ({ client }: Clients, id: number): Read<Schemas["StoryView"]> => [
+  ["stories", id],
+  () => unwrap(client.GET(`${P}/stories/{id}`, { params: { path: { id } } })),
+];
+export const createStory = ({ client }: Clients, body: Schemas["CreateStoryRequest"]) => unwrap(client.POST(`${P}/stories`, { body }));
+export const stopStory = ({ client }: Clients, id: number) => unwrap(client.POST(`${P}/stories/{id}/stop`, { params: { path: { id } } }));
