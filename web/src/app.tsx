@@ -4,7 +4,7 @@ import { Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } 
 import { AppCtx, useApp, type AppContext, type Toast } from "./appContext";
 import { Api, errorText } from "./lib/api";
 import { config } from "./lib/config";
-import { t } from "./i18n";
+import { t, withScreenMessages } from "./i18n";
 import { GatewayClient, type ConnectionStatus } from "./lib/protocol";
 import { makeClient } from "./lib/client";
 import { me } from "./lib/endpoints";
@@ -16,13 +16,13 @@ import { AuthPage } from "./pages/Auth";
 import { ChatsPage } from "./pages/Chats";
 
 // Only the login and chat screens are in the first download; the rest loads when opened.
-const AdminPage = lazy(() => import("./pages/Admin").then((m) => ({ default: m.AdminPage })));
-const CharactersPage = lazy(() => import("./pages/Characters").then((m) => ({ default: m.CharactersPage })));
-const CharacterEditor = lazy(() => import("./pages/CharacterEditor").then((m) => ({ default: m.CharacterEditor })));
-const PeoplePage = lazy(() => import("./pages/People").then((m) => ({ default: m.PeoplePage })));
-const ServersPage = lazy(() => import("./pages/Servers").then((m) => ({ default: m.ServersPage })));
-const StoriesPage = lazy(() => import("./pages/Stories").then((m) => ({ default: m.StoriesPage })));
-const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
+const AdminPage = lazy(() => withScreenMessages(import("./pages/Admin")).then((m) => ({ default: m.AdminPage })));
+const CharactersPage = lazy(() => withScreenMessages(import("./pages/Characters")).then((m) => ({ default: m.CharactersPage })));
+const CharacterEditor = lazy(() => withScreenMessages(import("./pages/CharacterEditor")).then((m) => ({ default: m.CharacterEditor })));
+const PeoplePage = lazy(() => withScreenMessages(import("./pages/People")).then((m) => ({ default: m.PeoplePage })));
+const ServersPage = lazy(() => withScreenMessages(import("./pages/Servers")).then((m) => ({ default: m.ServersPage })));
+const StoriesPage = lazy(() => withScreenMessages(import("./pages/Stories")).then((m) => ({ default: m.StoriesPage })));
+const SettingsPage = lazy(() => withScreenMessages(import("./pages/Settings")).then((m) => ({ default: m.SettingsPage })));
 
 type Theme = "light" | "dark";
 

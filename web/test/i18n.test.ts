@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { en } from "../src/i18n/en";
-import { i18n, i18nReady, loadLanguage, pickLanguage, t, translateError } from "../src/i18n";
+import { i18n, i18nReady, loadLanguage, pickLanguage, t, translateError, withScreenMessages } from "../src/i18n";
+import { moreEn } from "../src/i18n/more.en";
+import { moreKo } from "../src/i18n/more.ko";
 import { ko } from "../src/i18n/ko";
 import { ApiError, errorText } from "../src/lib/api";
 
@@ -32,6 +34,17 @@ describe("loading catalogues", () => {
     expect(i18n.exists("nav.chats", { lng: "ko" })).toBe(true);
     expect(i18n.language).toBe("en");
   });
+  it("fetches the later screens' messages with the first of those screens, and after a switch in the new language", async () => {
+    expect(i18n.exists("admin.overview", { lng: "en" })).toBe(false);
+    const screen = await withScreenMessages(Promise.resolve("the page module"));
+    expect(screen).toBe("the page module");
+    expect(t("admin.overview")).toBe("Overview");
+    expect(t("nav.chats")).toBe("Chats"); // the first catalogue is still there
+    expect(i18n.exists("admin.overview", { lng: "ko" })).toBe(false);
+    await i18n.changeLanguage("ko");
+    expect(t("admin.overview")).toBe(moreKo.admin.overview);
+    await i18n.changeLanguage("en");
+  });
   it("switches language after loading it, and tells subscribers", async () => {
     let told = 0;
     const off = i18n.subscribe(() => told++);
@@ -54,6 +67,11 @@ describe("catalogues", () => {
   it("Korean has every English message", () => {
     const missing = keys(en).filter((k) => !keys(ko).includes(k));
     expect(missing).toEqual([]);
+    const missingLater = keys(moreEn).filter((k) => !keys(moreKo).includes(k));
+    expect(missingLater).toEqual([]);
+  });
+  it("the first screens' catalogue and the later screens' share no group", () => {
+    expect(Object.keys(en).filter((g) => g in moreEn)).toEqual([]);
   });
   it("Korean has a message for every error code of the API", () => {
     for (const code of ["validation", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "rate_limited", "unavailable", "internal", "network"]) {

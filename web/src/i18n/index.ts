@@ -9,6 +9,7 @@ import rosetta from "rosetta";
 import { useSyncExternalStore } from "react";
 import { ApiError, setErrorTranslator } from "../lib/api";
 import type { Catalogue } from "./en";
+import type { MoreCatalogue } from "./more.en";
 
 export const LANGUAGES = [
   ["ko", "한국어"],
@@ -40,23 +41,46 @@ const loaders: Record<Lang, () => Promise<Catalogue>> = {
   en: () => import("./en").then((m) => m.en),
   ko: () => import("./ko").then((m) => m.ko),
 };
+/** The messages of the screens that load when opened, per language (also chunks of their own). */
+const moreLoaders: Record<Lang, () => Promise<MoreCatalogue>> = {
+  en: () => import("./more.en").then((m) => m.moreEn),
+  ko: () => import("./more.ko").then((m) => m.moreKo),
+};
 
 type Params = Record<string, unknown> & { lng?: string };
 
-const table = rosetta<Catalogue>();
-const loaded = new Map<Lang, Promise<void>>();
+const table = rosetta<Partial<Catalogue & MoreCatalogue>>();
+const loaded = new Map<string, Promise<void>>();
 const listeners = new Set<() => void>();
 let current: Lang = "en";
 
-/** Fetches language `l`'s catalogue once (later calls share the first). */
-export function loadLanguage(l: Lang): Promise<void> {
-  let p = loaded.get(l);
+function once(key: string, load: () => Promise<void>): Promise<void> {
+  let p = loaded.get(key);
   if (!p) {
-    p = loaders[l]().then((c) => table.set(l, c));
-    p.catch(() => loaded.delete(l)); // a failed download may be tried again
-    loaded.set(l, p);
+    p = load();
+    p.catch(() => loaded.delete(key)); // a failed download may be tried again
+    loaded.set(key, p);
   }
   return p;
+}
+
+/** Fetches language `l`'s catalogue once (later calls share the first). */
+export function loadLanguage(l: Lang): Promise<void> {
+  return once(l, () => loaders[l]().then((c) => table.set(l, c)));
+}
+
+/** Fetches the later screens' messages in language `l` once (they join its table). */
+export function loadScreenMessages(l: Lang): Promise<void> {
+  return once(`${l}+more`, () => moreLoaders[l]().then((c) => table.set(l, c)));
+}
+
+/** Set once a later screen was opened: a language switch then fetches its messages too. */
+let screensOpened = false;
+
+/** A lazily loaded screen's module, resolved once its messages are there too (for `React.lazy`). */
+export function withScreenMessages<T>(module: Promise<T>): Promise<T> {
+  screensOpened = true;
+  return Promise.all([module, loadScreenMessages(current)]).then(([m]) => m);
 }
 
 function lookup(key: string, lng: string): unknown {
@@ -79,7 +103,7 @@ export const i18n = {
   },
   /** Loads the language's catalogue if needed, then switches every screen to it. */
   async changeLanguage(l: Lang): Promise<void> {
-    await loadLanguage(l);
+    await Promise.all([loadLanguage(l), screensOpened ? loadScreenMessages(l) : undefined]);
     current = l;
     table.locale(l);
     if (typeof document !== "undefined") document.documentElement.lang = l;
