@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { PASSWORD, createAiChat, createCharacter, expectAccessible, nav, registerUser, revokeSession, screenshot, signIn, unique, waitLive } from "./fixtures";
+import { PASSWORD, createAiChat, createCharacter, expectAccessible, nav, registerUser, revokeSession, revokeSessionWhileAway, screenshot, signIn, unique, waitLive } from "./fixtures";
 
 test("login errors, then register and land in the app", async ({ page }) => {
   await page.goto("/");
@@ -85,7 +85,7 @@ test("after the session ends and the user logs in again, the chat list and the o
   // 2. The tab is reopened on a conversation with a session that ended meanwhile.
   await page.goto(`/chats/${other.id}`);
   await waitLive(page);
-  await revokeSession(page);
+  await revokeSessionWhileAway(page);
   await page.goto(`/chats/${conv.id}`);
   await expect(dialog).toBeVisible();
   await dialog.getByLabel("Password").fill(PASSWORD);

@@ -109,6 +109,22 @@ export async function revokeSession(page: Page): Promise<void> {
   expect(status).toBeLessThan(300);
 }
 
+/**
+ * Ends the stored session on the server while the app is closed (the tab was closed meanwhile):
+ * with the app open, the gateway's `session.revoked` would reach it first and forget the session,
+ * racing the next navigation.
+ */
+export async function revokeSessionWhileAway(page: Page): Promise<void> {
+  const stored = await page.evaluate(() => JSON.parse(localStorage.getItem("chat.session") ?? "{}") as { access_token: string; refresh_token: string });
+  await page.goto("about:blank");
+  const r = await fetch(`${origin}/api/v1/auth/logout`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${stored.access_token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: stored.refresh_token }),
+  });
+  expect(r.status).toBeLessThan(300);
+}
+
 /** No serious or critical accessibility violations (axe-core, WCAG 2 A/AA rules) on the screen. */
 export async function expectAccessible(page: Page, screen: string): Promise<void> {
   const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
