@@ -20,4 +20,6 @@ echo "== web: unit tests (vitest)"
 npm test --silent
 echo "== web: build"
 npm run build --silent
+echo "== web: first-load size (budget: 120 KB gzip)"
+npm run size --silent
 echo "web-build: web/dist is ready ($(du -sh dist | cut -f1))"

@@ -1,10 +1,10 @@
 import { Suspense, lazy, useCallback, useEffect, useRef, useState, type ReactNode } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "./i18n";
 import { Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
 import { AppCtx, useApp, type AppContext, type Toast } from "./appContext";
 import { Api, errorText } from "./lib/api";
 import { config } from "./lib/config";
-import { t } from "./i18n";
+import { t, withScreenMessages } from "./i18n";
 import { GatewayClient, type ConnectionStatus } from "./lib/protocol";
 import { makeClient } from "./lib/client";
 import { me } from "./lib/endpoints";
@@ -16,12 +16,13 @@ import { AuthPage } from "./pages/Auth";
 import { ChatsPage } from "./pages/Chats";
 
 // Only the login and chat screens are in the first download; the rest loads when opened.
-const AdminPage = lazy(() => import("./pages/Admin").then((m) => ({ default: m.AdminPage })));
-const CharactersPage = lazy(() => import("./pages/Characters").then((m) => ({ default: m.CharactersPage })));
-const CharacterEditor = lazy(() => import("./pages/CharacterEditor").then((m) => ({ default: m.CharacterEditor })));
-const PeoplePage = lazy(() => import("./pages/People").then((m) => ({ default: m.PeoplePage })));
-const ServersPage = lazy(() => import("./pages/Servers").then((m) => ({ default: m.ServersPage })));
-const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
+const AdminPage = lazy(() => withScreenMessages(import("./pages/Admin")).then((m) => ({ default: m.AdminPage })));
+const CharactersPage = lazy(() => withScreenMessages(import("./pages/Characters")).then((m) => ({ default: m.CharactersPage })));
+const CharacterEditor = lazy(() => withScreenMessages(import("./pages/CharacterEditor")).then((m) => ({ default: m.CharacterEditor })));
+const PeoplePage = lazy(() => withScreenMessages(import("./pages/People")).then((m) => ({ default: m.PeoplePage })));
+const ServersPage = lazy(() => withScreenMessages(import("./pages/Servers")).then((m) => ({ default: m.ServersPage })));
+const StoriesPage = lazy(() => withScreenMessages(import("./pages/Stories")).then((m) => ({ default: m.StoriesPage })));
+const SettingsPage = lazy(() => withScreenMessages(import("./pages/Settings")).then((m) => ({ default: m.SettingsPage })));
 
 type Theme = "light" | "dark";
 
@@ -43,7 +44,7 @@ function makeGateway(): GatewayClient {
     onHandshakeFailure: async () => {
       // A refused upgrade looks like any other failure to a browser: ask the API whether the
       // token still works (a 401 there refreshes it).
-      await api.get("/auth/me");
+      await me(client);
     },
   });
 }
@@ -194,6 +195,9 @@ function ServersRoute() {
   const p = useParams();
   return <ServersPage serverId={num(p.id)} channelId={num(p.channel)} />;
 }
+function StoriesRoute() {
+  return <StoriesPage id={num(useParams().id)} />;
+}
 function AdminRoute() {
   const { user } = useApp();
   const p = useParams();
@@ -216,6 +220,7 @@ export function AppRoutes() {
         <Route path="characters/:id/edit" element={<EditorRoute />} />
         <Route path="people" element={<PeoplePage />} />
         <Route path="servers/:id?/:channel?" element={<ServersRoute />} />
+        <Route path="stories/:id?" element={<StoriesRoute />} />
         <Route path="settings" element={<SettingsPage />} />
         <Route path="admin/users/:id" element={<AdminRoute />} />
         <Route path="admin/:tab?" element={<AdminRoute />} />
@@ -244,6 +249,7 @@ function Shell({ path, children, theme, onTheme }: { path: string; children: Rea
   const items: [string, string, string][] = [
     ["/chats", t("nav.chats"), "chat"],
     ["/characters", t("nav.characters"), "star"],
+    ["/stories", t("nav.stories"), "book"],
     ["/people", t("nav.people"), "people"],
     ["/servers", t("nav.servers"), "server"],
   ];

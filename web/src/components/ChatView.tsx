@@ -1,9 +1,10 @@
 // One conversation: history, live events (streamed AI replies, edits, typing, presence), the
 // composer with the length counter, and the AI controls (stop, regenerate).
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { useTranslation } from "react-i18next";
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { useTranslation } from "../i18n";
 import { useApp } from "../appContext";
-import { t as tr } from "../i18n";
+import { locale, t as tr } from "../i18n";
+import { dayLabel, layoutMessages } from "../lib/messageLayout";
 import { isSendKey } from "../lib/keys";
 import { ApiError, errorText } from "../lib/api";
 import type { ApiClient } from "../lib/client";
@@ -181,6 +182,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
   }, [api, id, newestId]);
 
   const items = useMemo(() => displayItems(state), [state]);
+  const laidOut = useMemo(() => layoutMessages(items, user.id), [items, user.id]);
   const job = activeJob(state);
 
   // Keep the view at the bottom while new text arrives, unless the reader scrolled up.
@@ -340,22 +342,25 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
           )}
           {loading && !state.messages.length ? <Spinner /> : null}
           {!loading && !items.length && <div className="muted center pad">{t("chat.empty")}</div>}
-          {items.map((item) => (
-            <Bubble
-              key={item.key}
-              item={item}
-              me={user.id}
-              characters={characters}
-              editing={item.kind === "message" && editing === item.message.id}
-              onEdit={(m) => setEditing(m.id)}
-              onCancelEdit={() => setEditing(null)}
-              onSaveEdit={saveEdit}
-              onDelete={remove}
-              onRetry={(clientId, content) => void deliver(clientId, content)}
-              onDiscard={(clientId) => setState((s) => removePending(s, clientId))}
-              online={online}
-              limit={limit}
-            />
+          {laidOut.map(({ item, day, grouped }) => (
+            <Fragment key={item.key}>
+              {day && <DaySeparator day={day} />}
+              <Bubble
+                grouped={grouped}
+                item={item}
+                me={user.id}
+                characters={characters}
+                editing={item.kind === "message" && editing === item.message.id}
+                onEdit={(m) => setEditing(m.id)}
+                onCancelEdit={() => setEditing(null)}
+                onSaveEdit={saveEdit}
+                onDelete={remove}
+                onRetry={(clientId, content) => void deliver(clientId, content)}
+                onDiscard={(clientId) => setState((s) => removePending(s, clientId))}
+                online={online}
+                limit={limit}
+              />
+            </Fragment>
           ))}
         </div>
         {side}
@@ -368,8 +373,21 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
   );
 }
 
+/** Above the first message of each day: "Today", "Yesterday" or the date, in the user's language. */
+function DaySeparator({ day }: { day: Date }) {
+  const { t } = useTranslation();
+  const iso = `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, "0")}-${String(day.getDate()).padStart(2, "0")}`;
+  return (
+    <div className="day-separator">
+      <time dateTime={iso}>{dayLabel(day, new Date(), locale(), { today: t("time.today"), yesterday: t("time.yesterday") })}</time>
+    </div>
+  );
+}
+
 interface BubbleProps {
   item: DisplayItem;
+  /** Continues the previous message's author group: no name or avatar of its own. */
+  grouped: boolean;
   me: number;
   characters: Record<number, Character>;
   editing: boolean;
@@ -383,14 +401,14 @@ interface BubbleProps {
   onDiscard(clientId: string): void;
 }
 
-function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancelEdit, onSaveEdit, onDelete, onRetry, onDiscard }: BubbleProps) {
+function Bubble({ item, grouped, me, characters, editing, online, limit, onEdit, onCancelEdit, onSaveEdit, onDelete, onRetry, onDiscard }: BubbleProps) {
   const { t } = useTranslation();
   // On a touch screen there is no hover: a tap on one's own message shows its actions.
   const [actionsOpen, setActionsOpen] = useState(false);
   if (item.kind === "pending") {
     const p = item.pending;
     return (
-      <div className={`msg mine${p.error ? " failed" : " sending"}`}>
+      <div className={`msg mine${grouped ? " grouped" : ""}${p.error ? " failed" : " sending"}`}>
         <div className="bubble">
           <MessageText text={p.content} />
           <div className="meta">
@@ -415,7 +433,7 @@ function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancel
   if (item.kind === "draft") {
     const d = item.draft;
     const c = d.characterId ? characters[d.characterId] : undefined;
-    return <AiBubble name={c?.name ?? "AI"} avatar={c?.avatar_url} text={d.text} streaming={!d.failed} partial={d.partial} failed={d.failed} />;
+    return <AiBubble grouped={grouped} name={c?.name ?? "AI"} avatar={c?.avatar_url} text={d.text} streaming={!d.failed} partial={d.partial} failed={d.failed} />;
   }
   const m = item.message;
   if (m.role === "assistant") {
@@ -424,6 +442,7 @@ function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancel
     const failed = item.draft?.failed ?? (m.status === "failed" ? t("chat.failed") : null);
     return (
       <AiBubble
+        grouped={grouped}
         name={c?.name ?? "AI"}
         avatar={c?.avatar_url}
         text={text}
@@ -442,13 +461,13 @@ function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancel
   const mine = m.author_id === me;
   return (
     <div
-      className={`msg${mine ? " mine" : ""}${actionsOpen ? " show-actions" : ""}`}
+      className={`msg${mine ? " mine" : ""}${grouped ? " grouped" : ""}${actionsOpen ? " show-actions" : ""}`}
       data-message-id={m.id}
       onClick={mine && !editing ? (e) => !(e.target as HTMLElement).closest("button, a") && setActionsOpen((o) => !o) : undefined}
     >
-      {!mine && <Avatar name={m.author_username ?? "?"} size={30} online={m.author_id ? online.has(m.author_id) : undefined} />}
+      {!mine && (grouped ? <span className="avatar-gap" /> : <Avatar name={m.author_username ?? "?"} size={30} online={m.author_id ? online.has(m.author_id) : undefined} />)}
       <div className="bubble">
-        {!mine && <div className="author">{m.author_username}</div>}
+        {!mine && !grouped && <div className="author">{m.author_username}</div>}
         {editing ? (
           <EditBox initial={m.content} limit={limit} onCancel={onCancelEdit} onSave={(t) => onSaveEdit(m, t)} />
         ) : (
@@ -473,14 +492,14 @@ function Bubble({ item, me, characters, editing, online, limit, onEdit, onCancel
   );
 }
 
-function AiBubble(props: { name: string; avatar?: string | null; text: string; streaming: boolean; partial?: boolean; failed?: string | null; cancelled?: boolean; time?: string; model?: string | null }) {
-  const { name, avatar, text, streaming, partial, failed, cancelled, time, model } = props;
+function AiBubble(props: { grouped?: boolean; name: string; avatar?: string | null; text: string; streaming: boolean; partial?: boolean; failed?: string | null; cancelled?: boolean; time?: string; model?: string | null }) {
+  const { grouped, name, avatar, text, streaming, partial, failed, cancelled, time, model } = props;
   const { t } = useTranslation();
   return (
-    <div className={`msg ai${streaming ? " streaming" : ""}`} data-streaming={streaming ? "true" : undefined}>
-      <Avatar name={name} url={avatar} size={30} />
+    <div className={`msg ai${grouped ? " grouped" : ""}${streaming ? " streaming" : ""}`} data-streaming={streaming ? "true" : undefined}>
+      {grouped ? <span className="avatar-gap" /> : <Avatar name={name} url={avatar} size={30} />}
       <div className="bubble">
-        <div className="author">{name}</div>
+        {!grouped && <div className="author">{name}</div>}
         <MessageText text={partial ? `…${text}` : text}>
           {streaming && <span className="caret" aria-hidden="true" />}
           {streaming && !text && <span className="muted">{t("chat.thinking")}</span>}

@@ -1,4 +1,4 @@
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { LANGUAGES, setLanguage, type Lang } from "../i18n";
 import { Select } from "../ui";
 

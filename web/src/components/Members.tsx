@@ -1,7 +1,7 @@
 // Members of a group room or DM: roles, presence, invite, role changes, removal, leaving, and
 // the AI characters that answer in the room.
 import { useState } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
 import * as ep from "../lib/endpoints";
 import { friends as friendsRead, myCharacters } from "../lib/endpoints";

@@ -1,9 +1,11 @@
-// English messages. `ko.ts` must have the same keys (the type checks it).
+// English messages of the first screens (login, chats, the conversation). `ko.ts` must have the
+// same keys (the type checks it); the other screens' messages are in `more.en.ts`.
 export const en = {
   nav: {
     main: "Main",
     chats: "Chats",
     characters: "Characters",
+    stories: "Stories",
     people: "People",
     servers: "Servers",
     admin: "Admin",
@@ -138,65 +140,6 @@ export const en = {
     limitTitle: "The server's limit for one message",
     removed: "You were removed from this conversation.",
   },
-  people: {
-    friends: "Friends",
-    requests: "Requests",
-    add: "Add friend",
-    blocked: "Blocked",
-    noFriends: "No friends yet",
-    noFriendsText: "Send a request with someone's user ID, or from a room's member list.",
-    friendsSince: "friends since {{when}}",
-    message: "Message",
-    unfriend: "Unfriend",
-    block: "Block",
-    confirmUnfriend: "Remove {{name}} from friends?",
-    confirmBlock: "Block {{name}}?",
-    removed: "Removed",
-    blockedToast: "Blocked",
-    incoming: "Incoming",
-    noRequests: "No requests.",
-    nowFriends: "You and {{name}} are friends",
-    accept: "Accept",
-    decline: "Decline",
-    sent: "Sent",
-    nonePending: "None pending.",
-    waitingSince: "waiting since {{when}}",
-    noBlocks: "You have not blocked anyone.",
-    blockedWhen: "blocked {{when}}",
-    unblocked: "Unblocked",
-    unblock: "Unblock",
-    noSuchUser: "No user has this ID.",
-    yourId: "Your user ID is",
-    shareId: "share it so people can add you.",
-    userId: "User ID",
-    requestSent: "Friend request sent to {{name}}",
-    sendRequest: "Send friend request",
-    blockedName: "Blocked {{name}}",
-  },
-  characters: {
-    importVisibility: "Visibility of imported cards",
-    importPrivate: "Import as private",
-    importPublic: "Import as public",
-    import: "Import card…",
-    cardFile: "Character card file (JSON or PNG)",
-    new: "New character",
-    which: "Which characters",
-    mine: "Mine",
-    search: "Search",
-    namePlaceholder: "Name…",
-    removeTag: "Remove tag filter {{tag}}",
-    yours: "yours",
-    others: "public",
-    public: "public",
-    private: "private",
-    noDescription: "No description.",
-    chat: "Chat",
-    noMatch: "No characters match",
-    none: "No characters yet",
-    createOne: "Create one",
-    orImport: "or import a Character Card V2 file.",
-    loadMore: "Load more",
-  },
   members: {
     close: "Close members",
     you: "(you)",
@@ -218,23 +161,14 @@ export const en = {
     confirmLeave: "Leave this room?",
     leave: "Leave room",
   },
-  settings: {
-    userId: "user ID {{id}}",
-    administrator: "administrator",
-    saved: "Profile saved",
-    profile: "Profile",
-    displayName: "Display name",
-    bio: "Bio",
-    avatar: "Avatar URL",
-    language: "Language",
-    languageHint: "The app's language; the browser's language is used until you pick one.",
-  },
   toast: {
     friendRequest: "{{name}} sent you a friend request",
     friendAccepted: "{{name}} accepted your friend request",
   },
   time: {
     now: "now",
+    today: "Today",
+    yesterday: "Yesterday",
   },
   errors: {
     network: "Cannot reach the server; check your connection.",
@@ -242,6 +176,6 @@ export const en = {
   },
 };
 
-type Widen<T> = { [K in keyof T]: T[K] extends string ? string : Widen<T[K]> };
+export type Widen<T> = { [K in keyof T]: T[K] extends string ? string : Widen<T[K]> };
 /** Every catalogue has the English one's keys. */
 export type Catalogue = Widen<typeof en>;

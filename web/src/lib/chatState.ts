@@ -66,7 +66,7 @@ function upsert(state: ChatState, m: Message): ChatState {
   return dropPending({ ...state, messages: next, drafts }, m.client_id);
 }
 
-function dropPending(state: ChatState, clientId: string | null): ChatState {
+function dropPending(state: ChatState, clientId: string | null | undefined): ChatState {
   if (!clientId || !state.pending.some((p) => p.clientId === clientId)) return state;
   return { ...state, pending: state.pending.filter((p) => p.clientId !== clientId) };
 }

@@ -4,10 +4,24 @@
 // of conversations).
 import type { QueryKey } from "@tanstack/react-query";
 import type { Api } from "./api";
-import { unwrap, type ApiClient } from "./client";
-import type { Conversation, Member, Message, MessagePage, Page, SendResponse } from "./types";
+import { unwrap, type ApiClient, type Schemas } from "./client";
+import type {
+  AdminConversation,
+  AdminMessagePage,
+  AdminUser,
+  AdminUserDetail,
+  Character,
+  Conversation,
+  Member,
+  Overview,
+  Page,
+  Realtime,
+  Server,
+  ServerMember,
+  UserUsage,
+} from "./types";
 
-/** What a call needs: the typed client, and `api` where the document says only `object`. */
+/** What a call needs: the typed client, and `api` for binary bodies and admin-stats (no document yet). */
 export interface Clients {
   api: Api;
   client: ApiClient;
@@ -50,19 +64,32 @@ export function me(c: ApiClient) {
 
 // ---- conversations, members and messages (the chat screens)
 
-export const conversationList = ({ api }: Clients): Read<Page<Conversation>> => [["conversations"], () => api.get<Page<Conversation>>("/conversations", { limit: 100 })];
-export const publicRooms = ({ api }: Clients): Read<Page<Conversation>> => [["conversations", "public"], () => api.get<Page<Conversation>>("/conversations/public", { limit: 50 })];
-export const getConversation = ({ api }: Clients, id: number) => api.get<Conversation>(`/conversations/${id}`);
+// The document says `string` for kind, role and visibility and `object` for `last_message`;
+// `Conversation` narrows the generated `ConversationView` (types.ts), hence the casts here.
+const conversations = (p: Promise<Schemas["Page_ConversationView"]>) => p as Promise<unknown> as Promise<Page<Conversation>>;
+export const conversationList = ({ client }: Clients): Read<Page<Conversation>> => [
+  ["conversations"],
+  () => conversations(unwrap(client.GET(`${P}/conversations`, { params: { query: { limit: 100 } } }))),
+];
+export const publicRooms = ({ client }: Clients): Read<Page<Conversation>> => [
+  ["conversations", "public"],
+  () => conversations(unwrap(client.GET(`${P}/conversations/public`, { params: { query: { limit: 50 } } }))),
+];
+export const getConversation = ({ client }: Clients, id: number) => conversation(client, id) as Promise<unknown> as Promise<Conversation>;
 
 export type NewConversation =
   | { kind: "ai_chat"; character_id: number }
   | { kind: "direct"; user_id: number }
   | { kind: "group"; title: string; description: string; visibility: string };
-export const createConversation = ({ api }: Clients, body: NewConversation) => api.post<Conversation>("/conversations", body);
+export const createConversation = ({ client }: Clients, body: NewConversation) =>
+  unwrap(client.POST(`${P}/conversations`, { body })) as Promise<unknown> as Promise<Conversation>;
 
 export const joinRoom = ({ client }: Clients, id: number) => unwrap(client.POST(`${P}/conversations/{id}/join`, { params: { path: { id } } }));
 
-export const members = ({ api }: Clients, id: number, tick: number): Read<Member[]> => [["conversations", id, "members", tick], () => api.get<Member[]>(`/conversations/${id}/members`)];
+export const members = ({ client }: Clients, id: number, tick: number): Read<Member[]> => [
+  ["conversations", id, "members", tick],
+  () => unwrap(client.GET(`${P}/conversations/{id}/members`, { params: { path: { id } } })) as Promise<Member[]>,
+];
 export const addMember = ({ client }: Clients, id: number, user_id: number) =>
   unwrap(client.POST(`${P}/conversations/{id}/members`, { params: { path: { id } }, body: { user_id } }));
 export const setMemberRole = ({ client }: Clients, id: number, user_id: number, role: string) =>
@@ -72,11 +99,13 @@ export const removeMember = ({ client }: Clients, id: number, user_id: number) =
 export const addRoomCharacter = ({ client }: Clients, id: number, character_id: number) =>
   unwrap(client.POST(`${P}/conversations/{id}/characters`, { params: { path: { id } }, body: { character_id } }));
 
-export const searchMessages = ({ api }: Clients, q: string) => api.get<Page<Message>>("/messages/search", { q, limit: 30 });
-export const messages = ({ api }: Clients, id: number, q: { before?: number; limit: number }) => api.get<MessagePage>(`/conversations/${id}/messages`, q);
-export const sendMessage = ({ api }: Clients, id: number, content: string, client_id: string) =>
-  api.post<SendResponse>(`/conversations/${id}/messages`, { content, client_id });
-export const editMessage = ({ api }: Clients, id: number, messageId: number, content: string) => api.patch<Message>(`/conversations/${id}/messages/${messageId}`, { content });
+export const searchMessages = ({ client }: Clients, q: string) => unwrap(client.GET(`${P}/messages/search`, { params: { query: { q, limit: 30 } } }));
+export const messages = ({ client }: Clients, id: number, q: { before?: number; limit: number }) =>
+  unwrap(client.GET(`${P}/conversations/{id}/messages`, { params: { path: { id }, query: q } }));
+export const sendMessage = ({ client }: Clients, id: number, content: string, client_id: string) =>
+  unwrap(client.POST(`${P}/conversations/{id}/messages`, { params: { path: { id } }, body: { content, client_id } }));
+export const editMessage = ({ client }: Clients, id: number, message_id: number, content: string) =>
+  unwrap(client.PATCH(`${P}/conversations/{id}/messages/{message_id}`, { params: { path: { id, message_id } }, body: { content } }));
 export const deleteMessage = ({ client }: Clients, id: number, message_id: number) =>
   unwrap(client.DELETE(`${P}/conversations/{id}/messages/{message_id}`, { params: { path: { id, message_id } } }));
 export const markRead = ({ client }: Clients, id: number, message_id: number) =>
@@ -84,3 +113,105 @@ export const markRead = ({ client }: Clients, id: number, message_id: number) =>
 export const stopReply = ({ client }: Clients, id: number, job_id: string | null) =>
   unwrap(client.POST(`${P}/conversations/{id}/stop`, { params: { path: { id } }, body: job_id ? { job_id } : {} }));
 export const regenerate = ({ client }: Clients, id: number) => unwrap(client.POST(`${P}/conversations/{id}/regenerate`, { params: { path: { id } } }));
+
+// ---- characters (the editor, import and export of Character Card V2 files)
+
+export type CharacterBody = Schemas["CreateCharacterRequest"];
+export const createCharacter = ({ client }: Clients, body: CharacterBody) => unwrap(client.POST(`${P}/characters`, { body }));
+export const updateCharacter = ({ client }: Clients, id: number, body: Schemas["UpdateCharacterRequest"]) =>
+  unwrap(client.PATCH(`${P}/characters/{id}`, { params: { path: { id } }, body }));
+export const deleteCharacter = ({ client }: Clients, id: number) => unwrap(client.DELETE(`${P}/characters/{id}`, { params: { path: { id } } }));
+/** A card file as it is (JSON or PNG with the card in a text chunk); the raw body goes through `api`. */
+export const importCard = ({ api }: Clients, file: ArrayBuffer, png: boolean, visibility: string) =>
+  api.request<Character>("POST", "/characters/import", { rawBody: file, contentType: png ? "image/png" : "application/json", query: { visibility } });
+/** The card as a download: the response itself (its body and Content-Disposition). */
+export const exportCard = ({ api }: Clients, id: number, format: "json" | "png") =>
+  api.request<Response>("GET", `/characters/${id}/export`, { query: { format }, raw: true });
+
+// ---- friends and blocks (People); every change invalidates ["friends"] or ["blocks"]
+
+export const sendFriendRequest = ({ client }: Clients, user_id: number) => unwrap(client.POST(`${P}/friends/requests`, { body: { user_id } }));
+export const acceptFriendRequest = ({ client }: Clients, id: number) =>
+  unwrap(client.POST(`${P}/friends/requests/{id}/accept`, { params: { path: { id } } }));
+export const rejectFriendRequest = ({ client }: Clients, id: number) =>
+  unwrap(client.POST(`${P}/friends/requests/{id}/reject`, { params: { path: { id } } }));
+export const cancelFriendRequest = ({ client }: Clients, id: number) => unwrap(client.DELETE(`${P}/friends/requests/{id}`, { params: { path: { id } } }));
+export const unfriend = ({ client }: Clients, user_id: number) => unwrap(client.DELETE(`${P}/friends/{user_id}`, { params: { path: { user_id } } }));
+export const block = ({ client }: Clients, user_id: number) => unwrap(client.POST(`${P}/blocks`, { body: { user_id } }));
+export const unblock = ({ client }: Clients, user_id: number) => unwrap(client.DELETE(`${P}/blocks/{user_id}`, { params: { path: { user_id } } }));
+
+// ---- profile
+
+export const updateProfile = ({ client }: Clients, body: Schemas["UpdateProfileRequest"]) => unwrap(client.PATCH(`${P}/users/me`, { body }));
+
+// ---- common prompts (Admin → Prompts, api-service)
+
+export const createPrompt = ({ client }: Clients, body: Schemas["CreatePromptRequest"]) => unwrap(client.POST(`${P}/prompts`, { body }));
+export const updatePrompt = ({ client }: Clients, id: number, body: Schemas["UpdatePromptRequest"]) =>
+  unwrap(client.PATCH(`${P}/prompts/{id}`, { params: { path: { id } }, body }));
+export const deletePrompt = ({ client }: Clients, id: number) => unwrap(client.DELETE(`${P}/prompts/{id}`, { params: { path: { id } } }));
+export const reorderPrompts = ({ client }: Clients, ids: number[]) => unwrap(client.PUT(`${P}/prompts/order`, { body: { ids } }));
+
+// ---- servers; keys under ["servers"]
+
+const asServer = (p: Promise<Schemas["ServerView"]>) => p as Promise<unknown> as Promise<Server>;
+export const serverList = ({ client }: Clients): Read<Server[]> => [["servers"], () => unwrap(client.GET(`${P}/servers`)) as Promise<unknown> as Promise<Server[]>];
+export const server = ({ client }: Clients, id: number | null): Read<Server | null> => [
+  ["servers", id],
+  () => (id ? asServer(unwrap(client.GET(`${P}/servers/{id}`, { params: { path: { id } } }))) : Promise.resolve(null)),
+];
+export const serverMembers = ({ client }: Clients, id: number | null): Read<ServerMember[]> => [
+  ["servers", id, "members"],
+  () => (id ? unwrap(client.GET(`${P}/servers/{id}/members`, { params: { path: { id } } })) : Promise.resolve([])),
+];
+export const publicServers = ({ client }: Clients): Read<Page<Server>> => [
+  ["servers", "public"],
+  () => unwrap(client.GET(`${P}/servers/public`, { params: { query: { limit: 50 } } })) as Promise<unknown> as Promise<Page<Server>>,
+];
+export const createServer = ({ client }: Clients, body: Schemas["CreateServerRequest"]) => asServer(unwrap(client.POST(`${P}/servers`, { body })));
+export const joinServerByCode = ({ client }: Clients, invite_code: string) => asServer(unwrap(client.POST(`${P}/servers/join`, { body: { invite_code } })));
+export const joinServer = ({ client }: Clients, id: number) => unwrap(client.POST(`${P}/servers/{id}/join`, { params: { path: { id } } }));
+export const leaveServer = ({ client }: Clients, id: number) => unwrap(client.POST(`${P}/servers/{id}/leave`, { params: { path: { id } } }));
+export const deleteServer = ({ client }: Clients, id: number) => unwrap(client.DELETE(`${P}/servers/{id}`, { params: { path: { id } } }));
+export const createChannel = ({ client }: Clients, id: number, body: { name: string; description: string }) =>
+  unwrap(client.POST(`${P}/servers/{id}/channels`, { params: { path: { id } }, body })) as Promise<unknown> as Promise<Conversation>;
+
+// ---- admin-stats (its own service and document, not fetched yet: hand-kept types in types.ts)
+
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+export const adminOverview = ({ api }: Clients, days: number): Read<Overview> => [
+  ["admin", "overview", days],
+  () => api.admin<Overview>("/stats/overview", { from: isoDay(new Date(Date.now() - (days - 1) * 86400_000)), to: isoDay(new Date()), top: 8 }),
+];
+export const adminUsers = ({ api }: Clients, q: string, limit: number, offset: number): Read<Page<AdminUser>> => [
+  ["admin", "users", q, offset],
+  () => api.admin<Page<AdminUser>>("/users", { q, limit, offset }),
+];
+export const adminUser = ({ api }: Clients, id: number): Read<AdminUserDetail> => [["admin", "user", id], () => api.admin<AdminUserDetail>(`/users/${id}`)];
+export const adminUsage = ({ api }: Clients, id: number, group_by: "day" | "model"): Read<UserUsage> => [
+  ["admin", "user", id, "usage", group_by],
+  () => api.admin<UserUsage>(`/users/${id}/usage`, { group_by }),
+];
+export const adminConversations = ({ api }: Clients, id: number): Read<Page<AdminConversation>> => [
+  ["admin", "user", id, "conversations"],
+  () => api.admin<Page<AdminConversation>>(`/users/${id}/conversations`, { limit: 50 }),
+];
+export const adminTranscript = ({ api }: Clients, userId: number, conversationId: number): Read<AdminMessagePage> => [
+  ["admin", "user", userId, "conversations", conversationId],
+  () => api.admin<AdminMessagePage>(`/users/${userId}/conversations/${conversationId}/messages`, { limit: 100 }),
+];
+export const adminRealtime = ({ api }: Clients): Read<Realtime> => [["admin", "realtime"], () => api.admin<Realtime>("/realtime")];
+export const adminPatchUser = ({ api }: Clients, id: number, body: { is_active?: boolean; role?: string }) => api.adminPatch(`/users/${id}`, body);
+
+// ---- stories (generated on their own, streamed on the user's channel: lib/storyState.ts)
+
+export const stories = ({ client }: Clients): Read<Schemas["Page_StoryView"]> => [
+  ["stories"],
+  () => unwrap(client.GET(`${P}/stories`, { params: { query: { limit: 50 } } })),
+];
+export const story = ({ client }: Clients, id: number): Read<Schemas["StoryView"]> => [
+  ["stories", id],
+  () => unwrap(client.GET(`${P}/stories/{id}`, { params: { path: { id } } })),
+];
+export const createStory = ({ client }: Clients, body: Schemas["CreateStoryRequest"]) => unwrap(client.POST(`${P}/stories`, { body }));
+export const stopStory = ({ client }: Clients, id: number) => unwrap(client.POST(`${P}/stories/{id}/stop`, { params: { path: { id } } }));

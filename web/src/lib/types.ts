@@ -1,6 +1,6 @@
-// The API's JSON shapes (snake_case, as the server sends them). Where the OpenAPI document
-// describes a shape fully, the type is generated from it (api-schema.d.ts); the rest is kept here
-// by hand until the document describes them (see web/README.md, "Generated types").
+// The API's JSON shapes (snake_case, as the server sends them), generated from the OpenAPI
+// document (api-schema.d.ts). Only admin-stats (a service with its own document, not fetched yet)
+// is kept by hand, below; see web/README.md, "Generated types".
 import type { Schemas } from "./client";
 
 export type User = Schemas["UserView"];
@@ -11,95 +11,37 @@ export type Friend = Schemas["FriendView"];
 export type Block = Schemas["BlockView"];
 export type CommonPrompt = Schemas["PromptView"];
 
+export type Message = Schemas["MessageView"];
+export type MessagePage = Schemas["MessagePage"];
+export type SendResponse = Schemas["SendMessageResponse"];
+export type MessageStatus = Schemas["MessageStatus"];
+export type ServerMember = Schemas["ServerMemberView"];
+export type Story = Schemas["StoryView"];
+export type NewStory = Schemas["CreateStoryRequest"];
+
+// Where the document still says `string` (no enum) or `object`, the generated type is the base
+// and these narrow it: a renamed or removed field still breaks the build.
 export type Role = "user" | "admin";
 export type Visibility = "private" | "public";
 export type ConversationKind = "ai_chat" | "direct" | "group" | "channel";
 export type MemberRole = "owner" | "admin" | "member";
-export type MessageStatus = "streaming" | "complete" | "failed" | "cancelled";
 
-
-
-export interface Page<T> {
-  items: T[];
-  limit: number;
-  offset: number;
-  total?: number;
-}
-
-
-export interface Message {
-  id: number;
-  conversation_id: number;
-  author_id: number | null;
-  author_username: string | null;
-  character_id: number | null;
-  role: "user" | "assistant" | "system";
-  message_type: "text" | "image" | "file" | "system";
-  content: string;
-  reply_to_id: number | null;
-  status: MessageStatus;
-  model: string | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  client_id: string | null;
-  job_id: string | null;
-  created_at: string;
-  edited_at: string | null;
-  deleted_at: string | null;
-}
-
-export interface Conversation {
-  id: number;
+/** `ConversationView` with its enums and `last_message` (a `MessageView`; the document says `object`). */
+export type Conversation = Omit<Schemas["ConversationView"], "kind" | "visibility" | "role" | "last_message"> & {
   kind: ConversationKind;
-  title: string;
-  description: string;
-  character_id: number | null;
-  server_id: number | null;
-  owner_id: number | null;
   visibility: Visibility;
-  member_limit: number;
-  role: MemberRole | null;
-  last_message: Message | null;
-  unread_count: number;
-  created_at: string;
-  updated_at: string;
-  last_message_at: string | null;
-}
-
-export interface MessagePage {
-  items: Message[];
-  has_more: boolean;
-}
-
-export interface SendResponse {
-  message: Message;
-  job_id: string | null;
-}
-
-export interface Member {
-  user_id: number;
-  username: string;
-  display_name?: string;
-  avatar_url?: string | null;
-  role: MemberRole;
-  joined_at: string;
-}
-
-
-
-
-export interface Server {
-  id: number;
-  owner_id: number;
-  name: string;
-  description: string;
+  role?: MemberRole | null;
+  last_message?: Message | null;
+};
+export type Member = Omit<Schemas["MemberView"], "role"> & { role: MemberRole };
+export type Server = Omit<Schemas["ServerView"], "visibility" | "role" | "channels"> & {
   visibility: Visibility;
-  invite_code?: string;
-  icon_url: string | null;
-  role: MemberRole | null;
-  channels?: Conversation[];
-  created_at: string;
-}
+  role?: MemberRole | null;
+  channels?: Conversation[] | null;
+};
+
+/** The pages the document describes (`Page_ConversationView`, …), over the narrowed items. */
+export type Page<T> = { items: T[]; limit: number; offset: number; total?: number };
 
 // ---- admin-stats ----
 

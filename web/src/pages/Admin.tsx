@@ -4,35 +4,34 @@
 import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../appContext";
 import { HBars, StackedBars } from "../components/Charts";
+import * as E from "../lib/endpoints";
 import { prompts as promptsRead } from "../lib/endpoints";
 import { navigate } from "../lib/router";
-import type { AdminConversation, AdminMessagePage, AdminUser, AdminUserDetail, CommonPrompt, Overview, Page, Realtime, UserUsage } from "../lib/types";
+import type { CommonPrompt } from "../lib/types";
+import { locale, useTranslation } from "../i18n";
 import { Avatar, Empty, ErrorBox, Field, Icon, Link, Spinner, Tabs, clock, fieldError, fmt, timeAgo } from "../ui";
 
 type Tab = "overview" | "users" | "live" | "prompts";
 
 const colors = { user: "#6d5dfc", ai: "#1f9d8b", prompt: "#3b82f6", completion: "#e08a1e", failed: "#e4577a" };
 
-function isoDay(d: Date) {
-  return d.toISOString().slice(0, 10);
-}
-
 export function AdminPage({ userId, tab }: { userId: number | null; tab: string }) {
+  const { t } = useTranslation();
   const current: Tab = userId ? "users" : tab === "users" || tab === "live" || tab === "prompts" ? tab : "overview";
   return (
     <div className="page">
       <div className="page-head">
-        <h1>Admin</h1>
+        <h1>{t("nav.admin")}</h1>
       </div>
       <Tabs
-        label="Dashboard sections"
+        label={t("admin.sections")}
         value={current}
-        onChange={(t) => navigate(t === "overview" ? "/admin" : `/admin/${t}`)}
+        onChange={(v) => navigate(v === "overview" ? "/admin" : `/admin/${v}`)}
         tabs={[
-          ["overview", "Overview"],
-          ["users", "Users"],
-          ["live", "Live"],
-          ["prompts", "Prompts"],
+          ["overview", t("admin.overview")],
+          ["users", t("admin.users")],
+          ["live", t("admin.live")],
+          ["prompts", t("admin.prompts")],
         ]}
       />
       {userId ? (
@@ -61,22 +60,21 @@ function Kpi({ label, value, sub }: { label: string; value: string; sub?: string
 }
 
 function OverviewTab() {
-  const { api } = useApp();
+  const { t } = useTranslation();
+  const app = useApp();
   const [days, setDays] = useState(30);
-  const to = new Date();
-  const from = new Date(Date.now() - (days - 1) * 86400_000);
-  const o = useLoad(["admin", "overview", days], () => api.admin<Overview>("/stats/overview", { from: isoDay(from), to: isoDay(to), top: 8 }));
+  const o = useLoad(...E.adminOverview(app, days));
   const d = o.data;
   return (
-    <section className="stack" aria-label="Overview">
+    <section className="stack" aria-label={t("admin.overview")}>
       <div className="row">
-        <label htmlFor="period">Period</label>
+        <label htmlFor="period">{t("admin.period")}</label>
         <select id="period" value={days} onChange={(e) => setDays(Number(e.target.value))}>
-          <option value={7}>Last 7 days</option>
-          <option value={30}>Last 30 days</option>
-          <option value={90}>Last 90 days</option>
+          <option value={7}>{t("admin.lastDays", { n: 7 })}</option>
+          <option value={30}>{t("admin.lastDays", { n: 30 })}</option>
+          <option value={90}>{t("admin.lastDays", { n: 90 })}</option>
         </select>
-        <button type="button" className="ghost small" onClick={o.reload} aria-label="Refresh">
+        <button type="button" className="ghost small" onClick={o.reload} aria-label={t("admin.refresh")}>
           <Icon name="refresh" size={16} />
         </button>
       </div>
@@ -85,27 +83,27 @@ function OverviewTab() {
       {d && (
         <>
           <div className="kpis">
-            <Kpi label="Users" value={fmt(d.users.total)} sub={`${fmt(d.users.new)} new · ${fmt(d.users.active)} active`} />
-            <Kpi label="Messages" value={fmt(d.messages.total)} sub={`${fmt(d.messages.user)} by people · ${fmt(d.messages.ai)} by AI`} />
-            <Kpi label="Tokens" value={fmt(d.tokens.total)} sub={`${fmt(d.tokens.prompt)} prompt · ${fmt(d.tokens.completion)} completion`} />
-            <Kpi label="Generations" value={fmt(d.generations.total)} sub={`${fmt(d.generations.failed)} failed · ${fmt(d.generations.cancelled)} stopped`} />
-            <Kpi label="Latency p50 / p99" value={d.latency_ms.p50 != null ? `${fmt(d.latency_ms.p50)} ms` : "–"} sub={d.latency_ms.p99 != null ? `p99 ${fmt(d.latency_ms.p99)} ms` : undefined} />
+            <Kpi label={t("admin.users")} value={fmt(d.users.total)} sub={t("admin.usersSub", { new: fmt(d.users.new), active: fmt(d.users.active) })} />
+            <Kpi label={t("admin.messages")} value={fmt(d.messages.total)} sub={t("admin.messagesSub", { people: fmt(d.messages.user), ai: fmt(d.messages.ai) })} />
+            <Kpi label={t("admin.tokens")} value={fmt(d.tokens.total)} sub={t("admin.tokensSub", { prompt: fmt(d.tokens.prompt), completion: fmt(d.tokens.completion) })} />
+            <Kpi label={t("admin.generations")} value={fmt(d.generations.total)} sub={t("admin.generationsSub", { failed: fmt(d.generations.failed), stopped: fmt(d.generations.cancelled) })} />
+            <Kpi label={t("admin.latency")} value={d.latency_ms.p50 != null ? `${fmt(d.latency_ms.p50)} ms` : "–"} sub={d.latency_ms.p99 != null ? `p99 ${fmt(d.latency_ms.p99)} ms` : undefined} />
           </div>
           <div className="charts">
             <StackedBars
-              title="Messages per day"
+              title={t("admin.messagesPerDay")}
               labels={d.daily.map((x) => x.day)}
-              series={[{ name: "people", color: colors.user }, { name: "AI", color: colors.ai }]}
+              series={[{ name: t("admin.people"), color: colors.user }, { name: t("admin.ai"), color: colors.ai }]}
               values={[d.daily.map((x) => x.user_messages), d.daily.map((x) => x.ai_messages)]}
             />
             <StackedBars
-              title="Tokens per day"
+              title={t("admin.tokensPerDay")}
               labels={d.daily.map((x) => x.day)}
-              series={[{ name: "prompt", color: colors.prompt }, { name: "completion", color: colors.completion }]}
+              series={[{ name: t("admin.prompt"), color: colors.prompt }, { name: t("admin.completion"), color: colors.completion }]}
               values={[d.daily.map((x) => x.prompt_tokens), d.daily.map((x) => x.completion_tokens)]}
             />
-            <HBars title="Tokens by model" rows={d.by_model.map((m) => ({ label: m.model, value: m.tokens.total, note: `${fmt(m.generations.total)} replies` }))} color={colors.completion} />
-            <HBars title="Top characters (messages)" rows={d.top_characters.map((c) => ({ label: c.name ?? `#${c.character_id}`, value: c.messages }))} color={colors.ai} />
+            <HBars title={t("admin.tokensByModel")} rows={d.by_model.map((m) => ({ label: m.model, value: m.tokens.total, note: t("admin.replies", { n: fmt(m.generations.total) }) }))} color={colors.completion} />
+            <HBars title={t("admin.topCharacters")} rows={d.top_characters.map((c) => ({ label: c.name ?? `#${c.character_id}`, value: c.messages }))} color={colors.ai} />
           </div>
         </>
       )}
@@ -114,7 +112,8 @@ function OverviewTab() {
 }
 
 function Users() {
-  const { api } = useApp();
+  const { t } = useTranslation();
+  const app = useApp();
   const [q, setQ] = useState("");
   const [query, setQuery] = useState("");
   const [offset, setOffset] = useState(0);
@@ -126,25 +125,25 @@ function Users() {
     }, 300);
     return () => clearTimeout(t);
   }, [q]);
-  const list = useLoad(["admin", "users", query, offset], () => api.admin<Page<AdminUser>>("/users", { q: query, limit, offset }));
+  const list = useLoad(...E.adminUsers(app, query, limit, offset));
   const total = list.data?.total ?? 0;
   return (
-    <section className="stack" aria-label="Users">
+    <section className="stack" aria-label={t("admin.users")}>
       <div className="field inline">
-        <label htmlFor="user-search">Search users</label>
-        <input id="user-search" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="Username, e-mail or name" />
+        <label htmlFor="user-search">{t("admin.searchUsers")}</label>
+        <input id="user-search" type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder={t("admin.searchPlaceholder")} />
       </div>
       <ErrorBox error={list.error} />
       <div className="table-wrap">
         <table>
           <thead>
             <tr>
-              <th scope="col">User</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col" className="num">Messages (month)</th>
-              <th scope="col" className="num">Tokens (month)</th>
-              <th scope="col">Last active</th>
+              <th scope="col">{t("admin.user")}</th>
+              <th scope="col">{t("admin.role")}</th>
+              <th scope="col">{t("admin.status")}</th>
+              <th scope="col" className="num">{t("admin.messagesMonth")}</th>
+              <th scope="col" className="num">{t("admin.tokensMonth")}</th>
+              <th scope="col">{t("admin.lastActive")}</th>
             </tr>
           </thead>
           <tbody>
@@ -157,12 +156,12 @@ function Users() {
                   <div className="muted small">{u.email}</div>
                 </td>
                 <td>
-                  <span className={`role role-${u.role}`}>{u.role}</span>
+                  <span className={`role role-${u.role}`}>{t(`admin.role_${u.role}`)}</span>
                 </td>
-                <td>{u.is_active ? "active" : <span className="danger-text">deactivated</span>}</td>
+                <td>{u.is_active ? t("admin.active") : <span className="danger-text">{t("admin.deactivated")}</span>}</td>
                 <td className="num">{fmt(u.messages_month)}</td>
                 <td className="num">{fmt(u.tokens_month)}</td>
-                <td>{u.last_active_at ? timeAgo(u.last_active_at) : "never"}</td>
+                <td>{u.last_active_at ? timeAgo(u.last_active_at) : t("admin.never")}</td>
               </tr>
             ))}
           </tbody>
@@ -171,13 +170,13 @@ function Users() {
       {list.loading && <Spinner />}
       <div className="row">
         <span className="muted small grow">
-          {total ? `${offset + 1}–${Math.min(offset + limit, total)} of ${total}` : list.data ? "No users match." : ""}
+          {total ? t("admin.range", { from: offset + 1, to: Math.min(offset + limit, total), total }) : list.data ? t("admin.noUsers") : ""}
         </span>
         <button type="button" className="small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - limit))}>
-          Previous
+          {t("admin.previous")}
         </button>
         <button type="button" className="small" disabled={offset + limit >= total} onClick={() => setOffset(offset + limit)}>
-          Next
+          {t("admin.next")}
         </button>
       </div>
     </section>
@@ -185,19 +184,21 @@ function Users() {
 }
 
 function UserDetail({ id }: { id: number }) {
-  const { api, user: me, toast } = useApp();
-  const detail = useLoad(["admin", "user", id], () => api.admin<AdminUserDetail>(`/users/${id}`));
-  const usage = useLoad(["admin", "user", id, "usage", "day"], () => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "day" }));
-  const byModel = useLoad(["admin", "user", id, "usage", "model"], () => api.admin<UserUsage>(`/users/${id}/usage`, { group_by: "model" }));
-  const convs = useLoad(["admin", "user", id, "conversations"], () => api.admin<Page<AdminConversation>>(`/users/${id}/conversations`, { limit: 50 }));
+  const { t } = useTranslation();
+  const app = useApp();
+  const { user: me, toast } = app;
+  const detail = useLoad(...E.adminUser(app, id));
+  const usage = useLoad(...E.adminUsage(app, id, "day"));
+  const byModel = useLoad(...E.adminUsage(app, id, "model"));
+  const convs = useLoad(...E.adminConversations(app, id));
   const [open, setOpen] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
   const u = detail.data;
 
-  async function patch(body: Record<string, unknown>, done: string) {
+  async function patch(body: { is_active?: boolean; role?: string }, done: string) {
     setError(null);
     try {
-      await api.adminPatch(`/users/${id}`, body);
+      await E.adminPatchUser(app, id, body);
       toast(done);
       detail.reload();
     } catch (e) {
@@ -206,9 +207,9 @@ function UserDetail({ id }: { id: number }) {
   }
 
   return (
-    <section className="stack" aria-label="User">
+    <section className="stack" aria-label={t("admin.user")}>
       <Link to="/admin/users" className="button ghost small">
-        <Icon name="back" size={14} /> All users
+        <Icon name="back" size={14} /> {t("admin.allUsers")}
       </Link>
       <ErrorBox error={detail.error ?? error} onDismiss={() => setError(null)} />
       {!u && detail.loading && <Spinner />}
@@ -218,19 +219,19 @@ function UserDetail({ id }: { id: number }) {
           <div className="grow">
             <h2>{u.display_name || u.username}</h2>
             <div className="muted small">
-              @{u.username} · {u.email} · joined {new Date(u.created_at).toLocaleDateString()} · last active {u.last_active_at ? timeAgo(u.last_active_at) : "never"}
+              @{u.username} · {u.email} · {t("admin.joined", { date: new Date(u.created_at).toLocaleDateString(locale()) })} · {t("admin.lastActiveAt", { when: u.last_active_at ? timeAgo(u.last_active_at) : t("admin.never") })}
             </div>
             <div className="small">
-              <span className={`role role-${u.role}`}>{u.role}</span> · {u.is_active ? "active" : <span className="danger-text">deactivated</span>} · {fmt(u.conversations)} conversations
+              <span className={`role role-${u.role}`}>{t(`admin.role_${u.role}`)}</span> · {u.is_active ? t("admin.active") : <span className="danger-text">{t("admin.deactivated")}</span>} · {t("admin.conversationCount", { n: fmt(u.conversations) })}
             </div>
           </div>
           {u.id !== me.id && (
             <div className="row wrap">
-              <button type="button" className={u.is_active ? "danger small" : "primary small"} onClick={() => patch({ is_active: !u.is_active }, u.is_active ? "Deactivated" : "Reactivated")}>
-                {u.is_active ? "Deactivate" : "Reactivate"}
+              <button type="button" className={u.is_active ? "danger small" : "primary small"} onClick={() => patch({ is_active: !u.is_active }, u.is_active ? t("admin.deactivatedToast") : t("admin.reactivatedToast"))}>
+                {u.is_active ? t("admin.deactivate") : t("admin.reactivate")}
               </button>
-              <button type="button" className="small" onClick={() => patch({ role: u.role === "admin" ? "user" : "admin" }, "Role changed")}>
-                {u.role === "admin" ? "Make user" : "Make admin"}
+              <button type="button" className="small" onClick={() => patch({ role: u.role === "admin" ? "user" : "admin" }, t("admin.roleChanged"))}>
+                {u.role === "admin" ? t("admin.makeUser") : t("admin.makeAdmin")}
               </button>
             </div>
           )}
@@ -238,34 +239,34 @@ function UserDetail({ id }: { id: number }) {
       )}
       {u && (
         <div className="kpis">
-          <Kpi label="Messages this month" value={fmt(u.this_month.messages)} sub={`${fmt(u.all_time.messages)} all time`} />
-          <Kpi label="AI replies this month" value={fmt(u.this_month.replies)} sub={`${fmt(u.all_time.replies)} all time`} />
-          <Kpi label="Tokens this month" value={fmt(u.this_month.total_tokens)} sub={`${fmt(u.all_time.total_tokens)} all time`} />
+          <Kpi label={t("admin.messagesThisMonth")} value={fmt(u.this_month.messages)} sub={t("admin.allTime", { n: fmt(u.all_time.messages) })} />
+          <Kpi label={t("admin.repliesThisMonth")} value={fmt(u.this_month.replies)} sub={t("admin.allTime", { n: fmt(u.all_time.replies) })} />
+          <Kpi label={t("admin.tokensThisMonth")} value={fmt(u.this_month.total_tokens)} sub={t("admin.allTime", { n: fmt(u.all_time.total_tokens) })} />
         </div>
       )}
       <ErrorBox error={usage.error} />
       {usage.data && (
         <div className="charts">
           <StackedBars
-            title="Tokens per day (30 days)"
+            title={t("admin.tokensPerDay30")}
             labels={usage.data.items.map((i) => i.day ?? "")}
-            series={[{ name: "prompt", color: colors.prompt }, { name: "completion", color: colors.completion }]}
+            series={[{ name: t("admin.prompt"), color: colors.prompt }, { name: t("admin.completion"), color: colors.completion }]}
             values={[usage.data.items.map((i) => i.prompt_tokens), usage.data.items.map((i) => i.completion_tokens)]}
           />
-          <HBars title="Tokens by model" rows={(byModel.data?.items ?? []).map((i) => ({ label: i.model ?? "?", value: i.total_tokens, note: `${fmt(i.replies)} replies` }))} color={colors.completion} />
+          <HBars title={t("admin.tokensByModel")} rows={(byModel.data?.items ?? []).map((i) => ({ label: i.model ?? "?", value: i.total_tokens, note: t("admin.replies", { n: fmt(i.replies) }) }))} color={colors.completion} />
         </div>
       )}
       <div className="split-inline">
         <div className="card">
-          <h3>Conversations</h3>
+          <h3>{t("admin.conversations")}</h3>
           <ErrorBox error={convs.error} />
-          {convs.data && !convs.data.items.length && <p className="muted">None.</p>}
+          {convs.data && !convs.data.items.length && <p className="muted">{t("admin.none")}</p>}
           <ul className="plain-list">
             {convs.data?.items.map((c) => (
               <li key={c.id}>
                 <button type="button" className={`conv-button${open === c.id ? " active" : ""}`} onClick={() => setOpen(c.id)}>
-                  <strong>{c.title || (c.kind === "direct" ? "Direct message" : "Untitled")}</strong> <span className={`kind kind-${c.kind}`}>{c.kind}</span>
-                  <div className="muted small ellipsis">{c.last_message?.content ?? "No messages"}</div>
+                  <strong>{c.title || (c.kind === "direct" ? t("admin.directMessage") : t("admin.untitled"))}</strong> <span className={`kind kind-${c.kind}`}>{t(`admin.kind_${c.kind}`)}</span>
+                  <div className="muted small ellipsis">{c.last_message?.content ?? t("admin.noMessages")}</div>
                 </button>
               </li>
             ))}
@@ -278,21 +279,22 @@ function UserDetail({ id }: { id: number }) {
 }
 
 function Transcript({ userId, conversationId }: { userId: number; conversationId: number }) {
-  const { api } = useApp();
-  const page = useLoad(["admin", "user", userId, "conversations", conversationId], () => api.admin<AdminMessagePage>(`/users/${userId}/conversations/${conversationId}/messages`, { limit: 100 }));
+  const { t } = useTranslation();
+  const app = useApp();
+  const page = useLoad(...E.adminTranscript(app, userId, conversationId));
   return (
-    <div className="card transcript" aria-label="Messages">
-      <h3>Messages</h3>
+    <div className="card transcript" aria-label={t("admin.messages")}>
+      <h3>{t("admin.messages")}</h3>
       <ErrorBox error={page.error} />
       {page.loading && <Spinner />}
       <ol className="plain-list">
         {page.data?.items.map((m) => (
           <li key={m.id} className={`t-${m.role}`}>
             <span className="muted small">
-              {clock(m.created_at)} · {m.role === "assistant" ? `AI${m.model ? ` (${m.model})` : ""}` : m.author_username}
-              {m.completion_tokens != null && ` · ${fmt((m.prompt_tokens ?? 0) + m.completion_tokens)} tokens`}
+              {clock(m.created_at)} · {m.role === "assistant" ? `${t("admin.ai")}${m.model ? ` (${m.model})` : ""}` : m.author_username}
+              {m.completion_tokens != null && ` · ${t("admin.tokenCount", { n: fmt((m.prompt_tokens ?? 0) + m.completion_tokens) })}`}
             </span>
-            <div className={m.deleted_at ? "muted" : ""}>{m.deleted_at ? "(deleted) " : ""}{m.content}</div>
+            <div className={m.deleted_at ? "muted" : ""}>{m.deleted_at ? `${t("admin.deleted")} ` : ""}{m.content}</div>
           </li>
         ))}
       </ol>
@@ -301,36 +303,37 @@ function Transcript({ userId, conversationId }: { userId: number; conversationId
 }
 
 function Live() {
-  const { api } = useApp();
-  const rt = useLoad(["admin", "realtime"], () => api.admin<Realtime>("/realtime"));
+  const { t } = useTranslation();
+  const app = useApp();
+  const rt = useLoad(...E.adminRealtime(app));
   useEffect(() => {
-    const t = setInterval(() => rt.reload(), 5000);
-    return () => clearInterval(t);
+    const timer = setInterval(() => rt.reload(), 5000);
+    return () => clearInterval(timer);
   }, [rt]);
   const d = rt.data;
   return (
-    <section className="stack" aria-label="Live">
+    <section className="stack" aria-label={t("admin.live")}>
       <ErrorBox error={rt.error} />
       {!d && rt.loading && <Spinner />}
       {d && (
         <>
           <div className="kpis">
-            <Kpi label="Gateway replicas" value={fmt(d.gateways.replicas)} />
-            <Kpi label="Connections" value={fmt(d.gateways.connections)} />
-            <Kpi label="Subscriptions" value={fmt(d.gateways.subscriptions)} />
-            <Kpi label="Jobs queued" value={fmt(d.jobs.length)} sub={`${fmt(d.jobs.dead_letters)} dead-lettered`} />
+            <Kpi label={t("admin.gatewayReplicas")} value={fmt(d.gateways.replicas)} />
+            <Kpi label={t("admin.connections")} value={fmt(d.gateways.connections)} />
+            <Kpi label={t("admin.subscriptions")} value={fmt(d.gateways.subscriptions)} />
+            <Kpi label={t("admin.jobsQueued")} value={fmt(d.jobs.length)} sub={t("admin.deadLettered", { n: fmt(d.jobs.dead_letters) })} />
           </div>
           <div className="table-wrap card">
-            <h3>Gateway replicas</h3>
+            <h3>{t("admin.gatewayReplicas")}</h3>
             <table>
               <thead>
                 <tr>
-                  <th scope="col">Node</th>
-                  <th scope="col" className="num">Connections</th>
-                  <th scope="col" className="num">Subscriptions</th>
-                  <th scope="col" className="num">Users</th>
-                  <th scope="col">Up since</th>
-                  <th scope="col">Heartbeat</th>
+                  <th scope="col">{t("admin.node")}</th>
+                  <th scope="col" className="num">{t("admin.connections")}</th>
+                  <th scope="col" className="num">{t("admin.subscriptions")}</th>
+                  <th scope="col" className="num">{t("admin.users")}</th>
+                  <th scope="col">{t("admin.upSince")}</th>
+                  <th scope="col">{t("admin.heartbeat")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -350,14 +353,14 @@ function Live() {
             </table>
           </div>
           <div className="table-wrap card">
-            <h3>Workers ({d.jobs.stream})</h3>
+            <h3>{t("admin.workers", { stream: d.jobs.stream })}</h3>
             <table>
               <thead>
                 <tr>
-                  <th scope="col">Group</th>
-                  <th scope="col" className="num">Consumers</th>
-                  <th scope="col" className="num">In flight</th>
-                  <th scope="col" className="num">Waiting</th>
+                  <th scope="col">{t("admin.group")}</th>
+                  <th scope="col" className="num">{t("admin.consumers")}</th>
+                  <th scope="col" className="num">{t("admin.inFlight")}</th>
+                  <th scope="col" className="num">{t("admin.waiting")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -372,7 +375,7 @@ function Live() {
               </tbody>
             </table>
           </div>
-          <p className="muted small">Updated {new Date(d.generated_at).toLocaleTimeString()} · refreshes every 5 s</p>
+          <p className="muted small">{t("admin.updated", { time: new Date(d.generated_at).toLocaleTimeString(locale()) })}</p>
         </>
       )}
     </section>
@@ -381,7 +384,9 @@ function Live() {
 
 /** Common prompts: added to the system prompt of every AI conversation, enabled ones in order. */
 function Prompts() {
-  const { api, client } = useApp();
+  const { t } = useTranslation();
+  const app = useApp();
+  const { client } = app;
   const list = useLoad(...promptsRead(client));
   const [prompts, setPrompts] = useState<CommonPrompt[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -410,38 +415,38 @@ function Prompts() {
   const [createError, setCreateError] = useState<unknown>(null);
   const create = () =>
     act(async () => {
-      const created = await api.post<CommonPrompt>("/prompts", { name, content });
+      const created = await E.createPrompt(app, { name, content });
       setPrompts((ps) => [...ps, created]);
       setName("");
       setContent("");
     }, setCreateError);
   const update = (p: CommonPrompt, patch: Partial<Pick<CommonPrompt, "name" | "content" | "is_enabled">>) =>
     act(async () => {
-      const saved = await api.patch<CommonPrompt>(`/prompts/${p.id}`, patch);
+      const saved = await E.updatePrompt(app, p.id, patch);
       setPrompts((ps) => ps.map((x) => (x.id === p.id ? saved : x)));
     });
   const remove = (p: CommonPrompt) =>
     act(async () => {
-      if (!window.confirm(`Delete the prompt “${p.name}”?`)) return;
-      await api.del(`/prompts/${p.id}`);
+      if (!window.confirm(t("admin.confirmDeletePrompt", { name: p.name }))) return;
+      await E.deletePrompt(app, p.id);
       setPrompts((ps) => ps.filter((x) => x.id !== p.id));
     });
   const move = (at: number, by: -1 | 1) =>
     act(async () => {
       const ids = prompts.map((p) => p.id);
       [ids[at], ids[at + by]] = [ids[at + by], ids[at]];
-      const ordered = await api.put<CommonPrompt[]>("/prompts/order", { ids });
+      const ordered = await E.reorderPrompts(app, ids);
       setPrompts(ordered);
     });
 
   return (
-    <section className="stack" aria-label="Common prompts">
+    <section className="stack" aria-label={t("admin.commonPrompts")}>
       <p className="muted">
-        Enabled prompts are added, in this order, to the system prompt of every AI conversation, before the character&apos;s own.
+        {t("admin.promptsIntro")}
       </p>
       <ErrorBox error={list.error ?? error} />
       {list.loading && !list.data && <Spinner />}
-      {list.data && !prompts.length && <Empty title="No common prompts" />}
+      {list.data && !prompts.length && <Empty title={t("admin.noPrompts")} />}
       <ol className="stack prompt-list">
         {prompts.map((p, i) => (
           <PromptCard
@@ -458,19 +463,19 @@ function Prompts() {
       </ol>
       <form
         className="card stack"
-        aria-label="New common prompt"
+        aria-label={t("admin.newPromptLabel")}
         onSubmit={(e) => {
           e.preventDefault();
           void create();
         }}
       >
-        <h3>New prompt</h3>
+        <h3>{t("admin.newPrompt")}</h3>
         <ErrorBox error={createError} />
-        <Field label="Prompt name" value={name} onChange={(e) => setName(e.target.value)} error={fieldError(createError, "name")} required />
-        <Field label="Prompt text" multiline rows={4} value={content} onChange={(e) => setContent(e.target.value)} error={fieldError(createError, "content")} required />
+        <Field label={t("admin.promptName")} value={name} onChange={(e) => setName(e.target.value)} error={fieldError(createError, "name")} required />
+        <Field label={t("admin.promptText")} multiline rows={4} value={content} onChange={(e) => setContent(e.target.value)} error={fieldError(createError, "content")} required />
         <div className="row">
           <button type="submit" className="primary" disabled={busy || !name.trim() || !content.trim()}>
-            Add prompt
+            {t("admin.addPrompt")}
           </button>
         </div>
       </form>
@@ -488,6 +493,7 @@ function PromptCard(props: {
   onMove: (by: -1 | 1) => void;
 }) {
   const { prompt: p, busy } = props;
+  const { t } = useTranslation();
   const [content, setContent] = useState(p.content);
   // Shown at once; put back if the change is refused.
   const [enabled, setEnabled] = useState(p.is_enabled);
@@ -500,26 +506,26 @@ function PromptCard(props: {
     if (!(await props.onSave({ is_enabled: on }))) setEnabled(!on);
   };
   return (
-    <li className="card stack" aria-label={`Prompt ${p.name}`}>
+    <li className="card stack" aria-label={t("admin.promptItem", { name: p.name })}>
       <div className="row spread">
         <strong>{p.name}</strong>
         <label className="row small">
-          <input type="checkbox" checked={enabled} disabled={busy} onChange={(e) => void toggle(e.target.checked)} /> Enabled
+          <input type="checkbox" checked={enabled} disabled={busy} onChange={(e) => void toggle(e.target.checked)} /> {t("admin.enabled")}
         </label>
       </div>
-      <Field label={`Text of ${p.name}`} multiline rows={3} value={content} onChange={(e) => setContent(e.target.value)} />
+      <Field label={t("admin.textOf", { name: p.name })} multiline rows={3} value={content} onChange={(e) => setContent(e.target.value)} />
       <div className="row">
         <button type="button" className="primary small" disabled={busy || !changed} onClick={() => void props.onSave({ content })}>
-          Save
+          {t("common.save")}
         </button>
-        <button type="button" className="small" disabled={busy || props.first} onClick={() => props.onMove(-1)} aria-label={`Move ${p.name} up`}>
-          Up
+        <button type="button" className="small" disabled={busy || props.first} onClick={() => props.onMove(-1)} aria-label={t("admin.moveUp", { name: p.name })}>
+          {t("admin.up")}
         </button>
-        <button type="button" className="small" disabled={busy || props.last} onClick={() => props.onMove(1)} aria-label={`Move ${p.name} down`}>
-          Down
+        <button type="button" className="small" disabled={busy || props.last} onClick={() => props.onMove(1)} aria-label={t("admin.moveDown", { name: p.name })}>
+          {t("admin.down")}
         </button>
         <button type="button" className="danger small" disabled={busy} onClick={props.onDelete}>
-          Delete
+          {t("admin.delete")}
         </button>
       </div>
     </li>

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { LanguagePicker } from "../components/LanguagePicker";
 import type { Api } from "../lib/api";
 import { ErrorBox, Field, Icon, Link, fieldError } from "../ui";

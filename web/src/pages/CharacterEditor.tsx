@@ -4,8 +4,10 @@ import { useApp } from "../appContext";
 import { ApiError } from "../lib/api";
 import { navigate } from "../lib/router";
 import type { Character } from "../lib/types";
+import { useTranslation } from "../i18n";
 import { Avatar, ErrorBox, Field, Icon, Link, Select, Spinner, fieldError } from "../ui";
 import { exportCard, startChat } from "./Characters";
+import * as E from "../lib/endpoints";
 
 interface Form {
   name: string;
@@ -39,7 +41,11 @@ function toForm(c: Character): Form {
 }
 
 export function CharacterEditor({ id }: { id: number | null }) {
-  const { api, toast } = useApp();
+  const app = useApp();
+  const { client, toast } = app;
+  const { t } = useTranslation();
+  // Hints that show {{user}} and {{char}} literally.
+  const macros = { user: "{{user}}", char: "{{char}}" };
   const [form, setForm] = useState<Form>(blank);
   const [original, setOriginal] = useState<Character | null>(null);
   const [loading, setLoading] = useState(!!id);
@@ -52,15 +58,14 @@ export function CharacterEditor({ id }: { id: number | null }) {
     // overwrite what is typed meanwhile.
     if (original?.id === id) return;
     setLoading(true);
-    api
-      .get<Character>(`/characters/${id}`)
+    E.character(client, id)
       .then((c) => {
         setOriginal(c);
         setForm(toForm(c));
       })
       .catch(setError)
       .finally(() => setLoading(false));
-  }, [api, id]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [client, id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const set = <K extends keyof Form>(k: K) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
   const err = (f: string) => fieldError(error, f);
@@ -86,8 +91,8 @@ export function CharacterEditor({ id }: { id: number | null }) {
       model_preference: form.model_preference.trim() || null,
     };
     try {
-      const saved = id ? await api.patch<Character>(`/characters/${id}`, body) : await api.post<Character>("/characters", body);
-      toast(id ? "Saved" : `Created ${saved.name}`);
+      const saved = id ? await E.updateCharacter(app, id, body) : await E.createCharacter(app, body);
+      toast(id ? t("editor.saved") : t("editor.created", { name: saved.name }));
       setOriginal(saved);
       setForm(toForm(saved));
       if (!id) navigate(`/characters/${saved.id}/edit`, { replace: true });
@@ -100,10 +105,10 @@ export function CharacterEditor({ id }: { id: number | null }) {
   }
 
   async function remove() {
-    if (!id || !confirm(`Delete ${form.name}? Conversations with it stay.`)) return;
+    if (!id || !confirm(t("editor.confirmDelete", { name: form.name }))) return;
     try {
-      await api.del(`/characters/${id}`);
-      toast("Deleted");
+      await E.deleteCharacter(app, id);
+      toast(t("editor.deleted"));
       navigate("/characters");
     } catch (e) {
       setError(e);
@@ -116,77 +121,77 @@ export function CharacterEditor({ id }: { id: number | null }) {
     <div className="page narrow">
       <div className="page-head">
         <div className="row">
-          <Link to="/characters" className="button ghost" aria-label="Back to characters">
+          <Link to="/characters" className="button ghost" aria-label={t("editor.back")}>
             <Icon name="back" />
           </Link>
           <Avatar name={form.name || "?"} url={form.avatar_url || null} size={44} />
-          <h1>{id ? `Edit ${original?.name ?? ""}` : "New character"}</h1>
+          <h1>{id ? t("editor.editTitle", { name: original?.name ?? "" }) : t("characters.new")}</h1>
         </div>
         {id && original && (
           <div className="row wrap">
-            <button type="button" className="primary" onClick={() => startChat(api, id).catch(setError)}>
-              Chat
+            <button type="button" className="primary" onClick={() => startChat(app, id).catch(setError)}>
+              {t("characters.chat")}
             </button>
-            <button type="button" className="ghost" onClick={() => exportCard(api, original, "json").catch(setError)}>
-              Export JSON
+            <button type="button" className="ghost" onClick={() => exportCard(app, original, "json").catch(setError)}>
+              {t("editor.exportJson")}
             </button>
-            <button type="button" className="ghost" onClick={() => exportCard(api, original, "png").catch(setError)}>
-              Export PNG
+            <button type="button" className="ghost" onClick={() => exportCard(app, original, "png").catch(setError)}>
+              {t("editor.exportPng")}
             </button>
           </div>
         )}
       </div>
       <form className="stack card" onSubmit={save} noValidate>
         <div className="cols">
-          <Field label="Name" value={form.name} onChange={set("name")} required maxLength={64} error={err("name")} />
-          <Field label="Avatar URL" type="url" value={form.avatar_url} onChange={set("avatar_url")} placeholder="https://…" error={err("avatar_url")} />
+          <Field label={t("editor.name")} value={form.name} onChange={set("name")} required maxLength={64} error={err("name")} />
+          <Field label={t("editor.avatarUrl")} type="url" value={form.avatar_url} onChange={set("avatar_url")} placeholder="https://…" error={err("avatar_url")} />
         </div>
-        <Field label="Description" multiline rows={3} value={form.description} onChange={set("description")} error={err("description")} hint="Who the character is; shown in the gallery." />
-        <Field label="Personality" multiline rows={2} value={form.personality} onChange={set("personality")} error={err("personality")} />
-        <Field label="Scenario" multiline rows={2} value={form.scenario} onChange={set("scenario")} error={err("scenario")} />
-        <Field label="Greeting" multiline rows={3} value={form.greeting} onChange={set("greeting")} error={err("greeting")} hint="The first message of every new chat. {{user}} and {{char}} are replaced." />
+        <Field label={t("editor.description")} multiline rows={3} value={form.description} onChange={set("description")} error={err("description")} hint={t("editor.descriptionHint")} />
+        <Field label={t("editor.personality")} multiline rows={2} value={form.personality} onChange={set("personality")} error={err("personality")} />
+        <Field label={t("editor.scenario")} multiline rows={2} value={form.scenario} onChange={set("scenario")} error={err("scenario")} />
+        <Field label={t("editor.greeting")} multiline rows={3} value={form.greeting} onChange={set("greeting")} error={err("greeting")} hint={t("editor.greetingHint", macros)} />
         <fieldset className="stack">
-          <legend>Alternate greetings</legend>
+          <legend>{t("editor.alternateGreetings")}</legend>
           {form.alternate_greetings.map((g, i) => (
             <div className="row top" key={i}>
               <div className="grow">
                 <Field
-                  label={`Alternate greeting ${i + 1}`}
+                  label={t("editor.alternateGreeting", { n: i + 1 })}
                   multiline
                   rows={2}
                   value={g}
                   onChange={(e) => setForm((f) => ({ ...f, alternate_greetings: f.alternate_greetings.map((x, j) => (j === i ? e.target.value : x)) }))}
                 />
               </div>
-              <button type="button" className="ghost" aria-label={`Remove alternate greeting ${i + 1}`} onClick={() => setForm((f) => ({ ...f, alternate_greetings: f.alternate_greetings.filter((_, j) => j !== i) }))}>
+              <button type="button" className="ghost" aria-label={t("editor.removeAlternate", { n: i + 1 })} onClick={() => setForm((f) => ({ ...f, alternate_greetings: f.alternate_greetings.filter((_, j) => j !== i) }))}>
                 ×
               </button>
             </div>
           ))}
           {err("alternate_greetings") && <div className="field-error">{err("alternate_greetings")}</div>}
           <button type="button" className="small" onClick={() => setForm((f) => ({ ...f, alternate_greetings: [...f.alternate_greetings, ""] }))}>
-            <Icon name="plus" size={14} /> Add alternate greeting
+            <Icon name="plus" size={14} /> {t("editor.addAlternate")}
           </button>
         </fieldset>
-        <Field label="Example dialogue" multiline rows={4} value={form.example_dialogue} onChange={set("example_dialogue")} error={err("example_dialogue")} hint="<START> separates examples; {{user}}: and {{char}}: mark the speakers." />
-        <Field label="System prompt" multiline rows={3} value={form.system_prompt} onChange={set("system_prompt")} error={err("system_prompt")} />
-        <Field label="Post-history instructions" multiline rows={2} value={form.post_history_instructions} onChange={set("post_history_instructions")} error={err("post_history_instructions")} hint="Sent after the chat history, just before the reply." />
-        <Field label="Creator notes" multiline rows={2} value={form.creator_notes} onChange={set("creator_notes")} error={err("creator_notes")} />
+        <Field label={t("editor.exampleDialogue")} multiline rows={4} value={form.example_dialogue} onChange={set("example_dialogue")} error={err("example_dialogue")} hint={t("editor.exampleHint", macros)} />
+        <Field label={t("editor.systemPrompt")} multiline rows={3} value={form.system_prompt} onChange={set("system_prompt")} error={err("system_prompt")} />
+        <Field label={t("editor.postHistory")} multiline rows={2} value={form.post_history_instructions} onChange={set("post_history_instructions")} error={err("post_history_instructions")} hint={t("editor.postHistoryHint")} />
+        <Field label={t("editor.creatorNotes")} multiline rows={2} value={form.creator_notes} onChange={set("creator_notes")} error={err("creator_notes")} />
         <div className="cols">
-          <Field label="Tags" value={form.tags} onChange={set("tags")} placeholder="fantasy, mentor" hint="Comma-separated." error={err("tags")} />
-          <Field label="Model preference" value={form.model_preference} onChange={set("model_preference")} placeholder="provider/model" hint="e.g. openai/gpt-4o-mini; empty = the default model." error={err("model_preference")} />
-          <Select label="Visibility" value={form.visibility} onChange={(v) => setForm((f) => ({ ...f, visibility: v }))} options={[["private", "Private (only you)"], ["public", "Public (everyone)"]]} />
+          <Field label={t("editor.tags")} value={form.tags} onChange={set("tags")} placeholder={t("editor.tagsPlaceholder")} hint={t("editor.tagsHint")} error={err("tags")} />
+          <Field label={t("editor.model")} value={form.model_preference} onChange={set("model_preference")} placeholder="provider/model" hint={t("editor.modelHint")} error={err("model_preference")} />
+          <Select label={t("editor.visibility")} value={form.visibility} onChange={(v) => setForm((f) => ({ ...f, visibility: v }))} options={[["private", t("editor.private")], ["public", t("editor.public")]]} />
         </div>
         <ErrorBox error={error} />
         <div className="row end">
           {id && (
             <button type="button" className="danger" onClick={remove}>
-              Delete
+              {t("editor.delete")}
             </button>
           )}
           <span className="grow" />
           <button type="submit" className="primary" disabled={saving}>
-            {saving ? "Saving…" : id ? "Save changes" : "Create character"}
+            {saving ? t("editor.saving") : id ? t("editor.saveChanges") : t("editor.createCharacter")}
           </button>
         </div>
       </form>

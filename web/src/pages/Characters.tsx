@@ -1,30 +1,31 @@
 // The character gallery: mine and public ones, search, tags, start a chat, import and export
 // Character Card V2 files.
 import { useEffect, useRef, useState } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { useApp } from "../appContext";
-import { type Api } from "../lib/api";
-import { searchCharacters } from "../lib/endpoints";
+import * as E from "../lib/endpoints";
+import { searchCharacters, type Clients } from "../lib/endpoints";
 import { navigate } from "../lib/router";
-import type { Character, Conversation } from "../lib/types";
+import type { Character } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Icon, Link, Spinner, Tabs, saveBlob } from "../ui";
 
 const PAGE = 24;
 
-export async function exportCard(api: Api, c: Character, format: "json" | "png") {
-  const res = await api.request<Response>("GET", `/characters/${c.id}/export`, { query: { format }, raw: true });
+export async function exportCard(app: Clients, c: Character, format: "json" | "png") {
+  const res = await E.exportCard(app, c.id, format);
   const disposition = res.headers.get("Content-Disposition") ?? "";
   const name = /filename="?([^"]+)"?/.exec(disposition)?.[1] ?? `${c.name}.${format}`;
   saveBlob(await res.blob(), name);
 }
 
-export async function startChat(api: Api, characterId: number) {
-  const conv = await api.post<Conversation>("/conversations", { kind: "ai_chat", character_id: characterId });
+export async function startChat(app: Clients, characterId: number) {
+  const conv = await E.createConversation(app, { kind: "ai_chat", character_id: characterId });
   navigate(`/chats/${conv.id}`);
 }
 
 export function CharactersPage() {
-  const { api, client, user, toast, sessionEpoch } = useApp();
+  const app = useApp();
+  const { client, user, toast, sessionEpoch } = app;
   const { t } = useTranslation();
   const [scope, setScope] = useState<"all" | "mine">("all");
   const [search, setSearch] = useState("");
@@ -64,12 +65,8 @@ export function CharactersPage() {
     setError(null);
     const png = file.type === "image/png" || file.name.toLowerCase().endsWith(".png");
     try {
-      const created = await api.request<Character>("POST", "/characters/import", {
-        rawBody: await file.arrayBuffer(),
-        contentType: png ? "image/png" : "application/json",
-        query: { visibility: importVisibility },
-      });
-      toast(`Imported ${created.name}`);
+      const created = await E.importCard(app, await file.arrayBuffer(), png, importVisibility);
+      toast(t("characters.imported", { name: created.name }));
       navigate(`/characters/${created.id}/edit`);
     } catch (e) {
       setError(e);
@@ -146,7 +143,7 @@ export function CharactersPage() {
               ))}
             </div>
             <div className="row wrap card-actions">
-              <button type="button" className="primary small" onClick={() => startChat(api, c.id).catch(setError)}>
+              <button type="button" className="primary small" onClick={() => startChat(app, c.id).catch(setError)}>
                 {t("characters.chat")}
               </button>
               {(c.owner_id === user.id || user.role === "admin") && (
@@ -154,10 +151,10 @@ export function CharactersPage() {
                   {t("chat.edit")}
                 </Link>
               )}
-              <button type="button" className="ghost small" onClick={() => exportCard(api, c, "json").catch(setError)}>
+              <button type="button" className="ghost small" onClick={() => exportCard(app, c, "json").catch(setError)}>
                 JSON
               </button>
-              <button type="button" className="ghost small" onClick={() => exportCard(api, c, "png").catch(setError)}>
+              <button type="button" className="ghost small" onClick={() => exportCard(app, c, "png").catch(setError)}>
                 PNG
               </button>
             </div>

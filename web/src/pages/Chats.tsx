@@ -1,7 +1,7 @@
 // Conversations: the list (AI chats, DMs, groups) with last message and unread counts, kept
 // live over the socket, and the open conversation.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
 import * as ep from "../lib/endpoints";
 import { t as tr } from "../i18n";
@@ -13,7 +13,7 @@ import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner, Tab
 
 type Filter = "all" | "ai_chat" | "direct" | "group";
 
-function preview(m: Message | null, me: number): string {
+function preview(m: Message | null | undefined, me: number): string {
   if (!m) return tr("chats.noMessages");
   if (m.deleted_at) return tr("chats.deleted");
   const who = m.role === "assistant" ? "" : m.author_id === me ? tr("chats.you") : m.author_username ? `${m.author_username}: ` : "";

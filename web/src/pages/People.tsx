@@ -1,23 +1,25 @@
 // Friends, friend requests (live over the user's channel, with polling as a fallback), blocks,
 // and direct messages.
 import { useEffect, useState } from "react";
-import { useTranslation } from "react-i18next";
+import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
 import { ApiError } from "../lib/api";
-import { blocks as blocksRead, friendRequests, friends as friendsRead } from "../lib/endpoints";
+import * as E from "../lib/endpoints";
+import { blocks as blocksRead, friendRequests, friends as friendsRead, type Clients } from "../lib/endpoints";
 import { navigate } from "../lib/router";
-import type { Conversation, User } from "../lib/types";
+import type { User } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Field, Spinner, Tabs, timeAgo } from "../ui";
 
 type Tab = "friends" | "requests" | "add" | "blocked";
 
-export async function openDirect(api: import("../lib/api").Api, userId: number) {
-  const conv = await api.post<Conversation>("/conversations", { kind: "direct", user_id: userId });
+export async function openDirect(c: Clients, userId: number) {
+  const conv = await E.createConversation(c, { kind: "direct", user_id: userId });
   navigate(`/chats/${conv.id}`);
 }
 
 export function PeoplePage() {
-  const { api, client, toast } = useApp();
+  const app = useApp();
+  const { client, toast } = app;
   const [tab, setTab] = useState<Tab>("friends");
   const [error, setError] = useState<unknown>(null);
   const friends = useLoad(...friendsRead(client));
@@ -85,13 +87,13 @@ export function PeoplePage() {
                     @{f.user.username} · {t("people.friendsSince", { when: timeAgo(f.since) })}
                   </div>
                 </div>
-                <button type="button" className="primary small" onClick={() => act(() => openDirect(api, f.user.id))}>
+                <button type="button" className="primary small" onClick={() => act(() => openDirect(app, f.user.id))}>
                   {t("people.message")}
                 </button>
-                <button type="button" className="ghost small" onClick={() => confirm(t("people.confirmUnfriend", { name: f.user.username })) && act(() => api.del(`/friends/${f.user.id}`), t("people.removed"))}>
+                <button type="button" className="ghost small" onClick={() => confirm(t("people.confirmUnfriend", { name: f.user.username })) && act(() => E.unfriend(app, f.user.id), t("people.removed"))}>
                   {t("people.unfriend")}
                 </button>
-                <button type="button" className="ghost small danger-text" onClick={() => confirm(t("people.confirmBlock", { name: f.user.username })) && act(() => api.post("/blocks", { user_id: f.user.id }), t("people.blockedToast"))}>
+                <button type="button" className="ghost small danger-text" onClick={() => confirm(t("people.confirmBlock", { name: f.user.username })) && act(() => E.block(app, f.user.id), t("people.blockedToast"))}>
                   {t("people.block")}
                 </button>
               </li>
@@ -113,10 +115,10 @@ export function PeoplePage() {
                     @{r.from.username} · {timeAgo(r.created_at)}
                   </div>
                 </div>
-                <button type="button" className="primary small" onClick={() => act(() => api.post(`/friends/requests/${r.id}/accept`), t("people.nowFriends", { name: r.from.username }))}>
+                <button type="button" className="primary small" onClick={() => act(() => E.acceptFriendRequest(app, r.id), t("people.nowFriends", { name: r.from.username }))}>
                   {t("people.accept")}
                 </button>
-                <button type="button" className="ghost small" onClick={() => act(() => api.post(`/friends/requests/${r.id}/reject`))}>
+                <button type="button" className="ghost small" onClick={() => act(() => E.rejectFriendRequest(app, r.id))}>
                   {t("people.decline")}
                 </button>
               </li>
@@ -132,7 +134,7 @@ export function PeoplePage() {
                   <strong>{r.to.display_name || r.to.username}</strong>
                   <div className="muted small">{t("people.waitingSince", { when: timeAgo(r.created_at) })}</div>
                 </div>
-                <button type="button" className="ghost small" onClick={() => act(() => api.del(`/friends/requests/${r.id}`))}>
+                <button type="button" className="ghost small" onClick={() => act(() => E.cancelFriendRequest(app, r.id))}>
                   {t("common.cancel")}
                 </button>
               </li>
@@ -152,7 +154,7 @@ export function PeoplePage() {
                   <strong>{b.user.username}</strong>
                   <div className="muted small">{t("people.blockedWhen", { when: timeAgo(b.created_at) })}</div>
                 </div>
-                <button type="button" className="small" onClick={() => act(() => api.del(`/blocks/${b.user.id}`), t("people.unblocked"))}>
+                <button type="button" className="small" onClick={() => act(() => E.unblock(app, b.user.id), t("people.unblocked"))}>
                   {t("people.unblock")}
                 </button>
               </li>
@@ -165,7 +167,8 @@ export function PeoplePage() {
 }
 
 function AddFriend({ onDone }: { onDone(): void }) {
-  const { api, user, toast } = useApp();
+  const app = useApp();
+  const { api, user, toast } = app;
   const { t } = useTranslation();
   const [id, setId] = useState("");
   const [found, setFound] = useState<User | null>(null);
@@ -206,7 +209,7 @@ function AddFriend({ onDone }: { onDone(): void }) {
             className="primary small"
             onClick={async () => {
               try {
-                await api.post("/friends/requests", { user_id: found.id });
+                await E.sendFriendRequest(app, found.id);
                 toast(t("people.requestSent", { name: found.username }));
                 setId("");
                 onDone();
@@ -217,7 +220,7 @@ function AddFriend({ onDone }: { onDone(): void }) {
           >
             {t("people.sendRequest")}
           </button>
-          <button type="button" className="small" onClick={() => openDirect(api, found.id).catch(setError)}>
+          <button type="button" className="small" onClick={() => openDirect(app, found.id).catch(setError)}>
             {t("people.message")}
           </button>
           <button
@@ -225,7 +228,7 @@ function AddFriend({ onDone }: { onDone(): void }) {
             className="ghost small danger-text"
             onClick={async () => {
               try {
-                await api.post("/blocks", { user_id: found.id });
+                await E.block(app, found.id);
                 toast(t("people.blockedName", { name: found.username }));
                 onDone();
               } catch (e) {

@@ -4,22 +4,18 @@ import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../appContext";
 import { ChatView } from "../components/ChatView";
 import { navigate } from "../lib/router";
-import type { Conversation, Page, Server } from "../lib/types";
+import * as E from "../lib/endpoints";
+import type { Conversation, Server } from "../lib/types";
+import { useTranslation } from "../i18n";
 import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner } from "../ui";
 
-interface ServerMember {
-  user_id: number;
-  username: string;
-  role: string;
-  joined_at: string;
-}
-
 export function ServersPage({ serverId, channelId }: { serverId: number | null; channelId: number | null }) {
-  const { api } = useApp();
-  const servers = useLoad(["servers"], () => api.get<Server[]>("/servers"));
+  const app = useApp();
+  const { t } = useTranslation();
+  const servers = useLoad(...E.serverList(app));
   const [dialog, setDialog] = useState<null | "create" | "join" | "browse" | "channel">(null);
-  const server = useLoad(["servers", serverId], () => (serverId ? api.get<Server>(`/servers/${serverId}`) : Promise.resolve(null)));
-  const members = useLoad(["servers", serverId, "members"], () => (serverId ? api.get<ServerMember[]>(`/servers/${serverId}/members`) : Promise.resolve([])));
+  const server = useLoad(...E.server(app, serverId));
+  const members = useLoad(...E.serverMembers(app, serverId));
   const [online, setOnline] = useState<Set<number>>(new Set());
   const [error, setError] = useState<unknown>(null);
   const s = server.data;
@@ -46,29 +42,29 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
 
   return (
     <div className={`servers${serverId ? " has-server" : ""}${channelId ? " has-detail" : ""}`}>
-      <nav className="server-column" aria-label="Servers">
+      <nav className="server-column" aria-label={t("nav.servers")}>
         {servers.data?.map((sv) => (
           <Link key={sv.id} to={`/servers/${sv.id}`} className={`server-icon${sv.id === serverId ? " active" : ""}`} title={sv.name} aria-current={sv.id === serverId ? "page" : undefined}>
             <Avatar name={sv.name} url={sv.icon_url} size={44} />
             <span className="sr-only">{sv.name}</span>
           </Link>
         ))}
-        <button type="button" className="server-icon add" onClick={() => setDialog("create")} aria-label="Create a server" title="Create a server">
+        <button type="button" className="server-icon add" onClick={() => setDialog("create")} aria-label={t("servers.create")} title={t("servers.create")}>
           <Icon name="plus" />
         </button>
-        <button type="button" className="server-icon add" onClick={() => setDialog("join")} aria-label="Join with an invite code" title="Join with an invite code">
+        <button type="button" className="server-icon add" onClick={() => setDialog("join")} aria-label={t("servers.joinByCode")} title={t("servers.joinByCode")}>
           #
         </button>
-        <button type="button" className="server-icon add" onClick={() => setDialog("browse")} aria-label="Browse public servers" title="Browse public servers">
+        <button type="button" className="server-icon add" onClick={() => setDialog("browse")} aria-label={t("servers.browse")} title={t("servers.browse")}>
           <Icon name="server" size={18} />
         </button>
       </nav>
-      <aside className="channel-column" aria-label="Channels">
+      <aside className="channel-column" aria-label={t("servers.channels")}>
         {!serverId && (
           <div className="pad">
-            <h1>Servers</h1>
-            <p className="muted">Communities with channels. Create one, join with an invite code, or browse public servers.</p>
-            {servers.data && !servers.data.length && <p className="muted">You are not in any server yet.</p>}
+            <h1>{t("nav.servers")}</h1>
+            <p className="muted">{t("servers.intro")}</p>
+            {servers.data && !servers.data.length && <p className="muted">{t("servers.none")}</p>}
             <ErrorBox error={servers.error} />
           </div>
         )}
@@ -78,22 +74,22 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
           <>
             <div className="pane-head">
               <h2 className="ellipsis">{s.name}</h2>
-              <button type="button" className="ghost back" onClick={() => navigate("/servers")} aria-label="Back to servers">
+              <button type="button" className="ghost back" onClick={() => navigate("/servers")} aria-label={t("servers.back")}>
                 <Icon name="back" />
               </button>
             </div>
             {s.description && <p className="muted small pad-x">{s.description}</p>}
             {!s.role && (
               <div className="pad">
-                <button type="button" className="primary" onClick={() => act(() => api.post(`/servers/${s.id}/join`))}>
-                  Join server
+                <button type="button" className="primary" onClick={() => act(() => E.joinServer(app, s.id))}>
+                  {t("servers.joinServer")}
                 </button>
               </div>
             )}
             <div className="section-title">
-              Text channels
+              {t("servers.textChannels")}
               {manager && (
-                <button type="button" className="ghost small" onClick={() => setDialog("channel")} aria-label="Create channel">
+                <button type="button" className="ghost small" onClick={() => setDialog("channel")} aria-label={t("servers.createChannel")}>
                   <Icon name="plus" size={14} />
                 </button>
               )}
@@ -107,13 +103,13 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
                 </li>
               ))}
             </ul>
-            <div className="section-title">Members — {members.data?.length ?? 0}</div>
+            <div className="section-title">{t("servers.members", { count: members.data?.length ?? 0 })}</div>
             <ul className="plain-list members pad-x">
               {members.data?.map((m) => (
                 <li key={m.user_id} className="row">
                   <Avatar name={m.username} size={26} online={online.has(m.user_id)} />
                   <span className="grow ellipsis">{m.username}</span>
-                  <span className={`role role-${m.role}`}>{m.role}</span>
+                  <span className={`role role-${m.role}`}>{t(`members.role_${m.role}`)}</span>
                 </li>
               ))}
             </ul>
@@ -121,16 +117,16 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
               <div className="pad stack server-info">
                 {s.invite_code && (
                   <div className="small">
-                    Invite code: <code>{s.invite_code}</code>
+                    {t("servers.inviteCode")}: <code>{s.invite_code}</code>
                   </div>
                 )}
                 {s.role === "owner" ? (
-                  <button type="button" className="danger small" onClick={() => confirm(`Delete ${s.name} and all its channels?`) && act(async () => { await api.del(`/servers/${s.id}`); navigate("/servers"); })}>
-                    Delete server
+                  <button type="button" className="danger small" onClick={() => confirm(t("servers.confirmDelete", { name: s.name })) && act(async () => { await E.deleteServer(app, s.id); navigate("/servers"); })}>
+                    {t("servers.delete")}
                   </button>
                 ) : (
-                  <button type="button" className="ghost small" onClick={() => act(async () => { await api.post(`/servers/${s.id}/leave`); navigate("/servers"); })}>
-                    Leave server
+                  <button type="button" className="ghost small" onClick={() => act(async () => { await E.leaveServer(app, s.id); navigate("/servers"); })}>
+                    {t("servers.leave")}
                   </button>
                 )}
               </div>
@@ -146,13 +142,13 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
             onPresence={setOnline}
             onMembersChanged={() => members.reload()}
             leading={
-              <button type="button" className="ghost back" onClick={() => navigate(`/servers/${s.id}`)} aria-label="Back to channels">
+              <button type="button" className="ghost back" onClick={() => navigate(`/servers/${s.id}`)} aria-label={t("servers.backToChannels")}>
                 <Icon name="back" />
               </button>
             }
           />
         ) : (
-          <Empty title={serverId ? "Pick a channel" : "No server selected"} />
+          <Empty title={serverId ? t("servers.pickChannel") : t("servers.noneSelected")} />
         )}
       </div>
       {dialog === "create" && <CreateServer onClose={() => setDialog(null)} onDone={(sv) => { setDialog(null); servers.reload(); navigate(`/servers/${sv.id}`); }} />}
@@ -164,21 +160,22 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
 }
 
 function CreateServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): void }) {
-  const { api } = useApp();
+  const app = useApp();
+  const { t } = useTranslation();
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [visibility, setVisibility] = useState("private");
   const [error, setError] = useState<unknown>(null);
   return (
-    <Modal title="Create a server" onClose={onClose}>
-      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Server>("/servers", { name, description, visibility })); } catch (err) { setError(err); } }}>
-        <Field label="Server name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
-        <Field label="Description" multiline rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />
-        <Select label="Visibility" value={visibility} onChange={setVisibility} options={[["private", "Private (invite code)"], ["public", "Public (listed)"]]} />
+    <Modal title={t("servers.create")} onClose={onClose}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await E.createServer(app, { name, description, visibility })); } catch (err) { setError(err); } }}>
+        <Field label={t("servers.name")} value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
+        <Field label={t("servers.description")} multiline rows={2} value={description} onChange={(e) => setDescription(e.target.value)} />
+        <Select label={t("servers.visibility")} value={visibility} onChange={setVisibility} options={[["private", t("servers.private")], ["public", t("servers.public")]]} />
         <ErrorBox error={error} />
         <div className="row end">
-          <button type="button" className="ghost" onClick={onClose}>Cancel</button>
-          <button type="submit" className="primary">Create</button>
+          <button type="button" className="ghost" onClick={onClose}>{t("common.cancel")}</button>
+          <button type="submit" className="primary">{t("common.create")}</button>
         </div>
       </form>
     </Modal>
@@ -186,17 +183,18 @@ function CreateServer({ onClose, onDone }: { onClose(): void; onDone(s: Server):
 }
 
 function JoinServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): void }) {
-  const { api } = useApp();
+  const app = useApp();
+  const { t } = useTranslation();
   const [code, setCode] = useState("");
   const [error, setError] = useState<unknown>(null);
   return (
-    <Modal title="Join with an invite code" onClose={onClose}>
-      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Server>("/servers/join", { invite_code: code.trim() })); } catch (err) { setError(err); } }}>
-        <Field label="Invite code" value={code} onChange={(e) => setCode(e.target.value)} required />
+    <Modal title={t("servers.joinByCode")} onClose={onClose}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await E.joinServerByCode(app, code.trim())); } catch (err) { setError(err); } }}>
+        <Field label={t("servers.inviteCode")} value={code} onChange={(e) => setCode(e.target.value)} required />
         <ErrorBox error={error} />
         <div className="row end">
-          <button type="button" className="ghost" onClick={onClose}>Cancel</button>
-          <button type="submit" className="primary">Join</button>
+          <button type="button" className="ghost" onClick={onClose}>{t("common.cancel")}</button>
+          <button type="submit" className="primary">{t("servers.join")}</button>
         </div>
       </form>
     </Modal>
@@ -204,14 +202,15 @@ function JoinServer({ onClose, onDone }: { onClose(): void; onDone(s: Server): v
 }
 
 function BrowseServers({ onClose, onDone }: { onClose(): void; onDone(id: number): void }) {
-  const { api } = useApp();
-  const list = useLoad(["servers", "public"], () => api.get<Page<Server>>("/servers/public", { limit: 50 }));
+  const app = useApp();
+  const { t } = useTranslation();
+  const list = useLoad(...E.publicServers(app));
   const [error, setError] = useState<unknown>(null);
   return (
-    <Modal title="Public servers" onClose={onClose} wide>
+    <Modal title={t("servers.publicTitle")} onClose={onClose} wide>
       <ErrorBox error={list.error ?? error} />
       {list.loading && <Spinner />}
-      {list.data && !list.data.items.length && <p className="muted">No public servers yet.</p>}
+      {list.data && !list.data.items.length && <p className="muted">{t("servers.noPublic")}</p>}
       <ul className="plain-list">
         {list.data?.items.map((s) => (
           <li key={s.id} className="row">
@@ -220,8 +219,8 @@ function BrowseServers({ onClose, onDone }: { onClose(): void; onDone(id: number
               <strong>{s.name}</strong>
               <div className="muted small">{s.description}</div>
             </div>
-            <button type="button" className="primary small" onClick={async () => { try { await api.post(`/servers/${s.id}/join`); onDone(s.id); } catch (e) { setError(e); } }}>
-              Join
+            <button type="button" className="primary small" onClick={async () => { try { await E.joinServer(app, s.id); onDone(s.id); } catch (e) { setError(e); } }}>
+              {t("servers.join")}
             </button>
           </li>
         ))}
@@ -231,19 +230,20 @@ function BrowseServers({ onClose, onDone }: { onClose(): void; onDone(id: number
 }
 
 function CreateChannel({ serverId, onClose, onDone }: { serverId: number; onClose(): void; onDone(c: Conversation): void }) {
-  const { api } = useApp();
+  const app = useApp();
+  const { t } = useTranslation();
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [error, setError] = useState<unknown>(null);
   return (
-    <Modal title="Create a channel" onClose={onClose}>
-      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await api.post<Conversation>(`/servers/${serverId}/channels`, { name, description })); } catch (err) { setError(err); } }}>
-        <Field label="Channel name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={64} hint="Lower case; spaces become dashes." />
-        <Field label="Topic" value={description} onChange={(e) => setDescription(e.target.value)} />
+    <Modal title={t("servers.createChannelTitle")} onClose={onClose}>
+      <form className="stack" onSubmit={async (e) => { e.preventDefault(); try { onDone(await E.createChannel(app, serverId, { name, description })); } catch (err) { setError(err); } }}>
+        <Field label={t("servers.channelName")} value={name} onChange={(e) => setName(e.target.value)} required maxLength={64} hint={t("servers.channelHint")} />
+        <Field label={t("servers.topic")} value={description} onChange={(e) => setDescription(e.target.value)} />
         <ErrorBox error={error} />
         <div className="row end">
-          <button type="button" className="ghost" onClick={onClose}>Cancel</button>
-          <button type="submit" className="primary">Create</button>
+          <button type="button" className="ghost" onClick={onClose}>{t("common.cancel")}</button>
+          <button type="submit" className="primary">{t("common.create")}</button>
         </div>
       </form>
     </Modal>

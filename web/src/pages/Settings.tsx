@@ -1,12 +1,13 @@
 import { useState } from "react";
 import { useApp } from "../appContext";
-import type { User } from "../lib/types";
-import { useTranslation } from "react-i18next";
+import { updateProfile } from "../lib/endpoints";
+import { useTranslation } from "../i18n";
 import { LanguagePicker } from "../components/LanguagePicker";
 import { Avatar, ErrorBox, Field, fieldError } from "../ui";
 
 export function SettingsPage() {
-  const { api, user, toast } = useApp();
+  const app = useApp();
+  const { api, user, toast } = app;
   const [displayName, setDisplayName] = useState(user.display_name);
   const [bio, setBio] = useState(user.bio);
   const [avatar, setAvatar] = useState(user.avatar_url ?? "");
@@ -31,7 +32,7 @@ export function SettingsPage() {
           e.preventDefault();
           setError(null);
           try {
-            const updated = await api.patch<User>("/users/me", { display_name: displayName, bio, avatar_url: avatar.trim() || null });
+            const updated = await updateProfile(app, { display_name: displayName, bio, avatar_url: avatar.trim() || null });
             api.setUser(updated);
             toast(t("settings.saved"));
           } catch (err) {
