@@ -5,7 +5,7 @@ import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
 import * as ep from "../lib/endpoints";
 import { t as tr } from "../i18n";
-import { ChatView } from "../components/ChatView";
+import { ChatView } from "../components/chat/ChatView";
 import { MembersPanel } from "../components/Members";
 import { navigate } from "../lib/router";
 import type { Conversation, Member, Message } from "../lib/types";

@@ -2,7 +2,7 @@
 // the open channel.
 import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../appContext";
-import { ChatView } from "../components/ChatView";
+import { ChatView } from "../components/chat/ChatView";
 import { navigate } from "../lib/router";
 import * as E from "../lib/endpoints";
 import type { Conversation, Server } from "../lib/types";
