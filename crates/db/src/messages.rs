@@ -11,7 +11,7 @@ use domain::{
     CharacterId, ConversationId, MessageId, MessageRole, MessageStatus, MessageType, UserId,
 };
 
-use crate::schema::{conversation_members, messages, users};
+use crate::schema::{characters, conversation_members, messages, users};
 use crate::types::{contains_pattern, now, DbEnum, NullableId};
 use crate::{clamp_page, conversations, on_backend, transaction, DbConn, DbError};
 
@@ -64,6 +64,8 @@ impl MessageRow {
             author_id: self.author_id,
             author_username,
             character_id: self.character_id,
+            character_name: None,
+            character_avatar_url: None,
             role: self.role,
             message_type: self.message_type,
             content: self.content.clone(),
@@ -472,7 +474,8 @@ pub fn search(
     })
 }
 
-/// Wire forms of `rows` with their authors' usernames, in one extra query.
+/// Wire forms of `rows` with their authors' usernames and their AI characters' names and
+/// pictures, in at most two extra queries.
 pub fn views(conn: &mut DbConn, rows: &[MessageRow]) -> Result<Vec<MessageView>, DbError> {
     let mut author_ids: Vec<i64> = rows
         .iter()
@@ -490,8 +493,32 @@ pub fn views(conn: &mut DbConn, rows: &[MessageRow]) -> Result<Vec<MessageView>,
             .into_iter()
             .collect()
     };
+    let mut character_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|m| m.character_id.map(|c| c.0))
+        .collect();
+    character_ids.sort_unstable();
+    character_ids.dedup();
+    let characters: HashMap<i64, (String, Option<String>)> = if character_ids.is_empty() {
+        HashMap::new()
+    } else {
+        characters::table
+            .filter(characters::id.eq_any(&character_ids))
+            .select((characters::id, characters::name, characters::avatar_url))
+            .load::<(i64, String, Option<String>)>(conn)?
+            .into_iter()
+            .map(|(id, name, avatar)| (id, (name, avatar)))
+            .collect()
+    };
     Ok(rows
         .iter()
-        .map(|m| m.to_view(m.author_id.and_then(|a| names.get(&a.0).cloned())))
+        .map(|m| {
+            let mut view = m.to_view(m.author_id.and_then(|a| names.get(&a.0).cloned()));
+            if let Some((name, avatar)) = m.character_id.and_then(|c| characters.get(&c.0)) {
+                view.character_name = Some(name.clone());
+                view.character_avatar_url = avatar.clone();
+            }
+            view
+        })
         .collect())
 }

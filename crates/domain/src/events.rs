@@ -21,6 +21,12 @@ pub struct MessageView {
     pub author_id: Option<UserId>,
     pub author_username: Option<String>,
     pub character_id: Option<CharacterId>,
+    /// The AI character's name and picture for an assistant message, so every member of a room
+    /// sees who spoke even when the character is private to its owner.
+    #[serde(default)]
+    pub character_name: Option<String>,
+    #[serde(default)]
+    pub character_avatar_url: Option<String>,
     pub role: MessageRole,
     pub message_type: MessageType,
     pub content: String,

@@ -1061,7 +1061,13 @@ export interface components {
         MessageView: {
             author_id?: null | components["schemas"]["UserId"];
             author_username?: string | null;
+            character_avatar_url?: string | null;
             character_id?: null | components["schemas"]["CharacterId"];
+            /**
+             * @description The AI character's name and picture for an assistant message, so every member of a room
+             *     sees who spoke even when the character is private to its owner.
+             */
+            character_name?: string | null;
             client_id?: string | null;
             /** Format: int64 */
             completion_tokens?: number | null;
@@ -1131,7 +1137,13 @@ export interface components {
             items: {
                 author_id?: null | components["schemas"]["UserId"];
                 author_username?: string | null;
+                character_avatar_url?: string | null;
                 character_id?: null | components["schemas"]["CharacterId"];
+                /**
+                 * @description The AI character's name and picture for an assistant message, so every member of a room
+                 *     sees who spoke even when the character is private to its owner.
+                 */
+                character_name?: string | null;
                 client_id?: string | null;
                 /** Format: int64 */
                 completion_tokens?: number | null;

@@ -50,6 +50,33 @@ both_backends!(insert_find_and_views, |c| {
     assert!(matches!(orphan, Err(DbError::ForeignKey)), "{orphan:?}");
 });
 
+both_backends!(views_name_the_character_of_an_assistant_message, |c| {
+    let alice = user(c, "alice")?;
+    let conv = conversation(c, ConversationKind::Group, alice.id)?;
+    // Private to alice: other members cannot read the card, but they see who spoke.
+    let mut card = NewCharacterRow::new(alice.id, "Seraphina");
+    card.avatar_url = Some("https://example.com/s.png".into());
+    let ch = characters::insert(c, card)?;
+    let reply = messages::insert(
+        c,
+        NewMessageRow {
+            author_id: None,
+            character_id: Some(ch.id),
+            role: MessageRole::Assistant,
+            ..NewMessageRow::user(conv.id, alice.id, "Greetings")
+        },
+    )?;
+    let mine = say(c, conv.id, alice.id, "hello")?;
+    let views = messages::views(c, &[reply, mine])?;
+    assert_eq!(views[0].character_name.as_deref(), Some("Seraphina"));
+    assert_eq!(
+        views[0].character_avatar_url.as_deref(),
+        Some("https://example.com/s.png")
+    );
+    assert_eq!(views[1].character_name, None);
+    assert_eq!(views[1].character_avatar_url, None);
+});
+
 both_backends!(idempotent_send_returns_the_stored_message, |c| {
     let alice = user(c, "alice")?;
     let bob = user(c, "bob")?;
