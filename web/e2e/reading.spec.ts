@@ -28,6 +28,6 @@ test("consecutive messages from one author are grouped, below a date separator",
   // Everything was written today: one separator, above the first message.
   await expect(page.locator(".day-separator")).toHaveCount(1);
   await expect(page.locator(".day-separator")).toHaveText("Today");
-  await expect(page.locator(".messages > :is(.day-separator, .msg)").first()).toHaveClass(/\bday-separator\b/);
+  await expect(page.locator(".messages .msg-row :is(.day-separator, .msg)").first()).toHaveClass(/\bday-separator\b/);
   await expectAccessible(page, "grouped messages");
 });

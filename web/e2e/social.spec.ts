@@ -70,8 +70,9 @@ test("message search finds a message in another conversation", async () => {
   await expect(a.getByText("No messages found")).toBeVisible();
   await box.fill("report to the");
   await hit.click();
-  await a.waitForURL(roomUrl);
-  await expect(a.locator(".msg", { hasText: "All hands, report to the bridge" })).toBeVisible();
+  // Opened at the hit (`?m=<id>`), which is marked.
+  await a.waitForURL((u) => u.href.startsWith(`${roomUrl}?m=`));
+  await expect(a.locator(".msg.hit", { hasText: "All hands, report to the bridge" })).toBeVisible();
   await box.press("Escape");
   await expect(a.getByRole("tab", { name: "Groups" })).toBeVisible();
 });

@@ -1,6 +1,6 @@
 import { Suspense, lazy, useCallback, useEffect, useRef, useState, type ReactNode } from "react";
 import { useTranslation } from "./i18n";
-import { Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
+import { Navigate, Outlet, Route, Routes, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
 import { AppCtx, useApp, type AppContext, type Toast } from "./appContext";
 import { Api, errorText } from "./lib/api";
 import { config } from "./lib/config";
@@ -11,7 +11,7 @@ import { me } from "./lib/endpoints";
 import { queryClient } from "./lib/queryClient";
 import { setNavigate } from "./lib/router";
 import type { User } from "./lib/types";
-import { Avatar, ErrorBox, Field, Icon, Link, Modal, Spinner } from "./ui";
+import { Avatar, Icon, Link, Spinner } from "./ui";
 import { AuthPage } from "./pages/Auth";
 import { ChatsPage } from "./pages/Chats";
 
@@ -22,6 +22,8 @@ const CharacterEditor = lazy(() => withScreenMessages(import("./pages/CharacterE
 const PeoplePage = lazy(() => withScreenMessages(import("./pages/People")).then((m) => ({ default: m.PeoplePage })));
 const ServersPage = lazy(() => withScreenMessages(import("./pages/Servers")).then((m) => ({ default: m.ServersPage })));
 const StoriesPage = lazy(() => withScreenMessages(import("./pages/Stories")).then((m) => ({ default: m.StoriesPage })));
+// Shown only when the session ended: asks for the password over the current screen.
+const Relogin = lazy(() => import("./components/Relogin").then((m) => ({ default: m.Relogin })));
 const SettingsPage = lazy(() => withScreenMessages(import("./pages/Settings")).then((m) => ({ default: m.SettingsPage })));
 
 type Theme = "light" | "dark";
@@ -171,7 +173,11 @@ export function App() {
           <Outlet />
         </Suspense>
       </Shell>
-      {expired && <Relogin user={user} onDone={() => setExpired(false)} />}
+      {expired && (
+        <Suspense fallback={null}>
+          <Relogin user={user} onDone={() => setExpired(false)} />
+        </Suspense>
+      )}
       <Toasts toasts={toasts} />
     </AppCtx.Provider>
   );
@@ -186,7 +192,9 @@ function AfterLogin() {
 const num = (v: string | undefined) => (v ? Number(v) : null);
 
 function ChatsRoute() {
-  return <ChatsPage id={num(useParams().id)} />;
+  // `?m=` opens the conversation at that message (a search hit).
+  const [query] = useSearchParams();
+  return <ChatsPage id={num(useParams().id)} focus={num(query.get("m") ?? undefined)} />;
 }
 function EditorRoute() {
   return <CharacterEditor id={num(useParams().id)} />;
@@ -295,46 +303,6 @@ function Shell({ path, children, theme, onTheme }: { path: string; children: Rea
         {children}
       </main>
     </div>
-  );
-}
-
-function Relogin({ user, onDone }: { user: User; onDone(): void }) {
-  const { t } = useTranslation();
-  const [password, setPassword] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  return (
-    <Modal title={t("auth.expiredTitle")}>
-      <form
-        className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(null);
-          try {
-            await api.login(user.username, password);
-            onDone();
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
-        <p className="muted">{t("auth.expiredText")}</p>
-        <Field label={t("auth.username")} value={user.username} readOnly autoComplete="username" />
-        <Field label={t("auth.password")} type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
-        <ErrorBox error={error} />
-        <div className="row end">
-          <button type="button" className="ghost" onClick={() => void api.logout()}>
-            {t("nav.logout")}
-          </button>
-          <button type="submit" className="primary" disabled={busy || !password}>
-            {t("auth.login")}
-          </button>
-        </div>
-      </form>
-    </Modal>
   );
 }
 

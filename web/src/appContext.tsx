@@ -49,9 +49,9 @@ export interface Loaded<T> {
  * (WebSocket notifications, a renewed session). Keys start with the resource
  * (`["conversations", …]`, `["friends", …]`) so a prefix invalidates a family.
  */
-export function useLoad<T>(key: QueryKey, load: () => Promise<T>, opts: { refetchInterval?: number; staleTime?: number } = {}): Loaded<T> {
+export function useLoad<T>(key: QueryKey, load: () => Promise<T>, opts: { refetchInterval?: number; staleTime?: number; enabled?: boolean } = {}): Loaded<T> {
   const qc = useQueryClient();
-  const q = useQuery({ queryKey: key, queryFn: load, refetchInterval: opts.refetchInterval, staleTime: opts.staleTime });
+  const q = useQuery({ queryKey: key, queryFn: load, refetchInterval: opts.refetchInterval, staleTime: opts.staleTime, enabled: opts.enabled });
   const keyText = JSON.stringify(key);
   return useMemo(
     () => ({

@@ -112,10 +112,12 @@ export function Modal({ title, onClose, children, wide }: { title: string; onClo
 
 const palette = ["#6d5dfc", "#e4577a", "#1f9d8b", "#e08a1e", "#3b82f6", "#9b51e0", "#2f9e44", "#d9480f"];
 
-export function Avatar({ name, url, size = 36, online }: { name: string; url?: string | null; size?: number; online?: boolean }) {
+/** `seed` picks the colour (lib/identity: one per person or character, wherever they show);
+ * without it the name does. */
+export function Avatar({ name, url, size = 36, online, seed }: { name: string; url?: string | null; size?: number; online?: boolean; seed?: string }) {
   const letter = (name || "?").trim().charAt(0).toUpperCase() || "?";
   let h = 0;
-  for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  for (const c of seed ?? name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
   const style = { width: size, height: size, fontSize: size * 0.42, background: palette[h % palette.length] };
   return (
     <span className="avatar" style={style} aria-hidden="true">

@@ -6,6 +6,7 @@ import { useApp, useLoad } from "../appContext";
 import * as ep from "../lib/endpoints";
 import { friends as friendsRead, myCharacters } from "../lib/endpoints";
 import type { Conversation, MemberRole } from "../lib/types";
+import { personSeed } from "../lib/identity";
 import { Avatar, ErrorBox, Field, Icon, Select } from "../ui";
 
 const rank: Record<MemberRole, number> = { owner: 3, admin: 2, member: 1 };
@@ -54,7 +55,7 @@ export function MembersPanel({ conversation, online, tick, onClose, onLeft }: { 
         {members.data?.map((m) => (
           <li key={m.user_id} className="member">
             <div className="row">
-              <Avatar name={m.display_name || m.username} url={m.avatar_url} size={30} online={isOnline(m.user_id)} />
+              <Avatar name={m.display_name || m.username} url={m.avatar_url} seed={personSeed(m.user_id)} size={30} online={isOnline(m.user_id)} />
               <div className="grow">
                 <div className="ellipsis">
                   {m.display_name || m.username} {m.user_id === user.id && <span className="muted">{t("members.you")}</span>}

@@ -116,6 +116,8 @@ export const en = {
     pausedBanner: "Live updates paused: log in again.",
     lostBanner: "Connection lost — reconnecting; messages you send are kept.",
     loadOlder: "Load older messages",
+    loadNewer: "Load newer messages",
+    toLatest: "Jump to the latest",
     empty: "No messages yet. Say hello!",
     typingOne: "{{names}} is typing…",
     typingMany: "{{names}} are typing…",

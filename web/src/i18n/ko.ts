@@ -117,6 +117,8 @@ export const ko: Catalogue & { errors: Record<string, string> } = {
     pausedBanner: "실시간 업데이트가 멈췄습니다. 다시 로그인하세요.",
     lostBanner: "연결이 끊겼습니다. 다시 연결하는 중이며, 보내는 메시지는 보관됩니다.",
     loadOlder: "이전 메시지 불러오기",
+    loadNewer: "다음 메시지 불러오기",
+    toLatest: "최신 메시지로",
     empty: "아직 메시지가 없습니다. 인사를 건네 보세요!",
     typingOne: "{{names}} 님이 입력 중…",
     typingMany: "{{names}} 님이 입력 중…",

@@ -29,9 +29,13 @@ export interface ChatState {
   drafts: Record<string, Draft>;
   pending: PendingSend[];
   hasMore: boolean;
+  /** Reading a window of older history (opened at a search hit): the id of its newest message,
+   * past which more are still to be loaded; `null` when the window reaches the live end. Live
+   * messages beyond it are held but not shown until the window reaches them. */
+  newerFrom: number | null;
 }
 
-export const emptyChat: ChatState = { messages: [], deleted: {}, drafts: {}, pending: [], hasMore: false };
+export const emptyChat: ChatState = { messages: [], deleted: {}, drafts: {}, pending: [], hasMore: false, newerFrom: null };
 
 function newer(a: Message, b: Message): Message {
   // `b` arrives; keep `a` if it is known to be the later version.
@@ -86,6 +90,8 @@ export function mergeMessages(state: ChatState, items: Message[], hasMore?: bool
 
 /** Replaces the held history with a fresh load, keeping what streams and what is being sent. */
 export function resetMessages(state: ChatState, items: Message[], hasMore: boolean): ChatState {
+  // A window in older history would leave a gap before the latest page: start afresh.
+  if (state.newerFrom !== null) state = { ...state, messages: [], newerFrom: null };
   const ids = items.map((m) => m.id);
   const oldest = ids.length ? Math.min(...ids) : Infinity;
   const newest = ids.length ? Math.max(...ids) : -Infinity;
@@ -96,6 +102,21 @@ export function resetMessages(state: ChatState, items: Message[], hasMore: boole
   const kept = state.messages.filter((m) => m.id < oldest || m.id > newest || present.has(m.id));
   const olderKept = kept.some((m) => m.id < oldest);
   return mergeMessages({ ...state, messages: kept, hasMore: olderKept ? state.hasMore : hasMore }, items);
+}
+
+/** Opens the history around one message: the page that ends with it and the page after it. */
+export function resetAround(state: ChatState, older: Message[], olderHasMore: boolean, newer: Message[], newerHasMore: boolean): ChatState {
+  const s = mergeMessages({ ...state, messages: [], deleted: {}, hasMore: olderHasMore, newerFrom: null }, [...older, ...newer]);
+  const last = s.messages.length ? s.messages[s.messages.length - 1].id : null;
+  return { ...s, hasMore: olderHasMore, newerFrom: newerHasMore ? last : null };
+}
+
+/** Adds the page after the window's newest message; the window reaches the live end when the
+ * page is the last. */
+export function mergeNewer(state: ChatState, items: Message[], hasMore: boolean): ChatState {
+  const s = mergeMessages(state, items);
+  if (!hasMore) return { ...s, newerFrom: null };
+  return { ...s, newerFrom: Math.max(state.newerFrom ?? 0, ...items.map((m) => m.id)) };
 }
 
 export function applyEvent(state: ChatState, ev: EventPayload): ChatState {
@@ -176,13 +197,15 @@ export type DisplayItem =
 export function displayItems(state: ChatState): DisplayItem[] {
   const out: DisplayItem[] = [];
   const shownJobs = new Set<string>();
+  const window = state.newerFrom;
   for (const m of state.messages) {
+    if (window !== null && m.id > window) break;
     const draft = m.job_id ? state.drafts[m.job_id] ?? null : null;
     if (m.job_id && draft) shownJobs.add(m.job_id);
     out.push({ kind: "message", key: `m${m.id}`, message: m, draft: m.status === "streaming" || draft?.failed ? draft : null });
   }
   for (const d of Object.values(state.drafts)) {
-    if (!shownJobs.has(d.jobId)) out.push({ kind: "draft", key: `d${d.jobId}`, draft: d });
+    if (window === null && !shownJobs.has(d.jobId)) out.push({ kind: "draft", key: `d${d.jobId}`, draft: d });
   }
   for (const p of state.pending) out.push({ kind: "pending", key: `p${p.clientId}`, pending: p });
   return out;

@@ -100,7 +100,7 @@ export const addRoomCharacter = ({ client }: Clients, id: number, character_id: 
   unwrap(client.POST(`${P}/conversations/{id}/characters`, { params: { path: { id } }, body: { character_id } }));
 
 export const searchMessages = ({ client }: Clients, q: string) => unwrap(client.GET(`${P}/messages/search`, { params: { query: { q, limit: 30 } } }));
-export const messages = ({ client }: Clients, id: number, q: { before?: number; limit: number }) =>
+export const messages = ({ client }: Clients, id: number, q: { before?: number; after?: number; limit: number }) =>
   unwrap(client.GET(`${P}/conversations/{id}/messages`, { params: { path: { id }, query: q } }));
 export const sendMessage = ({ client }: Clients, id: number, content: string, client_id: string) =>
   unwrap(client.POST(`${P}/conversations/{id}/messages`, { params: { path: { id } }, body: { content, client_id } }));

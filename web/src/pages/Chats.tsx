@@ -1,17 +1,21 @@
 // Conversations: the list (AI chats, DMs, groups) with last message and unread counts, kept
 // live over the socket, and the open conversation.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
 import * as ep from "../lib/endpoints";
 import { t as tr } from "../i18n";
 import { ChatView } from "../components/chat/ChatView";
-import { MembersPanel } from "../components/Members";
 import { navigate } from "../lib/router";
 import type { Conversation, Member, Message } from "../lib/types";
-import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner, Tabs, timeAgo } from "../ui";
+import { Avatar, Empty, ErrorBox, Icon, Link, Spinner, Tabs, timeAgo } from "../ui";
 
 type Filter = "all" | "ai_chat" | "direct" | "group";
+
+// Opened from a conversation's header only: kept out of the first download (issue 21's budget).
+const MembersPanel = lazy(() => import("../components/Members").then((m) => ({ default: m.MembersPanel })));
+const NewGroup = lazy(() => import("../components/chats/NewGroup").then((m) => ({ default: m.NewGroup })));
+const PublicRooms = lazy(() => import("../components/chats/PublicRooms").then((m) => ({ default: m.PublicRooms })));
 
 function preview(m: Message | null | undefined, me: number): string {
   if (!m) return tr("chats.noMessages");
@@ -84,7 +88,7 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
     <ul className="conv-list" aria-label={t("chats.searchResults")}>
       {search.results.map((m) => (
         <li key={m.id}>
-          <Link to={`/chats/${m.conversation_id}`} className={`conv${m.conversation_id === openId ? " active" : ""}`}>
+          <Link to={`/chats/${m.conversation_id}?m=${m.id}`} className={`conv${m.conversation_id === openId ? " active" : ""}`}>
             <Avatar name={title(m.conversation_id)} />
             <span className="conv-main">
               <span className="conv-top">
@@ -103,7 +107,7 @@ function SearchResults({ search, title, openId }: { search: MessageSearch; title
   );
 }
 
-export function ChatsPage({ id }: { id: number | null }) {
+export function ChatsPage({ id, focus }: { id: number | null; focus?: number | null }) {
   const app = useApp();
   const { api, gw, user, sessionEpoch } = app;
   const { t } = useTranslation();
@@ -285,6 +289,7 @@ export function ChatsPage({ id }: { id: number | null }) {
           <ChatView
             key={current.id}
             conversation={current}
+            focus={focus}
             onActivity={onActivity}
             onPresence={setOnline}
             onMembersChanged={() => setMembersTick((t) => t + 1)}
@@ -302,16 +307,18 @@ export function ChatsPage({ id }: { id: number | null }) {
             }
             side={
               showMembers ? (
-                <MembersPanel
-                  conversation={current}
-                  online={online}
-                  tick={membersTick}
-                  onClose={() => setShowMembers(false)}
-                  onLeft={() => {
-                    list.reload();
-                    navigate("/chats");
-                  }}
-                />
+                <Suspense fallback={<Spinner />}>
+                  <MembersPanel
+                    conversation={current}
+                    online={online}
+                    tick={membersTick}
+                    onClose={() => setShowMembers(false)}
+                    onLeft={() => {
+                      list.reload();
+                      navigate("/chats");
+                    }}
+                  />
+                </Suspense>
               ) : null
             }
           />
@@ -327,6 +334,7 @@ export function ChatsPage({ id }: { id: number | null }) {
         )}
       </div>
       {creating && (
+        <Suspense fallback={null}>
         <NewGroup
           onClose={() => setCreating(false)}
           onCreated={(c) => {
@@ -335,8 +343,10 @@ export function ChatsPage({ id }: { id: number | null }) {
             navigate(`/chats/${c.id}`);
           }}
         />
+        </Suspense>
       )}
       {browsing && (
+        <Suspense fallback={null}>
         <PublicRooms
           onClose={() => setBrowsing(false)}
           onJoined={(cid) => {
@@ -345,91 +355,8 @@ export function ChatsPage({ id }: { id: number | null }) {
             navigate(`/chats/${cid}`);
           }}
         />
+        </Suspense>
       )}
     </div>
-  );
-}
-
-function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conversation): void }) {
-  const app = useApp();
-  const { t } = useTranslation();
-  const [title, setTitle] = useState("");
-  const [description, setDescription] = useState("");
-  const [visibility, setVisibility] = useState("private");
-  const [error, setError] = useState<unknown>(null);
-  return (
-    <Modal title={t("chats.newGroup")} onClose={onClose}>
-      <form
-        className="stack"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          try {
-            onCreated(await ep.createConversation(app, { kind: "group", title, description, visibility }));
-          } catch (err) {
-            setError(err);
-          }
-        }}
-      >
-        <Field label={t("chats.name")} value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={100} />
-        <Field label={t("chats.description")} multiline value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
-        <Select
-          label={t("chats.whoCanJoin")}
-          value={visibility}
-          onChange={setVisibility}
-          options={[
-            ["private", t("chats.private")],
-            ["public", t("chats.public")],
-          ]}
-        />
-        <ErrorBox error={error} />
-        <div className="row end">
-          <button type="button" className="ghost" onClick={onClose}>
-            {t("common.cancel")}
-          </button>
-          <button type="submit" className="primary">
-            {t("common.create")}
-          </button>
-        </div>
-      </form>
-    </Modal>
-  );
-}
-
-function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: number): void }) {
-  const app = useApp();
-  const { t } = useTranslation();
-  const rooms = useLoad(...ep.publicRooms(app));
-  const [error, setError] = useState<unknown>(null);
-  return (
-    <Modal title={t("chats.publicRooms")} onClose={onClose} wide>
-      <ErrorBox error={rooms.error ?? error} />
-      {rooms.loading && <Spinner />}
-      {rooms.data && !rooms.data.items.length && <p className="muted">{t("chats.noPublicRooms")}</p>}
-      <ul className="plain-list">
-        {rooms.data?.items.map((r) => (
-          <li key={r.id} className="row">
-            <Avatar name={r.title} />
-            <div className="grow">
-              <strong>{r.title}</strong>
-              <div className="muted small">{r.description}</div>
-            </div>
-            <button
-              type="button"
-              className="primary small"
-              onClick={async () => {
-                try {
-                  await ep.joinRoom(app, r.id);
-                  onJoined(r.id);
-                } catch (e) {
-                  setError(e);
-                }
-              }}
-            >
-              {t("chats.join")}
-            </button>
-          </li>
-        ))}
-      </ul>
-    </Modal>
   );
 }

@@ -3,7 +3,8 @@
 import { useState } from "react";
 import { useTranslation } from "../../i18n";
 import type { DisplayItem } from "../../lib/chatState";
-import type { Character, Message } from "../../lib/types";
+import { characterFace, personFace, type CharacterFaces } from "../../lib/identity";
+import type { Message } from "../../lib/types";
 import { Avatar, clock } from "../../ui";
 import { AiBubble } from "./AiBubble";
 import { MessageText } from "./MessageText";
@@ -13,8 +14,12 @@ export interface BubbleProps {
   item: DisplayItem;
   /** Continues the previous message's author group: no name or avatar of its own. */
   grouped: boolean;
+  /** The message a search opened the conversation at. */
+  highlighted?: boolean;
   me: number;
-  characters: Record<number, Character>;
+  characters: CharacterFaces;
+  /** Display names by user id (the conversation's members). */
+  names: Record<number, string>;
   editing: boolean;
   online: Set<number>;
   limit: number;
@@ -26,7 +31,7 @@ export interface BubbleProps {
   onDiscard(clientId: string): void;
 }
 
-export function Bubble({ item, grouped, me, characters, editing, online, limit, onEdit, onCancelEdit, onSaveEdit, onDelete, onRetry, onDiscard }: BubbleProps) {
+export function Bubble({ item, grouped, highlighted, me, characters, names, editing, online, limit, onEdit, onCancelEdit, onSaveEdit, onDelete, onRetry, onDiscard }: BubbleProps) {
   const { t } = useTranslation();
   // On a touch screen there is no hover: a tap on one's own message shows its actions.
   const [actionsOpen, setActionsOpen] = useState(false);
@@ -57,19 +62,21 @@ export function Bubble({ item, grouped, me, characters, editing, online, limit, 
   }
   if (item.kind === "draft") {
     const d = item.draft;
-    const c = d.characterId ? characters[d.characterId] : undefined;
-    return <AiBubble grouped={grouped} name={c?.name ?? "AI"} avatar={c?.avatar_url} text={d.text} streaming={!d.failed} partial={d.partial} failed={d.failed} />;
+    const c = characterFace(characters, d.characterId, "AI");
+    return <AiBubble grouped={grouped} name={c.name} avatar={c.avatarUrl} seed={c.seed} text={d.text} streaming={!d.failed} partial={d.partial} failed={d.failed} />;
   }
   const m = item.message;
   if (m.role === "assistant") {
-    const c = m.character_id ? characters[m.character_id] : undefined;
+    const c = characterFace(characters, m.character_id, m.character_name ?? "AI");
     const text = item.draft ? item.draft.text : m.content;
     const failed = item.draft?.failed ?? (m.status === "failed" ? t("chat.failed") : null);
     return (
       <AiBubble
         grouped={grouped}
-        name={c?.name ?? "AI"}
-        avatar={c?.avatar_url}
+        highlighted={highlighted}
+        name={c.name}
+        avatar={c.avatarUrl}
+        seed={c.seed}
         text={text}
         streaming={m.status === "streaming" && !failed}
         partial={item.draft?.partial ?? false}
@@ -84,15 +91,16 @@ export function Bubble({ item, grouped, me, characters, editing, online, limit, 
     return <div className="msg system">{m.content}</div>;
   }
   const mine = m.author_id === me;
+  const who = personFace(names, m.author_id, m.author_username);
   return (
     <div
-      className={`msg${mine ? " mine" : ""}${grouped ? " grouped" : ""}${actionsOpen ? " show-actions" : ""}`}
+      className={`msg${mine ? " mine" : ""}${grouped ? " grouped" : ""}${highlighted ? " hit" : ""}${actionsOpen ? " show-actions" : ""}`}
       data-message-id={m.id}
       onClick={mine && !editing ? (e) => !(e.target as HTMLElement).closest("button, a") && setActionsOpen((o) => !o) : undefined}
     >
-      {!mine && (grouped ? <span className="avatar-gap" /> : <Avatar name={m.author_username ?? "?"} size={30} online={m.author_id ? online.has(m.author_id) : undefined} />)}
+      {!mine && (grouped ? <span className="avatar-gap" /> : <Avatar name={who.name} seed={who.seed} size={30} online={m.author_id ? online.has(m.author_id) : undefined} />)}
       <div className="bubble">
-        {!mine && !grouped && <div className="author">{m.author_username}</div>}
+        {!mine && !grouped && <div className="author">{who.name}</div>}
         {editing ? (
           <EditBox initial={m.content} limit={limit} onCancel={onCancelEdit} onSave={(t) => onSaveEdit(m, t)} />
         ) : (

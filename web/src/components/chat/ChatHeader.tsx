@@ -2,6 +2,7 @@
 // online), the AI controls (stop, regenerate) and the page's own buttons.
 import type { ReactNode } from "react";
 import { useTranslation } from "../../i18n";
+import type { Face } from "../../lib/identity";
 import type { Character, Conversation } from "../../lib/types";
 import { Avatar, Icon } from "../../ui";
 
@@ -9,6 +10,8 @@ export interface ChatHeaderProps {
   conversation: Conversation;
   /** The conversation's AI character, once loaded. */
   mainChar?: Character;
+  /** The avatar: the character, the other person of a DM, or the room. */
+  face: Face;
   onlineCount: number;
   /** A reply is being written: Stop shows. */
   replying: boolean;
@@ -19,13 +22,13 @@ export interface ChatHeaderProps {
   actions?: ReactNode;
 }
 
-export function ChatHeader({ conversation, mainChar, onlineCount, replying, canRegenerate, onStop, onRegenerate, leading, actions }: ChatHeaderProps) {
+export function ChatHeader({ conversation, mainChar, face, onlineCount, replying, canRegenerate, onStop, onRegenerate, leading, actions }: ChatHeaderProps) {
   const { t } = useTranslation();
   const isAi = conversation.kind === "ai_chat";
   return (
     <header className="chat-head">
       {leading}
-      {isAi ? <Avatar name={mainChar?.name ?? conversation.title} url={mainChar?.avatar_url} /> : <Avatar name={conversation.title} />}
+      <Avatar name={face.name} url={face.avatarUrl} seed={face.seed} />
       <div className="grow">
         <h2 className="chat-title">{conversation.kind === "channel" ? `# ${conversation.title}` : conversation.title}</h2>
         <div className="muted small">

@@ -1,14 +1,16 @@
-// The conversation's messages in order, with date separators and author groups; stays at the
-// bottom while new text arrives unless the reader scrolled up, and keeps the reader's place when
-// older messages are added above.
-import { Fragment, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState, type Ref } from "react";
+// The conversation's messages in order, with date separators and author groups, virtualized
+// (virtua: only the rows near the viewport are in the page, so thousands of messages scroll
+// smoothly). It stays at the bottom while new text arrives unless the reader scrolled up;
+// scrolling near the top loads older messages and keeps the reader's place (virtua's `shift`);
+// opened at a search hit it shows that message in the middle and loads newer ones below.
+import { useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState, type Ref } from "react";
+import { Virtualizer, type VirtualizerHandle } from "virtua";
 import { useTranslation } from "../../i18n";
 import { displayItems } from "../../lib/chatState";
 import { layoutMessages } from "../../lib/messageLayout";
-import type { Character } from "../../lib/types";
+import type { CharacterFaces } from "../../lib/identity";
 import { Spinner } from "../../ui";
-import { Bubble } from "./Bubble";
-import { DaySeparator } from "./DaySeparator";
+import { MessageRow, type BubbleActions } from "./MessageRow";
 import type { ConversationModel } from "./useConversation";
 
 export interface MessageListHandle {
@@ -19,75 +21,146 @@ export interface MessageListHandle {
 export interface MessageListProps {
   model: ConversationModel;
   me: number;
-  characters: Record<number, Character>;
+  characters: CharacterFaces;
+  names: Record<number, string>;
+  /** A message to bring into view and mark (a search hit). */
+  focus?: number | null;
   ref?: Ref<MessageListHandle>;
 }
 
-export function MessageList({ model, me, characters, ref }: MessageListProps) {
+/** Within this many pixels of an end, the next page there loads. */
+const LOAD_MARGIN = 600;
+/** Within this many pixels of the bottom, new text keeps the view at the bottom. */
+const STICK_MARGIN = 60;
+/** The list's padding above the first row (styles.css `.messages`). */
+const LIST_PADDING = 12;
+
+export function MessageList({ model, me, characters, names, focus, ref }: MessageListProps) {
   const { t } = useTranslation();
   const { state, loading, online, limit } = model;
   const [editing, setEditing] = useState<number | null>(null);
+  const [paging, setPaging] = useState<"older" | "newer" | null>(null);
   const listRef = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
+  const virt = useRef<VirtualizerHandle>(null);
+  const stick = useRef(!focus);
+  const focusPending = useRef(focus ?? null);
   useImperativeHandle(ref, () => ({ follow: () => void (stick.current = true) }), []);
 
-  const items = useMemo(() => displayItems(state), [state]);
-  const laidOut = useMemo(() => layoutMessages(items, me), [items, me]);
+  // The same functions for the list's lifetime, so rows scrolled past need not render again.
+  const latest = useRef(model);
+  latest.current = model;
+  const actions = useMemo<BubbleActions>(
+    () => ({
+      onEdit: (m) => setEditing(m.id),
+      onCancelEdit: () => setEditing(null),
+      onSaveEdit: (m, content) => void latest.current.saveEdit(m, content).then((ok) => ok && setEditing(null)),
+      onDelete: (m) => void latest.current.remove(m),
+      onRetry: (clientId, content) => void latest.current.deliver(clientId, content),
+      onDiscard: (clientId) => latest.current.discard(clientId),
+    }),
+    [],
+  );
 
-  // Keep the view at the bottom while new text arrives, unless the reader scrolled up.
+  const items = useMemo(() => displayItems(state), [state]);
+  const rows = useMemo(() => layoutMessages(items, me), [items, me]);
+
+  // Rows added above the first one shown (an older page): virtua keeps the distance from the end,
+  // so what the reader looks at stays put.
+  const firstKey = useRef<string | null>(null);
+  const first = rows[0]?.item.key ?? null;
+  const shift = firstKey.current !== null && first !== firstKey.current && rows.some((r) => r.item.key === firstKey.current);
   useLayoutEffect(() => {
+    firstKey.current = first;
+  });
+
+  const toBottom = () => {
     const el = listRef.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [items]);
+  };
+  // New text, or rows measured taller than estimated: keep the newest in view.
+  useLayoutEffect(toBottom, [rows]);
 
-  async function loadOlder() {
-    const el = listRef.current;
-    const before = el ? el.scrollHeight - el.scrollTop : 0;
-    if (!(await model.loadOlder(() => void (stick.current = false)))) return;
-    requestAnimationFrame(() => {
-      if (el) el.scrollTop = el.scrollHeight - before;
-    });
+  // Opened at a search hit: scroll it to the middle once it is loaded.
+  useEffect(() => {
+    focusPending.current = focus ?? null;
+    if (focus) stick.current = false;
+  }, [focus]);
+  useEffect(() => {
+    const f = focusPending.current;
+    if (!f) return;
+    const at = rows.findIndex((r) => r.item.kind === "message" && r.item.message.id === f);
+    if (at < 0) return;
+    focusPending.current = null;
+    virt.current?.scrollToIndex(at, { align: "center" });
+  }, [rows]);
+
+  async function page(which: "older" | "newer") {
+    if (paging) return;
+    setPaging(which);
+    try {
+      if (which === "older") await model.loadOlder(() => void (stick.current = false));
+      else await model.loadNewer();
+    } finally {
+      setPaging(null);
+    }
   }
 
+  // Scrolled near an end that has more: the next page there loads.
+  function onScroll() {
+    const el = listRef.current;
+    if (!el) return;
+    const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
+    stick.current = state.newerFrom === null && fromBottom < STICK_MARGIN;
+    if (paging || loading) return;
+    if (state.hasMore && el.scrollTop < LOAD_MARGIN) void page("older");
+    else if (state.newerFrom !== null && fromBottom < LOAD_MARGIN) void page("newer");
+  }
+  // A first page shorter than the view cannot be scrolled: load on until it fills or ends.
+  useEffect(() => {
+    const el = listRef.current;
+    if (el && !loading && !paging && state.hasMore && el.scrollHeight <= el.clientHeight) void page("older");
+  }); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const pager = (which: "older" | "newer") =>
+    paging === which ? (
+      <div className={`pager ${which}`}>
+        <Spinner />
+      </div>
+    ) : (
+      <button type="button" className={`pager ${which} ghost small`} onClick={() => void page(which)}>
+        {which === "older" ? t("chat.loadOlder") : t("chat.loadNewer")}
+      </button>
+    );
+
   return (
-    <div
-      className="messages"
-      ref={listRef}
-      role="log"
-      aria-live="polite"
-      aria-relevant="additions"
-      onScroll={(e) => {
-        const el = e.currentTarget;
-        stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
-      }}
-    >
-      {state.hasMore && (
-        <button type="button" className="ghost load-older" onClick={loadOlder}>
-          {t("chat.loadOlder")}
+    <div className="messages-wrap">
+      {state.hasMore && pager("older")}
+      <div className="messages" ref={listRef} role="log" aria-live="polite" aria-relevant="additions" onScroll={onScroll} data-count={items.length}>
+        {loading && !state.messages.length ? <Spinner /> : null}
+        {!loading && !items.length && <div className="muted center pad">{t("chat.empty")}</div>}
+        <Virtualizer ref={virt} scrollRef={listRef} startMargin={LIST_PADDING} data={rows} shift={shift} bufferSize={400} onResize={toBottom}>
+          {(row) => (
+            <MessageRow
+              key={row.item.key}
+              row={row}
+              me={me}
+              characters={characters}
+              names={names}
+              highlighted={!!focus && row.item.kind === "message" && row.item.message.id === focus}
+              editing={row.item.kind === "message" && editing === row.item.message.id}
+              online={online}
+              limit={limit}
+              actions={actions}
+            />
+          )}
+        </Virtualizer>
+      </div>
+      {state.newerFrom !== null && pager("newer")}
+      {state.newerFrom !== null && (
+        <button type="button" className="to-latest primary small" onClick={() => model.toLatest()}>
+          {t("chat.toLatest")}
         </button>
       )}
-      {loading && !state.messages.length ? <Spinner /> : null}
-      {!loading && !items.length && <div className="muted center pad">{t("chat.empty")}</div>}
-      {laidOut.map(({ item, day, grouped }) => (
-        <Fragment key={item.key}>
-          {day && <DaySeparator day={day} />}
-          <Bubble
-            grouped={grouped}
-            item={item}
-            me={me}
-            characters={characters}
-            editing={item.kind === "message" && editing === item.message.id}
-            onEdit={(m) => setEditing(m.id)}
-            onCancelEdit={() => setEditing(null)}
-            onSaveEdit={(m, content) => void model.saveEdit(m, content).then((ok) => ok && setEditing(null))}
-            onDelete={(m) => void model.remove(m)}
-            onRetry={(clientId, content) => void model.deliver(clientId, content)}
-            onDiscard={model.discard}
-            online={online}
-            limit={limit}
-          />
-        </Fragment>
-      ))}
     </div>
   );
 }

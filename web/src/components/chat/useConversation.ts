@@ -7,7 +7,7 @@ import { t as tr } from "../../i18n";
 import { ApiError, errorText } from "../../lib/api";
 import * as ep from "../../lib/endpoints";
 import {
-  activeJob, addPending, applyEvent, emptyChat, failPending, limitFromError, mergeMessages, removePending, resetMessages,
+  activeJob, addPending, applyEvent, emptyChat, failPending, limitFromError, mergeMessages, mergeNewer, removePending, resetAround, resetMessages,
   type ChatState,
 } from "../../lib/chatState";
 import { GatewayError } from "../../lib/protocol";
@@ -23,7 +23,11 @@ export interface ConversationCallbacks {
   onFollow?(): void;
 }
 
-export function useConversation(conversation: Conversation, callbacks: ConversationCallbacks) {
+/**
+ * `focus`: a message to open the conversation at (a search hit): the history around it is
+ * loaded instead of the latest page, and newer pages load as the reader scrolls down.
+ */
+export function useConversation(conversation: Conversation, callbacks: ConversationCallbacks, focus?: number | null) {
   const app = useApp();
   const { api, gw, user, sessionEpoch } = app;
   const id = conversation.id;
@@ -51,17 +55,43 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
     }
   }, [api, id]);
 
-  // History over REST, then live events; a reset from the gateway reloads.
+  // The message a window in older history was opened at; a reset from the gateway reopens it.
+  const windowAt = useRef<number | null>(null);
+  const openAt = useCallback(async (messageId: number) => {
+    windowAt.current = messageId;
+    const seq = ++loadSeq.current;
+    try {
+      const [older, newer] = await Promise.all([
+        ep.messages(app, id, { before: messageId + 1, limit: 25 }),
+        ep.messages(app, id, { after: messageId, limit: 25 }),
+      ]);
+      if (seq !== loadSeq.current) return;
+      setState((s) => resetAround(s, older.items, older.has_more, newer.items, newer.has_more));
+      setError(null);
+    } catch (e) {
+      if (seq === loadSeq.current) setError(e);
+    } finally {
+      if (seq === loadSeq.current) setLoading(false);
+    }
+  }, [api, id]);
+  const focusRef = useRef(focus);
+  focusRef.current = focus;
+
+  // History over REST (around the focused message, else the latest), then live events; a reset
+  // from the gateway reloads the latest.
   useEffect(() => {
     setState(emptyChat);
     setLoading(true);
     setError(null);
     setTyping({});
     setOnline(new Set());
-    cbs.current.onFollow?.();
-    void reload();
+    if (focusRef.current) void openAt(focusRef.current);
+    else {
+      cbs.current.onFollow?.();
+      void reload();
+    }
     const off = gw.subscribe(id, {
-      onReset: () => void reload(),
+      onReset: () => void (windowAt.current ? openAt(windowAt.current) : reload()),
       onEvent: (ev) => {
         if (ev.type === "typing") {
           if (ev.user_id !== user.id) setTyping((t) => ({ ...t, [ev.user_id]: { name: ev.username, until: Date.now() + 4000 } }));
@@ -88,7 +118,14 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
       onError: (code, message) => setError(new ApiError(404, code, code === "removed" ? tr("chat.removed") : message)),
     });
     return off;
-  }, [id, gw, reload, user.id]);
+  }, [id, gw, reload, user.id]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Another search hit in the same conversation.
+  const firstFocus = useRef(focus);
+  useEffect(() => {
+    if (focus && focus !== firstFocus.current) void openAt(focus);
+    firstFocus.current = undefined;
+  }, [focus, openAt]);
 
   // Logged in again after the session ended: what failed meanwhile loads now.
   const firstEpoch = useRef(sessionEpoch);
@@ -144,6 +181,29 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
     }
   }
 
+  /** The page after the newest message of a window in older history. */
+  async function loadNewer(): Promise<boolean> {
+    const from = state.newerFrom;
+    if (from === null) return false;
+    try {
+      const page = await ep.messages(app, id, { after: from, limit: 50 });
+      setState((s) => (s.newerFrom === from ? mergeNewer(s, page.items, page.has_more) : s));
+      // Reached the live end: from here on it is the ordinary latest view.
+      if (!page.has_more) windowAt.current = null;
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    }
+  }
+
+  /** Back to the latest messages from a window in older history. */
+  function toLatest() {
+    windowAt.current = null;
+    cbs.current.onFollow?.();
+    void reload();
+  }
+
   async function deliver(clientId: string, content: string) {
     setState((s) => failPending(s, clientId, ""));
     try {
@@ -173,6 +233,10 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
 
   async function send(content: string) {
     const clientId = randomId();
+    if (state.newerFrom !== null) {
+      windowAt.current = null;
+      void reload();
+    }
     cbs.current.onFollow?.();
     setState((s) => addPending(s, clientId, content));
     await deliver(clientId, content);
@@ -217,11 +281,11 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
   }
 
   const discard = (clientId: string) => setState((s) => removePending(s, clientId));
-  const typingNames = useMemo(() => Object.values(typing).map((t) => t.name), [typing]);
+  const typingPeople = useMemo(() => Object.entries(typing).map(([id, t]) => ({ id: Number(id), username: t.name })), [typing]);
 
   return {
-    state, loading, error, setError, online, limit, job, typingNames,
-    reload, loadOlder, deliver, send, stop, regenerate, saveEdit, remove, discard,
+    state, loading, error, setError, online, limit, job, typingPeople,
+    reload, loadOlder, loadNewer, toLatest, deliver, send, stop, regenerate, saveEdit, remove, discard,
   };
 }
 
