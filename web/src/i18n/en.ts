@@ -86,6 +86,7 @@ export const en = {
     emptyBefore: "Pick a character in ",
     emptyMiddle: ", message a friend in ",
     emptyAfter: ", or create a group.",
+    settings: "Conversation settings",
     pickTitle: "Pick a conversation",
     pickText: "Or start one with an AI character from the gallery.",
     browse: "Browse characters",

@@ -87,6 +87,7 @@ export const ko: Catalogue & { errors: Record<string, string> } = {
     emptyBefore: "",
     emptyMiddle: "에서 캐릭터를 고르거나 ",
     emptyAfter: "에서 친구에게 메시지를 보내거나, 그룹을 만드세요.",
+    settings: "대화 설정",
     pickTitle: "대화를 고르세요",
     pickText: "또는 갤러리에서 AI 캐릭터와 대화를 시작하세요.",
     browse: "캐릭터 둘러보기",

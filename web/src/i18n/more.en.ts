@@ -39,6 +39,12 @@ export const moreEn = {
     sendRequest: "Send friend request",
     blockedName: "Blocked {{name}}",
   },
+  conversation: {
+    settingsTitle: "Conversation settings",
+    name: "Name",
+    delete: "Delete conversation",
+    confirmDelete: "Delete “{{title}}” and all its messages for everyone?",
+  },
   characters: {
     imported: "Imported {{name}}",
     importVisibility: "Visibility of imported cards",
@@ -58,6 +64,9 @@ export const moreEn = {
     private: "private",
     noDescription: "No description.",
     chat: "Chat",
+    continueTitle: "You already chat with {{name}}",
+    continueText: "Continue a chat, or start a new one.",
+    newChat: "New chat",
     noMatch: "No characters match",
     none: "No characters yet",
     createOne: "Create one",

@@ -37,6 +37,12 @@ export const moreKo: MoreCatalogue = {
     sendRequest: "친구 요청 보내기",
     blockedName: "{{name}} 님을 차단했습니다",
   },
+  conversation: {
+    settingsTitle: "대화 설정",
+    name: "이름",
+    delete: "대화 삭제",
+    confirmDelete: "“{{title}}” 대화와 모든 메시지를 모두에게서 삭제할까요?",
+  },
   characters: {
     imported: "{{name}}을(를) 가져왔습니다",
     importVisibility: "가져온 카드의 공개 범위",
@@ -56,6 +62,9 @@ export const moreKo: MoreCatalogue = {
     private: "비공개",
     noDescription: "설명이 없습니다.",
     chat: "대화하기",
+    continueTitle: "{{name}}와(과) 이미 대화 중이에요",
+    continueText: "이어서 대화하거나 새 대화를 시작하세요.",
+    newChat: "새 대화",
     noMatch: "맞는 캐릭터가 없습니다",
     none: "아직 캐릭터가 없습니다",
     createOne: "새로 만들거나",

@@ -215,3 +215,15 @@ export const story = ({ client }: Clients, id: number): Read<Schemas["StoryView"
 ];
 export const createStory = ({ client }: Clients, body: Schemas["CreateStoryRequest"]) => unwrap(client.POST(`${P}/stories`, { body }));
 export const stopStory = ({ client }: Clients, id: number) => unwrap(client.POST(`${P}/stories/{id}/stop`, { params: { path: { id } } }));
+
+// ---- managing one's conversations
+export const renameConversation = ({ client }: Clients, id: number, title: string) =>
+  unwrap(client.PATCH(`${P}/conversations/{id}`, { params: { path: { id } }, body: { title } })) as Promise<unknown> as Promise<Conversation>;
+export const deleteConversation = ({ client }: Clients, id: number) =>
+  unwrap(client.DELETE(`${P}/conversations/{id}`, { params: { path: { id } } }));
+/** One's AI chats with a character, newest first (from the conversation list). */
+export const chatsWithCharacter = async (app: Clients, characterId: number): Promise<Conversation[]> => {
+  const [, load] = conversationList(app);
+  const page = await load();
+  return page.items.filter((c) => c.kind === "ai_chat" && c.character_id === characterId);
+};

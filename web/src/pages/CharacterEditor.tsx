@@ -6,7 +6,8 @@ import { navigate } from "../lib/router";
 import type { Character } from "../lib/types";
 import { useTranslation } from "../i18n";
 import { Avatar, ErrorBox, Field, Icon, Link, Select, Spinner, fieldError } from "../ui";
-import { exportCard, startChat } from "./Characters";
+import { exportCard } from "./Characters";
+import { useStartChat } from "../components/StartChat";
 import * as E from "../lib/endpoints";
 
 interface Form {
@@ -51,6 +52,7 @@ export function CharacterEditor({ id }: { id: number | null }) {
   const [loading, setLoading] = useState(!!id);
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const chat = useStartChat(setError);
 
   useEffect(() => {
     if (!id) return;
@@ -129,7 +131,7 @@ export function CharacterEditor({ id }: { id: number | null }) {
         </div>
         {id && original && (
           <div className="row wrap">
-            <button type="button" className="primary" onClick={() => startChat(app, id).catch(setError)}>
+            <button type="button" className="primary" onClick={() => chat.start(id, original.name)}>
               {t("characters.chat")}
             </button>
             <button type="button" className="ghost" onClick={() => exportCard(app, original, "json").catch(setError)}>
@@ -195,6 +197,7 @@ export function CharacterEditor({ id }: { id: number | null }) {
           </button>
         </div>
       </form>
+      {chat.dialog}
     </div>
   );
 }

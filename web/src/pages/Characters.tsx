@@ -7,6 +7,7 @@ import * as E from "../lib/endpoints";
 import { searchCharacters, type Clients } from "../lib/endpoints";
 import { navigate } from "../lib/router";
 import type { Character } from "../lib/types";
+import { useStartChat } from "../components/StartChat";
 import { Avatar, Empty, ErrorBox, Icon, Link, Spinner, Tabs, saveBlob } from "../ui";
 
 const PAGE = 24;
@@ -16,11 +17,6 @@ export async function exportCard(app: Clients, c: Character, format: "json" | "p
   const disposition = res.headers.get("Content-Disposition") ?? "";
   const name = /filename="?([^"]+)"?/.exec(disposition)?.[1] ?? `${c.name}.${format}`;
   saveBlob(await res.blob(), name);
-}
-
-export async function startChat(app: Clients, characterId: number) {
-  const conv = await E.createConversation(app, { kind: "ai_chat", character_id: characterId });
-  navigate(`/chats/${conv.id}`);
 }
 
 export function CharactersPage() {
@@ -37,6 +33,7 @@ export function CharactersPage() {
   const [error, setError] = useState<unknown>(null);
   const [importVisibility, setImportVisibility] = useState("private");
   const fileRef = useRef<HTMLInputElement>(null);
+  const chat = useStartChat(setError);
 
   useEffect(() => {
     const t = setTimeout(() => setQuery(search.trim()), 300);
@@ -143,7 +140,7 @@ export function CharactersPage() {
               ))}
             </div>
             <div className="row wrap card-actions">
-              <button type="button" className="primary small" onClick={() => startChat(app, c.id).catch(setError)}>
+              <button type="button" className="primary small" onClick={() => chat.start(c.id, c.name)}>
                 {t("characters.chat")}
               </button>
               {(c.owner_id === user.id || user.role === "admin") && (
@@ -176,6 +173,7 @@ export function CharactersPage() {
           </button>
         </div>
       )}
+      {chat.dialog}
     </div>
   );
 }

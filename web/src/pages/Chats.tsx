@@ -4,7 +4,7 @@ import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } fro
 import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
 import * as ep from "../lib/endpoints";
-import { t as tr } from "../i18n";
+import { t as tr, withScreenMessages } from "../i18n";
 import { ChatView } from "../components/chat/ChatView";
 import { navigate } from "../lib/router";
 import type { Conversation, Member, Message } from "../lib/types";
@@ -15,6 +15,9 @@ type Filter = "all" | "ai_chat" | "direct" | "group";
 // Opened from a conversation's header only: kept out of the first download (issue 21's budget).
 const MembersPanel = lazy(() => import("../components/Members").then((m) => ({ default: m.MembersPanel })));
 const NewGroup = lazy(() => import("../components/chats/NewGroup").then((m) => ({ default: m.NewGroup })));
+const ConversationSettings = lazy(() => withScreenMessages(import("../components/chats/ConversationSettings")).then((m) => ({ default: m.ConversationSettings })));
+// Shown while a search is typed: its own small chunk.
+const SearchResults = lazy(() => import("../components/chats/SearchResults").then((m) => ({ default: m.SearchResults })));
 const PublicRooms = lazy(() => import("../components/chats/PublicRooms").then((m) => ({ default: m.PublicRooms })));
 
 function preview(m: Message | null | undefined, me: number): string {
@@ -25,7 +28,7 @@ function preview(m: Message | null | undefined, me: number): string {
 }
 
 /** Searching my messages across every conversation I am in (`GET /messages/search`). */
-interface MessageSearch {
+export interface MessageSearch {
   query: string;
   setQuery: (q: string) => void;
   /** A search is shown (at least two characters typed). */
@@ -63,50 +66,6 @@ function useMessageSearch(): MessageSearch {
   return { query, setQuery, active, results, error };
 }
 
-/** The text around the first match, with the match marked. */
-function Snippet({ text, query }: { text: string; query: string }) {
-  const at = text.toLowerCase().indexOf(query.toLowerCase());
-  if (at < 0) return <>{text.slice(0, 120)}</>;
-  const start = Math.max(0, at - 40);
-  return (
-    <>
-      {start > 0 && "…"}
-      {text.slice(start, at)}
-      <mark>{text.slice(at, at + query.length)}</mark>
-      {text.slice(at + query.length, at + query.length + 80)}
-    </>
-  );
-}
-
-function SearchResults({ search, title, openId }: { search: MessageSearch; title: (cid: number) => string; openId: number | null }) {
-  const { user } = useApp();
-  const { t } = useTranslation();
-  if (search.error) return <ErrorBox error={search.error} />;
-  if (!search.results) return <Spinner />;
-  if (!search.results.length) return <Empty title={t("chats.noResults")}>{t("chats.noResultsText", { query: search.query.trim() })}</Empty>;
-  return (
-    <ul className="conv-list" aria-label={t("chats.searchResults")}>
-      {search.results.map((m) => (
-        <li key={m.id}>
-          <Link to={`/chats/${m.conversation_id}?m=${m.id}`} className={`conv${m.conversation_id === openId ? " active" : ""}`}>
-            <Avatar name={title(m.conversation_id)} />
-            <span className="conv-main">
-              <span className="conv-top">
-                <strong className="ellipsis">{title(m.conversation_id)}</strong>
-                <span className="muted small">{timeAgo(m.created_at)}</span>
-              </span>
-              <span className="muted small">
-                {m.role === "assistant" ? "" : m.author_id === user.id ? t("chats.you") : m.author_username ? `${m.author_username}: ` : ""}
-                <Snippet text={m.content} query={search.query.trim()} />
-              </span>
-            </span>
-          </Link>
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 export function ChatsPage({ id, focus }: { id: number | null; focus?: number | null }) {
   const app = useApp();
   const { api, gw, user, sessionEpoch } = app;
@@ -115,6 +74,7 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
   const [creating, setCreating] = useState(false);
   const [browsing, setBrowsing] = useState(false);
   const [showMembers, setShowMembers] = useState(false);
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const [membersTick, setMembersTick] = useState(0);
   const [online, setOnline] = useState<Set<number>>(new Set());
   // Polled as a fallback for whatever the socket does not tell (new conversations while offline).
@@ -229,7 +189,9 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
           />
         </div>
         {search.active ? (
-          <SearchResults search={search} title={searchTitle} openId={id} />
+          <Suspense fallback={<Spinner />}>
+            <SearchResults search={search} title={searchTitle} openId={id} />
+          </Suspense>
         ) : (
           <>
         <Tabs
@@ -299,11 +261,18 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
               </button>
             }
             actions={
-              current.kind === "group" || current.kind === "direct" ? (
-                <button type="button" onClick={() => setShowMembers((s) => !s)} aria-expanded={showMembers} aria-label={t("chats.members")}>
-                  <Icon name="users" size={16} /> <span className="hide-sm">{t("chats.members")}</span>
-                </button>
-              ) : null
+              <>
+                {(current.kind === "group" || current.kind === "direct") && (
+                  <button type="button" onClick={() => setShowMembers((s) => !s)} aria-expanded={showMembers} aria-label={t("chats.members")}>
+                    <Icon name="users" size={16} /> <span className="hide-sm">{t("chats.members")}</span>
+                  </button>
+                )}
+                {(current.kind === "group" || current.kind === "ai_chat") && (
+                  <button type="button" onClick={() => setSettingsOpen(true)} aria-label={t("chats.settings")} title={t("chats.settings")}>
+                    <Icon name="gear" size={16} />
+                  </button>
+                )}
+              </>
             }
             side={
               showMembers ? (
@@ -343,6 +312,25 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
             navigate(`/chats/${c.id}`);
           }}
         />
+        </Suspense>
+      )}
+      {settingsOpen && current && (
+        <Suspense fallback={null}>
+          <ConversationSettings
+            conversation={current}
+            onClose={() => setSettingsOpen(false)}
+            onChanged={(c) => {
+              setSettingsOpen(false);
+              setConvs((cs) => cs.map((x) => (x.id === c.id ? { ...x, title: c.title } : x)));
+              list.reload();
+            }}
+            onDeleted={() => {
+              setSettingsOpen(false);
+              setConvs((cs) => cs.filter((x) => x.id !== current.id));
+              list.reload();
+              navigate("/chats");
+            }}
+          />
         </Suspense>
       )}
       {browsing && (

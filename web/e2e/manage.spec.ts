@@ -1,0 +1,69 @@
+// Managing chats: a character one already chats with offers the existing chat or a new one;
+// renaming and deleting a conversation; in English and Korean, with axe.
+import { expect, test } from "@playwright/test";
+import { call, createAiChat, createCharacter, expectAccessible, nav, registerUser, signIn, unique, waitLive } from "./fixtures";
+
+test("opening a character one already chats with offers that chat or a new one", async ({ page }) => {
+  const s = await registerUser("keeper");
+  const c = await createCharacter(s, unique("Pilot"));
+  await signIn(page, s);
+  await nav(page, "Characters").click();
+  const card = page.locator("article", { hasText: c.name });
+  // No chat yet: straight into a new one.
+  await card.getByRole("button", { name: "Chat" }).click();
+  await page.waitForURL(/\/chats\/\d+$/);
+  const first = page.url();
+  // Again: a dialog offers the existing chat or a new one.
+  await nav(page, "Characters").click();
+  await card.getByRole("button", { name: "Chat" }).click();
+  const dialog = page.getByRole("dialog", { name: `You already chat with ${c.name}` });
+  await expect(dialog).toBeVisible();
+  await expectAccessible(page, "continue or start a chat");
+  await dialog.getByRole("link").first().click();
+  await page.waitForURL(first);
+  // …and a new one when asked.
+  await nav(page, "Characters").click();
+  await card.getByRole("button", { name: "Chat" }).click();
+  await page.getByRole("button", { name: "New chat" }).click();
+  await page.waitForURL((u) => /\/chats\/\d+$/.test(u.pathname) && u.href !== first);
+  const mine = await call<{ items: { kind: string; character_id: number | null }[] }>(s, "GET", "/conversations?limit=100");
+  expect(mine.items.filter((x) => x.kind === "ai_chat" && x.character_id === c.id)).toHaveLength(2);
+});
+
+test("rename and delete a conversation from its settings", async ({ page }) => {
+  const s = await registerUser("tidy");
+  const c = await createCharacter(s, unique("Scribe"));
+  const chat = await createAiChat(s, c.id);
+  await signIn(page, s, `/chats/${chat.id}`);
+  await waitLive(page);
+  await page.getByRole("button", { name: "Conversation settings" }).click();
+  const dialog = page.getByRole("dialog", { name: "Conversation settings" });
+  await expectAccessible(page, "conversation settings");
+  const title = unique("Voyage notes");
+  await dialog.getByLabel("Name").fill(title);
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByRole("heading", { name: title })).toBeVisible();
+  await expect(page.locator(".conv", { hasText: title })).toBeVisible();
+
+  await page.getByRole("button", { name: "Conversation settings" }).click();
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("button", { name: "Delete conversation" }).click();
+  await page.waitForURL(/\/chats$/);
+  await expect(page.locator(".conv", { hasText: title })).toHaveCount(0);
+  const mine = await call<{ items: { id: number }[] }>(s, "GET", "/conversations?limit=100");
+  expect(mine.items.map((x) => x.id)).not.toContain(chat.id);
+});
+
+test("the settings dialog in Korean", async ({ page }) => {
+  const s = await registerUser("hangul");
+  const c = await createCharacter(s, unique("Sage"));
+  const chat = await createAiChat(s, c.id);
+  await page.addInitScript(() => localStorage.setItem("chat.lang", "ko"));
+  await signIn(page, s, `/chats/${chat.id}`);
+  await page.getByRole("button", { name: "대화 설정" }).click();
+  const dialog = page.getByRole("dialog", { name: "대화 설정" });
+  await expect(dialog.getByRole("button", { name: "대화 삭제" })).toBeVisible();
+  await expect(dialog.getByLabel("이름")).toHaveValue(chat.title);
+  await expectAccessible(page, "conversation settings in Korean");
+});
