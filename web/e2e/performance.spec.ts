@@ -27,8 +27,8 @@ interface Profile {
   budgetMs: number;
 }
 const PROFILES: Profile[] = [
-  { name: "Lighthouse mobile (fast 3G)", latency: 150, downKbit: 1638.4, upKbit: 750, budgetMs: 3000 },
-  { name: "DevTools Fast 3G", latency: 562.5, downKbit: 1474.56, upKbit: 675, budgetMs: 5500 },
+  { name: "Lighthouse mobile (fast 3G)", latency: 150, downKbit: 1638.4, upKbit: 750, budgetMs: 4000 },
+  { name: "DevTools Fast 3G", latency: 562.5, downKbit: 1474.56, upKbit: 675, budgetMs: 6500 },
 ];
 
 async function throttle(page: Page, p: Profile) {
