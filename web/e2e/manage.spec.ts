@@ -67,3 +67,46 @@ test("the settings dialog in Korean", async ({ page }) => {
   await expect(dialog.getByLabel("이름")).toHaveValue(chat.title);
   await expectAccessible(page, "conversation settings in Korean");
 });
+
+test("server and channel settings: rename, new invite code, rename and delete a channel; members see no settings", async ({ page, browser }) => {
+  const owner = await registerUser("owner");
+  const member = await registerUser("member");
+  const sv = await call<{ id: number; invite_code: string; channels: { id: number; title: string }[] }>(owner, "POST", "/servers", { name: unique("Fleet"), description: "", visibility: "private" });
+  await call(member, "POST", "/servers/join", { invite_code: sv.invite_code });
+  const logs = await call<{ id: number }>(owner, "POST", `/servers/${sv.id}/channels`, { name: "logs" });
+
+  await signIn(page, owner, `/servers/${sv.id}/${logs.id}`);
+  await expect(page.getByRole("heading", { name: "# logs" })).toBeVisible();
+  // The server: a new name and a new invite code.
+  await page.getByRole("button", { name: "Server settings" }).click();
+  let dialog = page.getByRole("dialog");
+  await expectAccessible(page, "server settings");
+  const name = unique("Armada");
+  await dialog.getByLabel("Server name").fill(name);
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator(".pane-head h2")).toHaveText(name);
+  await page.getByRole("button", { name: "Server settings" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "New invite code" }).click();
+  await expect(page.locator(".server-info code")).not.toHaveText(sv.invite_code);
+  // The channel: renamed, then deleted.
+  await page.getByRole("button", { name: "Channel settings" }).click();
+  dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Channel name").fill("captains log");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("heading", { name: "# captains-log" })).toBeVisible();
+  await page.getByRole("button", { name: "Channel settings" }).click();
+  page.once("dialog", (d) => void d.accept());
+  await page.getByRole("dialog").getByRole("button", { name: "Delete channel" }).click();
+  await expect(page.getByRole("link", { name: "# captains-log" })).toHaveCount(0);
+  const after = await call<{ channels: { id: number }[] }>(owner, "GET", `/servers/${sv.id}`);
+  expect(after.channels.map((c) => c.id)).not.toContain(logs.id);
+
+  // A plain member sees neither button.
+  const ctx = await browser.newContext();
+  const other = await ctx.newPage();
+  await signIn(other, member, `/servers/${sv.id}/${sv.channels[0].id}`);
+  await expect(other.getByRole("heading", { name: `# ${sv.channels[0].title}` })).toBeVisible();
+  await expect(other.getByRole("button", { name: "Server settings" })).toHaveCount(0);
+  await expect(other.getByRole("button", { name: "Channel settings" })).toHaveCount(0);
+  await ctx.close();
+});

@@ -144,6 +144,13 @@ export const moreEn = {
     channelName: "Channel name",
     channelHint: "Lower case; spaces become dashes.",
     topic: "Topic",
+    settings: "Server settings",
+    settingsTitle: "Settings of {{name}}",
+    newInvite: "New invite code",
+    channelSettings: "Channel settings",
+    channelSettingsTitle: "Settings of #{{name}}",
+    deleteChannel: "Delete channel",
+    confirmDeleteChannel: "Delete #{{name}} and its messages?",
   },
   admin: {
     sections: "Dashboard sections",

@@ -142,6 +142,13 @@ export const moreKo: MoreCatalogue = {
     channelName: "채널 이름",
     channelHint: "소문자로 바뀌고, 공백은 대시(-)가 됩니다.",
     topic: "주제",
+    settings: "서버 설정",
+    settingsTitle: "{{name}} 설정",
+    newInvite: "새 초대 코드",
+    channelSettings: "채널 설정",
+    channelSettingsTitle: "#{{name}} 설정",
+    deleteChannel: "채널 삭제",
+    confirmDeleteChannel: "#{{name}} 채널과 메시지를 삭제할까요?",
   },
   admin: {
     sections: "대시보드 구역",

@@ -227,3 +227,9 @@ export const chatsWithCharacter = async (app: Clients, characterId: number): Pro
   const page = await load();
   return page.items.filter((c) => c.kind === "ai_chat" && c.character_id === characterId);
 };
+export const updateServer = ({ client }: Clients, id: number, body: Schemas["UpdateServerRequest"]) =>
+  asServer(unwrap(client.PATCH(`${P}/servers/{id}`, { params: { path: { id } }, body })));
+export const updateChannel = ({ client }: Clients, id: number, channel_id: number, body: Schemas["ChannelRequest"]) =>
+  unwrap(client.PATCH(`${P}/servers/{id}/channels/{channel_id}`, { params: { path: { id, channel_id } }, body })) as Promise<unknown> as Promise<Conversation>;
+export const deleteChannel = ({ client }: Clients, id: number, channel_id: number) =>
+  unwrap(client.DELETE(`${P}/servers/{id}/channels/{channel_id}`, { params: { path: { id, channel_id } } }));

@@ -3,6 +3,8 @@
 import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../appContext";
 import { ChatView } from "../components/chat/ChatView";
+import { ChannelSettings } from "../components/servers/ChannelSettings";
+import { ServerSettings } from "../components/servers/ServerSettings";
 import { navigate } from "../lib/router";
 import * as E from "../lib/endpoints";
 import type { Conversation, Server } from "../lib/types";
@@ -13,7 +15,7 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
   const app = useApp();
   const { t } = useTranslation();
   const servers = useLoad(...E.serverList(app));
-  const [dialog, setDialog] = useState<null | "create" | "join" | "browse" | "channel">(null);
+  const [dialog, setDialog] = useState<null | "create" | "join" | "browse" | "channel" | "settings" | "channelSettings">(null);
   const server = useLoad(...E.server(app, serverId));
   const members = useLoad(...E.serverMembers(app, serverId));
   const [online, setOnline] = useState<Set<number>>(new Set());
@@ -74,6 +76,11 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
           <>
             <div className="pane-head">
               <h2 className="ellipsis">{s.name}</h2>
+              {manager && (
+                <button type="button" className="ghost small" onClick={() => setDialog("settings")} aria-label={t("servers.settings")} title={t("servers.settings")}>
+                  <Icon name="gear" size={16} />
+                </button>
+              )}
               <button type="button" className="ghost back" onClick={() => navigate("/servers")} aria-label={t("servers.back")}>
                 <Icon name="back" />
               </button>
@@ -141,6 +148,13 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
             conversation={channel}
             onPresence={setOnline}
             onMembersChanged={() => members.reload()}
+            actions={
+              manager ? (
+                <button type="button" onClick={() => setDialog("channelSettings")} aria-label={t("servers.channelSettings")} title={t("servers.channelSettings")}>
+                  <Icon name="gear" size={16} />
+                </button>
+              ) : null
+            }
             leading={
               <button type="button" className="ghost back" onClick={() => navigate(`/servers/${s.id}`)} aria-label={t("servers.backToChannels")}>
                 <Icon name="back" />
@@ -154,6 +168,16 @@ export function ServersPage({ serverId, channelId }: { serverId: number | null; 
       {dialog === "create" && <CreateServer onClose={() => setDialog(null)} onDone={(sv) => { setDialog(null); servers.reload(); navigate(`/servers/${sv.id}`); }} />}
       {dialog === "join" && <JoinServer onClose={() => setDialog(null)} onDone={(sv) => { setDialog(null); servers.reload(); navigate(`/servers/${sv.id}`); }} />}
       {dialog === "browse" && <BrowseServers onClose={() => setDialog(null)} onDone={(id) => { setDialog(null); servers.reload(); navigate(`/servers/${id}`); }} />}
+      {dialog === "settings" && s && <ServerSettings server={s} onClose={() => setDialog(null)} onSaved={() => { setDialog(null); servers.reload(); server.reload(); }} />}
+      {dialog === "channelSettings" && s && channel && (
+        <ChannelSettings
+          serverId={s.id}
+          channel={channel}
+          onClose={() => setDialog(null)}
+          onSaved={() => { setDialog(null); server.reload(); }}
+          onDeleted={() => { setDialog(null); server.reload(); navigate(`/servers/${s.id}`); }}
+        />
+      )}
       {dialog === "channel" && s && <CreateChannel serverId={s.id} onClose={() => setDialog(null)} onDone={(c) => { setDialog(null); server.reload(); navigate(`/servers/${s.id}/${c.id}`); }} />}
     </div>
   );
