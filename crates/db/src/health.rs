@@ -13,8 +13,10 @@ use diesel::RunQueryDsl;
 
 use crate::{DbConn, DbError};
 
-/// Larger than a SQLite page (4 KiB), so the probe needs a new page like a real insert does.
-const PROBE_BYTES: usize = 8 * 1024;
+/// Many SQLite pages, so the probe needs new pages like a real insert does. A heuristic on a
+/// really full disk: space SQLite already holds (its WAL file) can let a probe pass while larger
+/// writes still fail, so `/ready` may turn back to ok early; those writes still answer 503.
+const PROBE_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct StorageHealth {
