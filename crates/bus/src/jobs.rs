@@ -67,14 +67,16 @@ pub struct GroupInfo {
     pub last_delivered_id: String,
 }
 
-/// Resets the idle time of an entry, but only while `consumer` still owns it: a job another
-/// worker already took over stays with that worker. KEYS: stream. ARGV: group, consumer, id.
+/// Resets the idle time of an entry and renews its lease, but only while `consumer` still owns
+/// it: a job another worker already took over stays with that worker. The lease key shares the
+/// stream's slot (see `Keys::job_lease`). KEYS: stream, lease. ARGV: group, consumer, id, lease ms.
 static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
 return 1
 "#,
     )
@@ -378,33 +380,42 @@ impl JobConsumer {
     /// Acknowledges a job (after its reply is persisted). Idempotent.
     pub async fn ack(&self, id: impl AsRef<str>) -> Result<(), BusError> {
         let mut conn = self.bus.conn().await?;
-        let _: u64 = redis::cmd("XACK")
+        let _: (u64, u64) = redis::pipe()
+            .cmd("XACK")
             .arg(&self.stream)
             .arg(&self.group)
             .arg(id.as_ref())
+            .cmd("DEL")
+            .arg(self.bus.keys().job_lease(id.as_ref()))
             .query_async(&mut conn)
             .await?;
         Ok(())
     }
 
-    /// Tells the group this consumer is still working on `id`, resetting its idle time so
-    /// `reclaim` elsewhere does not steal a long generation. Returns `false` when the entry is no
-    /// longer this consumer's (acknowledged, or already taken over): stop working on it.
-    pub async fn touch(&self, id: impl AsRef<str>) -> Result<bool, BusError> {
+    /// Tells the group this consumer is still working on `id`: resets its idle time and holds
+    /// its lease for `lease`, so `reclaim` elsewhere does not take it before the lease runs out
+    /// (a heartbeat renews it well before; a worker that stops renewing it is dead or hung).
+    /// Returns `false` when the entry is no longer this consumer's (acknowledged, or already
+    /// taken over): stop working on it.
+    pub async fn touch(&self, id: impl AsRef<str>, lease: Duration) -> Result<bool, BusError> {
         let mut inv = TOUCH.prepare_invoke();
         inv.key(&self.stream)
+            .key(self.bus.keys().job_lease(id.as_ref()))
             .arg(&self.group)
             .arg(&self.consumer)
-            .arg(id.as_ref());
+            .arg(id.as_ref())
+            .arg(lease.as_millis().max(1) as u64);
         let mut conn = self.bus.conn().await?;
         let owned: i64 = inv.invoke_async(&mut conn).await?;
         Ok(owned == 1)
     }
 
-    /// Takes over up to `count` entries idle for at least `min_idle` (their consumer died or
-    /// hangs). Entries already delivered `max_deliveries` times or more, and entries that cannot
-    /// be decoded, are dead-lettered instead. Several workers may reclaim at once: `XCLAIM` with
-    /// `min_idle` lets only one of them win each entry.
+    /// Takes over up to `count` entries idle for at least `min_idle` whose lease (see
+    /// [`JobConsumer::touch`]) has run out: their consumer died or hangs. Entries already
+    /// delivered `max_deliveries` times or more, and entries that cannot be decoded, are
+    /// dead-lettered instead. Several workers may reclaim at once: `XCLAIM` with `min_idle` lets
+    /// only one of them win each entry, and an owner's touch in between (which resets the idle
+    /// time) keeps its entry.
     pub async fn reclaim(
         &self,
         min_idle: Duration,
@@ -434,9 +445,9 @@ impl JobConsumer {
                 Err(e) => return Err(e),
             }
         };
+        let unleased = self.without_lease(pending.ids).await?;
         let mut result = ReclaimResult::default();
-        let (exhausted, retry): (Vec<_>, Vec<_>) = pending
-            .ids
+        let (exhausted, retry): (Vec<_>, Vec<_>) = unleased
             .into_iter()
             .partition(|p| p.times_delivered as u64 >= max_deliveries as u64);
 
@@ -481,6 +492,29 @@ impl JobConsumer {
             }
         }
         Ok(result)
+    }
+
+    /// The pending entries whose lease has run out (or that never had one).
+    async fn without_lease(
+        &self,
+        pending: Vec<redis::streams::StreamPendingId>,
+    ) -> Result<Vec<redis::streams::StreamPendingId>, BusError> {
+        if pending.is_empty() {
+            return Ok(pending);
+        }
+        // One MGET: every lease key shares the job stream's slot.
+        let keys: Vec<String> = pending
+            .iter()
+            .map(|p| self.bus.keys().job_lease(&p.id))
+            .collect();
+        let mut conn = self.bus.conn().await?;
+        let leases: Vec<Option<String>> =
+            redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+        Ok(pending
+            .into_iter()
+            .zip(leases)
+            .filter_map(|(p, lease)| lease.is_none().then_some(p))
+            .collect())
     }
 
     async fn claim<T: redis::FromRedisValue>(

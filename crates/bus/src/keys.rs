@@ -58,6 +58,11 @@ impl Keys {
     pub(crate) fn job_attempts(&self, job_id: &str) -> String {
         format!("{{{}}}:attempts:{job_id}", self.jobs())
     }
+    /// A running job's lease, per stream entry: set by its worker's heartbeat with a short TTL,
+    /// so a dead worker's job is recognised within seconds and a live one is never taken.
+    pub(crate) fn job_lease(&self, entry_id: &str) -> String {
+        format!("{{{}}}:lease:{entry_id}", self.jobs())
+    }
     pub(crate) fn jobs_dead(&self) -> String {
         format!("{}llm.jobs.dead", self.prefix)
     }

@@ -22,6 +22,11 @@ pub enum DbError {
     /// The database cannot be reached right now: pool timeout, refused or closed connection.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database answers but cannot store: disk full, read-only file or transaction, I/O
+    /// error, server shutting down. Also 503, and recorded by the pool so `/ready` reports the
+    /// database as failing until a write succeeds again.
+    #[error("database cannot store: {0}")]
+    Storage(String),
     #[error("database query failed: {0}")]
     Query(DieselError),
     /// A repository closure panicked on the blocking pool.
@@ -43,7 +48,7 @@ impl DbError {
             DbError::NotFound => ErrorCode::NotFound,
             DbError::Conflict(_) => ErrorCode::Conflict,
             DbError::ForeignKey => ErrorCode::Validation,
-            DbError::Unavailable(_) => ErrorCode::Unavailable,
+            DbError::Unavailable(_) | DbError::Storage(_) => ErrorCode::Unavailable,
             DbError::InvalidUrl(_)
             | DbError::Query(_)
             | DbError::Interact(_)
@@ -73,9 +78,48 @@ impl From<DieselError> for DbError {
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => DbError::Unavailable(info.message().to_owned()),
+            // A hot standby, or a database set `default_transaction_read_only` (SQLSTATE 25006).
+            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, info) => {
+                DbError::Storage(one_line(info.message()))
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if is_storage_fault(info.message()) =>
+            {
+                DbError::Storage(one_line(info.message()))
+            }
+            // A failed COMMIT (SQLite writes the WAL there, so a full disk shows up here) is
+            // classified by the commit's own error.
+            DieselError::RollbackErrorOnCommit { commit_error, .. } => DbError::from(*commit_error),
             other => DbError::Query(other),
         }
     }
+}
+
+/// Whether a database error message says the storage, not the query, is at fault.
+///
+/// Diesel keeps neither SQLite's result code nor PostgreSQL's SQLSTATE for these kinds, only the
+/// message, so this table lists the messages: SQLite's fixed `sqlite3_errstr` texts and
+/// PostgreSQL's (English `lc_messages`, as every server we start has). Each line names the code.
+fn is_storage_fault(message: &str) -> bool {
+    const STORAGE_FAULTS: &[&str] = &[
+        // SQLite
+        "database or disk is full", // SQLITE_FULL (also `max_page_count`)
+        "attempt to write a readonly database", // SQLITE_READONLY (file mode, `query_only`)
+        "disk I/O error",           // SQLITE_IOERR
+        "unable to open database file", // SQLITE_CANTOPEN (directory gone)
+        "database is locked",       // SQLITE_BUSY after busy_timeout
+        // PostgreSQL
+        "No space left on device", // 53100 disk_full, from the OS error text
+        "could not extend file",   // 53100 disk_full
+        "Disk quota exceeded",     // 53100 disk_full, EDQUOT
+        "in a read-only transaction", // 25006 read_only_sql_transaction
+        "due to administrator command", // 57P01 admin_shutdown
+        "the database system is shutting down", // 57P03 cannot_connect_now
+        "the database system is starting up", // 57P03
+        "the database system is in recovery mode", // 57P03
+        "crash of another server process", // 57P02 crash_shutdown
+    ];
+    STORAGE_FAULTS.iter().any(|needle| message.contains(needle))
 }
 
 impl From<diesel::ConnectionError> for DbError {

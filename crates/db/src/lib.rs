@@ -15,6 +15,7 @@
 
 mod conn;
 mod error;
+mod health;
 mod migrate;
 mod pool;
 pub mod schema;

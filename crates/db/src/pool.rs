@@ -15,6 +15,7 @@ use diesel::RunQueryDsl;
 
 use crate::conn::{Backend, DbConn, Target, DEFAULT_TIMEOUT};
 use crate::error::one_line;
+use crate::health::{probe_write, StorageHealth};
 use crate::DbError;
 
 /// Pool sizing and timeouts. The timeouts are what turn an outage into a quick 503 instead of
@@ -83,6 +84,7 @@ impl managed::Manager for Manager {
 pub struct DbPool {
     pool: managed::Pool<Manager>,
     backend: Backend,
+    storage: StorageHealth,
 }
 
 impl std::fmt::Debug for DbPool {
@@ -148,7 +150,11 @@ pub async fn connect_with(url: &str, options: PoolOptions) -> Result<DbPool, DbE
         .runtime(Runtime::Tokio1)
         .build()
         .map_err(|e| DbError::InvalidUrl(format!("DATABASE_URL: cannot build the pool: {e}")))?;
-    Ok(DbPool { pool, backend })
+    Ok(DbPool {
+        pool,
+        backend,
+        storage: StorageHealth::default(),
+    })
 }
 
 /// Runs `f` with a pooled connection on the blocking pool.
@@ -163,21 +169,31 @@ where
 {
     let conn = pool.pool.get().await.map_err(from_pool_error)?;
     let span = tracing::Span::current();
-    conn.interact(move |c| {
-        let _entered = span.enter();
-        f(c)
-    })
-    .await
-    .map_err(from_interact_error)?
+    let result = conn
+        .interact(move |c| {
+            let _entered = span.enter();
+            f(c)
+        })
+        .await
+        .map_err(from_interact_error)?;
+    pool.storage.observe(&result);
+    result
 }
 
-/// Answers whether the database is reachable now (for `/ready`).
+/// Answers whether the database is reachable now and, after a storage fault, whether it can store
+/// again (for `/ready`; see [`crate::health`]).
 pub async fn ping(pool: &DbPool) -> Result<(), DbError> {
     run(pool, |conn| {
         diesel::sql_query("SELECT 1").execute(conn)?;
         Ok(())
     })
-    .await
+    .await?;
+    if pool.storage.fault().is_none() {
+        return Ok(());
+    }
+    run(pool, probe_write).await?;
+    pool.storage.clear();
+    Ok(())
 }
 
 fn from_pool_error(err: PoolError<DbError>) -> DbError {

@@ -87,6 +87,8 @@ history_messages = 200
 delta_coalesce_ms = 30
 reclaim_idle_ms = 15000
 reclaim_interval_ms = 1000
+heartbeat_ms = 1000
+lease_ms = 3000
 cache_ttl_ms = 5000
 outbox_interval_ms = 2000
 outbox_relay_after_ms = 10000
@@ -94,6 +96,8 @@ outbox_retention_secs = 86400
 
 [gateway]
 queue_capacity = 256
+max_queue_age_ms = 10000
+send_buffer_bytes = 32768
 max_frame_bytes = 65536
 hard_max_frame_bytes = 131072
 frames_per_sec = 20
@@ -153,6 +157,8 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct GatewaySettings {
     pub queue_capacity: usize,
+    pub max_queue_age_ms: u64,
+    pub send_buffer_bytes: usize,
     pub max_frame_bytes: usize,
     pub hard_max_frame_bytes: usize,
     pub frames_per_sec: u32,
@@ -300,9 +306,14 @@ pub struct LlmSettings {
     /// Token deltas are coalesced into one event per this many milliseconds (the first token
     /// of a reply is sent at once).
     pub delta_coalesce_ms: u64,
-    /// A job unacknowledged and untouched this long belongs to a dead worker and is reclaimed;
-    /// live workers touch their jobs every third of it.
+    /// A job its worker left for redelivery (a retryable failure mid-reply, a database or Redis
+    /// error) is retried by any worker after this long; also the longest a lease can be.
     pub reclaim_idle_ms: u64,
+    /// How often a worker renews the lease of each job it runs.
+    pub heartbeat_ms: u64,
+    /// A running job's lease: a job whose worker has not renewed it for this long (the worker
+    /// died or hangs) is taken over by another worker. Kept at least three heartbeats.
+    pub lease_ms: u64,
     /// How often a worker looks for jobs to reclaim.
     pub reclaim_interval_ms: u64,
     /// How long a worker reuses common prompts, character cards and user names it loaded

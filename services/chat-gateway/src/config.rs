@@ -9,6 +9,14 @@ pub struct GatewayConfig {
     /// Frames waiting to be written to one socket. A socket whose queue is full is a slow
     /// consumer: it is closed with 1013 "slow consumer, resume" instead of delaying anyone.
     pub queue_capacity: usize,
+    /// A socket whose oldest queued frame waited this long for the writer is a slow consumer
+    /// too (closed the same way), however short its queue: a client that stopped reading is
+    /// found in seconds even when events are rare.
+    pub max_queue_age: Duration,
+    /// `SO_SNDBUF` of every WebSocket (0 = the kernel's autotuned default). Kept small so a
+    /// client that stops reading blocks its writer (and ages its queue) after a few KB instead
+    /// of hiding megabytes in kernel buffers.
+    pub send_buffer_bytes: usize,
     /// Largest client frame answered normally; larger ones get a `payload_too_large` error frame.
     pub max_frame_bytes: usize,
     /// Largest frame the decoder buffers at all. Beyond it the stream cannot be resynchronised,
@@ -59,6 +67,8 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         Self {
             queue_capacity: 256,
+            max_queue_age: Duration::from_secs(10),
+            send_buffer_bytes: 32 * 1024,
             max_frame_bytes: 64 * 1024,
             hard_max_frame_bytes: 128 * 1024,
             frames_per_sec: 20,
@@ -91,6 +101,8 @@ impl GatewayConfig {
         let ms = Duration::from_millis;
         Self {
             queue_capacity: g.queue_capacity.max(1),
+            max_queue_age: ms(g.max_queue_age_ms.max(1)),
+            send_buffer_bytes: g.send_buffer_bytes,
             max_frame_bytes: g.max_frame_bytes,
             hard_max_frame_bytes: g.hard_max_frame_bytes.max(g.max_frame_bytes),
             frames_per_sec: g.frames_per_sec,

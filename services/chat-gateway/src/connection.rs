@@ -69,7 +69,8 @@ impl Connection {
         upgraded: Upgraded,
     ) -> impl std::future::Future<Output = ()> {
         let Upgraded { mut io, read_buf } = upgraded;
-        let control = Arc::new(Control::new(gw.cfg.queue_capacity));
+        limit_send_buffer(&io, gw.cfg.send_buffer_bytes);
+        let control = Arc::new(Control::new(gw.cfg.queue_capacity, gw.cfg.max_queue_age));
         let mut out = OutQueue::new(control.clone(), matches!(mode, Mode::Simple(_)));
         let write_timeout = gw.cfg.idle_timeout;
         let hard_max = gw.cfg.hard_max_frame_bytes;
@@ -487,4 +488,15 @@ impl Connection {
 fn expiry_instant(exp: i64) -> Instant {
     let left = exp - chrono::Utc::now().timestamp();
     Instant::now() + Duration::from_secs(left.clamp(0, 10 * 365 * 86_400) as u64)
+}
+
+/// Caps the kernel's send buffer of one socket (see `GatewayConfig::send_buffer_bytes`). Best
+/// effort: a platform that refuses keeps its default, and the queue limits still apply.
+fn limit_send_buffer(io: &tokio::net::TcpStream, bytes: usize) {
+    if bytes == 0 {
+        return;
+    }
+    if let Err(e) = socket2::SockRef::from(io).set_send_buffer_size(bytes) {
+        tracing::debug!(error = %e, "could not set SO_SNDBUF");
+    }
 }

@@ -27,7 +27,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_http::ws::{CloseReason, Codec, Frame, Item, ProtocolError};
 use bytes::{Bytes, BytesMut};
@@ -70,6 +70,8 @@ impl Out {
 pub struct Control {
     queue: Mutex<Queue>,
     capacity: usize,
+    /// The longest the queue's head may wait for the writer (see [`Queue::head_since`]).
+    max_age: Duration,
     close: OnceLock<Closing>,
     /// The writer waits here for frames and for the close decision.
     body_waker: AtomicWaker,
@@ -81,6 +83,12 @@ pub struct Control {
 #[derive(Default)]
 struct Queue {
     items: VecDeque<Out>,
+    /// Since when the frame at the head has been waiting, at least: its push time if it was
+    /// pushed onto an empty queue, else the time the writer took the frame before it. A
+    /// lower bound (per-frame timestamps would double a queue slot), so a socket is never
+    /// called stale too early; the writer taking no frame for `max_age` while one waits is
+    /// exactly a client that stopped reading.
+    head_since: Option<Instant>,
     /// Closed: accepts nothing more (closing, or the writer is gone).
     closed: bool,
 }
@@ -90,6 +98,8 @@ struct Queue {
 pub enum PushError {
     /// The queue holds `capacity` frames: the client is not reading.
     Full,
+    /// The oldest queued frame has waited `max_age`: the client is not reading.
+    Stale,
     /// The socket is closing or gone.
     Closed,
 }
@@ -113,11 +123,13 @@ struct Closing {
 }
 
 impl Control {
-    /// A socket whose queue holds at most `capacity` frames.
-    pub fn new(capacity: usize) -> Self {
+    /// A socket whose queue holds at most `capacity` frames, none waiting longer than
+    /// `max_age`.
+    pub fn new(capacity: usize, max_age: Duration) -> Self {
         Self {
             queue: Mutex::default(),
             capacity: capacity.max(1),
+            max_age,
             close: OnceLock::new(),
             body_waker: AtomicWaker::new(),
             task: Notify::new(),
@@ -136,6 +148,15 @@ impl Control {
                 return Err(PushError::Full);
             }
             let was_empty = q.items.is_empty();
+            let now = Instant::now();
+            if was_empty {
+                q.head_since = Some(now);
+            } else if q
+                .head_since
+                .is_some_and(|since| now.saturating_duration_since(since) >= self.max_age)
+            {
+                return Err(PushError::Stale);
+            }
             q.items.push_back(out);
             was_empty
         };
@@ -168,8 +189,13 @@ impl Control {
     fn pop(&self) -> Option<Out> {
         let mut q = self.lock_queue();
         let out = q.items.pop_front();
-        if q.items.is_empty() && q.items.capacity() > 0 {
-            q.items = VecDeque::new();
+        if q.items.is_empty() {
+            q.head_since = None;
+            if q.items.capacity() > 0 {
+                q.items = VecDeque::new();
+            }
+        } else if out.is_some() {
+            q.head_since = Some(Instant::now());
         }
         out
     }
@@ -562,7 +588,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_and_the_frames_come_out_in_order() {
-        let control = Arc::new(Control::new(2));
+        let control = Arc::new(Control::new(2, Duration::from_secs(60)));
         let mut out = OutQueue::new(control.clone(), false);
         assert_eq!(control.push(text("a")), Ok(()));
         assert_eq!(control.push(text("b")), Ok(()));
@@ -576,8 +602,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_queue_whose_head_waited_max_age_refuses_until_the_writer_takes_a_frame() {
+        let control = Arc::new(Control::new(100, Duration::from_millis(200)));
+        let mut out = OutQueue::new(control.clone(), false);
+        assert_eq!(control.push(text("a")), Ok(()));
+        assert_eq!(control.push(text("b")), Ok(()));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Far from full, but nothing was taken for longer than max_age.
+        assert_eq!(control.push(text("c")), Err(PushError::Stale));
+        // A writer that takes a frame restarts the clock for the next one.
+        assert_eq!(out.next().await.as_deref(), Some(&b"a"[..]));
+        assert_eq!(control.push(text("c")), Ok(()));
+        assert_eq!(out.next().await.as_deref(), Some(&b"b"[..]));
+        assert_eq!(out.next().await.as_deref(), Some(&b"c"[..]));
+        // An empty queue is never stale, however long it stayed empty.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(control.push(text("d")), Ok(()));
+        assert_eq!(control.push(text("e")), Ok(()));
+    }
+
+    #[tokio::test]
     async fn the_writer_wakes_for_a_frame_pushed_while_it_waits() {
-        let control = Arc::new(Control::new(4));
+        let control = Arc::new(Control::new(4, Duration::from_secs(60)));
         let mut out = OutQueue::new(control.clone(), false);
         // In its own task, so only a wake-up (not the timeout's own polling) can finish it.
         let writer = tokio::spawn(async move { out.next().await });
@@ -592,7 +638,7 @@ mod tests {
 
     #[tokio::test]
     async fn close_flushes_the_queue_first_and_then_refuses() {
-        let control = Arc::new(Control::new(4));
+        let control = Arc::new(Control::new(4, Duration::from_secs(60)));
         let mut out = OutQueue::new(control.clone(), false);
         control.push(text("last words")).unwrap();
         assert!(control.close(4000, "bye"));
@@ -605,7 +651,7 @@ mod tests {
 
     #[tokio::test]
     async fn abort_drops_what_is_queued() {
-        let control = Arc::new(Control::new(4));
+        let control = Arc::new(Control::new(4, Duration::from_secs(60)));
         let mut out = OutQueue::new(control.clone(), false);
         control.push(text("never read")).unwrap();
         assert!(control.abort(1013, "slow consumer, resume"));
@@ -620,7 +666,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_writer_refuses_pushes_and_tells_the_connection() {
-        let control = Arc::new(Control::new(4));
+        let control = Arc::new(Control::new(4, Duration::from_secs(60)));
         drop(OutQueue::new(control.clone(), false));
         assert_eq!(control.push(text("x")), Err(PushError::Closed));
         assert!(control.is_done());

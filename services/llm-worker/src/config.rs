@@ -23,10 +23,13 @@ pub struct WorkerConfig {
     /// A provider's `retry-after` longer than this fails the job at once instead of
     /// scheduling it.
     pub max_scheduled_wait: Duration,
+    /// How long a job left for redelivery waits before it is retried.
     pub reclaim_idle: Duration,
     pub reclaim_interval: Duration,
-    /// A third of `reclaim_idle`: two touches may fail (a Redis blip) before a live job can be
-    /// stolen.
+    /// A running job's lease; a job whose lease ran out is taken over (see `lease.rs`).
+    pub lease: Duration,
+    /// How often a running job's lease is renewed: at most a third of the lease, so two
+    /// renewals may fail (a Redis blip) before a live job can be taken.
     pub touch_interval: Duration,
     pub coalesce: Duration,
     /// How long in-flight jobs may run on after a stop before they are abandoned un-acked.
@@ -51,6 +54,9 @@ impl WorkerConfig {
     pub fn from_settings(settings: &Settings) -> Self {
         let llm = &settings.llm;
         let reclaim_idle = Duration::from_millis(llm.reclaim_idle_ms.max(100));
+        // A dead worker's job never waits longer than a job left for redelivery.
+        let lease = Duration::from_millis(llm.lease_ms.max(30)).min(reclaim_idle);
+        let touch_interval = Duration::from_millis(llm.heartbeat_ms.max(10)).min(lease / 3);
         Self {
             group: GROUP.to_owned(),
             consumer: consumer_name(),
@@ -60,7 +66,8 @@ impl WorkerConfig {
             max_scheduled_wait: Duration::from_secs(llm.max_scheduled_wait_secs),
             reclaim_idle,
             reclaim_interval: Duration::from_millis(llm.reclaim_interval_ms.max(10)),
-            touch_interval: reclaim_idle / 3,
+            lease,
+            touch_interval,
             coalesce: Duration::from_millis(llm.delta_coalesce_ms),
             shutdown_timeout: Duration::from_secs(settings.http.shutdown_timeout_secs),
             max_output_tokens: llm.max_output_tokens.max(1),

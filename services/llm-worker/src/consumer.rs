@@ -231,6 +231,7 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
                     ctx.consumer.clone(),
                     delivery.id.clone(),
                     ctx.cfg.touch_interval,
+                    ctx.cfg.lease,
                     lost.clone(),
                 ),
                 outbox::remember_while_running(
@@ -260,6 +261,12 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
             if let Err(e) = ctx.consumer.ack(&delivery.id).await {
                 // Left pending: redelivered, it finds its reply finished and is acked then.
                 tracing::warn!(error = %e, "acknowledging the job failed");
+            }
+        } else if matches!(disposition.outcome, Outcome::Retry | Outcome::Error) {
+            // Left for redelivery: hold the lease for the redelivery delay so the retry waits
+            // instead of starting within a lease. (An abandoned job's lease simply runs out.)
+            if let Err(e) = ctx.consumer.touch(&delivery.id, ctx.cfg.reclaim_idle).await {
+                tracing::warn!(error = %e, "could not hold the job for its redelivery");
             }
         }
         metrics::job_finished(disposition.outcome);

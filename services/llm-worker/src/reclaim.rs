@@ -1,7 +1,8 @@
 //! Taking over the jobs of dead workers (DESIGN §4), and releasing jobs scheduled for later once
 //! they are due: every `reclaim_interval` this worker claims
-//! entries idle for `reclaim_idle` (their worker stopped touching them: it died, hangs, or left
-//! them for redelivery after a retryable failure) and runs them like fresh deliveries. Entries
+//! entries whose lease ran out (their worker stopped renewing it: it died or hangs, see
+//! `lease.rs`; a job left for redelivery after a retryable failure is held for `reclaim_idle`)
+//! and runs them like fresh deliveries. Entries
 //! delivered `max_deliveries` times are dead-lettered by the bus instead; the worker then tells
 //! the client (`message.failed` / `story.failed`) and marks the reply or story failed.
 
@@ -43,7 +44,7 @@ pub async fn run(
         };
         let result = ctx
             .consumer
-            .reclaim(ctx.cfg.reclaim_idle, batch.len(), ctx.cfg.max_deliveries)
+            .reclaim(ctx.cfg.lease, batch.len(), ctx.cfg.max_deliveries)
             .await;
         let result = match result {
             Ok(r) => r,

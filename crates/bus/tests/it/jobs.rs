@@ -88,8 +88,9 @@ async fn a_dead_consumers_job_is_reclaimed_by_another_after_min_idle() {
     assert_eq!(r.claimed[0].job.job_id, "j1");
     assert_eq!(r.claimed[0].deliveries, 2);
     // The dead consumer lost it: its touch says so and does not steal it back.
-    assert!(!dead.touch(&taken[0]).await.unwrap());
-    assert!(live.touch(&taken[0]).await.unwrap());
+    let lease = Duration::from_millis(500);
+    assert!(!dead.touch(&taken[0], lease).await.unwrap());
+    assert!(live.touch(&taken[0], lease).await.unwrap());
     live.ack(&r.claimed[0]).await.unwrap();
     assert_eq!(live.pending_count().await.unwrap(), 0);
 }
@@ -103,7 +104,7 @@ async fn touch_keeps_a_long_job_from_being_reclaimed() {
     let d = worker.read(1, Duration::ZERO).await.unwrap().remove(0);
     for _ in 0..6 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(worker.touch(&d).await.unwrap());
+        assert!(worker.touch(&d, Duration::from_millis(600)).await.unwrap());
         let r = other
             .reclaim(Duration::from_millis(600), 10, 5)
             .await
@@ -121,7 +122,33 @@ async fn touch_keeps_a_long_job_from_being_reclaimed() {
     assert_eq!(r.claimed[0].deliveries, 2);
     // Acknowledged entries are not "owned" any more.
     other.ack(&d).await.unwrap();
-    assert!(!other.touch(&d).await.unwrap());
+    assert!(!other.touch(&d, Duration::from_millis(600)).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_leased_job_is_not_reclaimed_however_idle_until_its_lease_runs_out() {
+    let bus = bus();
+    let worker = bus.job_consumer(GROUP, "worker").await.unwrap();
+    let other = bus.job_consumer(GROUP, "other").await.unwrap();
+    bus.enqueue_job(&job("leased")).await.unwrap();
+    let d = worker.read(1, Duration::ZERO).await.unwrap().remove(0);
+    assert!(worker.touch(&d, Duration::from_millis(900)).await.unwrap());
+    // Idle for three times the reclaim's min idle, but the lease is live.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle = Duration::from_millis(100);
+    let r = other.reclaim(idle, 10, 5).await.unwrap();
+    assert!(
+        r.claimed.is_empty() && r.dead.is_empty(),
+        "a leased job stays"
+    );
+    // The lease runs out (the worker died): taken at the next reclaim.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = other.reclaim(idle, 10, 5).await.unwrap();
+    assert_eq!(r.claimed.len(), 1, "taken once the lease ran out");
+    assert!(!worker.touch(&d, Duration::from_millis(900)).await.unwrap());
+    // Acknowledging drops the lease with the entry.
+    other.ack(&r.claimed[0]).await.unwrap();
+    assert_eq!(other.pending_count().await.unwrap(), 0);
 }
 
 #[tokio::test]

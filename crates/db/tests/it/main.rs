@@ -17,6 +17,7 @@ mod prompts;
 mod refresh_tokens;
 mod servers;
 mod stats;
+mod storage;
 mod stories;
 mod usage;
 mod users;

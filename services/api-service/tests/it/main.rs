@@ -12,6 +12,7 @@ mod ops;
 mod outbox;
 mod prompts;
 mod social;
+mod storage;
 mod stories;
 mod sweep;
 mod users;

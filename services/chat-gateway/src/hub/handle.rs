@@ -13,12 +13,13 @@ pub struct SocketHandle {
 }
 
 impl SocketHandle {
-    /// Queues `out` without waiting. A full queue means the client is not reading: the socket
-    /// is closed with a code that tells it to resume. Returns whether it was queued.
+    /// Queues `out` without waiting. A full queue, or one whose oldest frame waited too long,
+    /// means the client is not reading: the socket is closed with a code that tells it to
+    /// resume. Returns whether it was queued.
     pub fn push(&self, out: Out, metrics: &Metrics) -> bool {
         match self.control.push(out) {
             Ok(()) => true,
-            Err(PushError::Full) => {
+            Err(PushError::Full | PushError::Stale) => {
                 metrics.queue_drops.increment(1);
                 if self
                     .control

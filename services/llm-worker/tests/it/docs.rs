@@ -33,6 +33,12 @@ fn documented() -> Vec<(&'static str, String)> {
             "APP__LLM__OUTBOX_RETENTION_SECS",
             d.llm.outbox_retention_secs.to_string(),
         ),
+        ("APP__LLM__HEARTBEAT_MS", d.llm.heartbeat_ms.to_string()),
+        ("APP__LLM__LEASE_MS", d.llm.lease_ms.to_string()),
+        (
+            "APP__LLM__RECLAIM_IDLE_MS",
+            d.llm.reclaim_idle_ms.to_string(),
+        ),
     ]
 }
 

@@ -143,19 +143,21 @@ async fn a_worker_that_lost_its_job_abandons_it() {
         !deltas(e, &job.job_id, 1).is_empty()
     })
     .await;
-    // Another consumer takes the entry over (as a reclaim that raced a slow touch would).
+    // Another consumer takes the entry over, as a reclaim would after a Redis outage longer
+    // than the lease (A could not renew it); A's live lease keeps `reclaim` itself from doing so.
     let thief = h
         .bus
         .job_consumer(llm_worker::config::GROUP, "thief")
         .await
         .unwrap();
-    let stolen = thief.reclaim(Duration::ZERO, 10, 10).await.unwrap();
-    assert_eq!(stolen.claimed.len(), 1);
+    let lease = Duration::from_millis(300);
+    let blocked = thief.reclaim(Duration::ZERO, 10, 10).await.unwrap();
+    assert!(blocked.claimed.is_empty(), "a leased job is not reclaimed");
+    let entry = steal(&h, "thief").await;
     // The thief is alive: it keeps its entry touched, so A's reclaim loop leaves it alone.
-    let entry = stolen.claimed[0].id.clone();
     let alive = tokio::spawn(async move {
         loop {
-            assert!(thief.touch(&entry).await.unwrap());
+            assert!(thief.touch(&entry, lease).await.unwrap());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
@@ -174,4 +176,34 @@ async fn a_worker_that_lost_its_job_abandons_it() {
     assert_eq!(h.pending().await, 1, "A did not ack the thief's entry");
     alive.abort();
     a.shutdown().await;
+}
+
+/// Moves the one pending job entry to `consumer` with a raw `XCLAIM`, ignoring its lease.
+async fn steal(h: &Harness, consumer: &str) -> String {
+    let client = redis::Client::open(h.env.redis.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let stream = format!("{}llm.jobs", h.env.redis.prefix);
+    let group = llm_worker::config::GROUP;
+    let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg(group)
+        .arg("-")
+        .arg("+")
+        .arg(10)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pending.ids.len(), 1);
+    let entry = pending.ids[0].id.clone();
+    let _: redis::Value = redis::cmd("XCLAIM")
+        .arg(&stream)
+        .arg(group)
+        .arg(consumer)
+        .arg(0)
+        .arg(&entry)
+        .arg("JUSTID")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    entry
 }
