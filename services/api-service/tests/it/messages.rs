@@ -745,3 +745,61 @@ both_backends!(only_its_owner_stops_a_story, |app| {
     assert_eq!(stopped["job_id"], job);
     assert!(app.state.bus.is_cancelled(&job).await.unwrap());
 });
+
+// A character's reply in a room names the character to every member, even when its card is
+// private to its owner (the others cannot read the card, and used to see only "AI").
+both_backends!(a_room_message_names_its_character_to_other_members, |app| {
+    let owner = app.register("owner").await;
+    let member = app.register("member").await;
+    let room = app
+        .post(
+            "/api/v1/conversations",
+            &owner.token,
+            json!({"kind": "group", "title": "Room"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        &format!("/api/v1/conversations/{room}/members"),
+        &owner.token,
+        json!({"user_id": member.id}),
+    )
+    .await
+    .expect(204);
+    let luna = app.character(&owner, "Luna", false).await;
+    app.get(&format!("/api/v1/characters/{luna}"), &member.token)
+        .await
+        .expect(404);
+    // The reply as the worker stores it.
+    let reply = db::messages::NewMessageRow {
+        author_id: None,
+        character_id: Some(domain::CharacterId(luna)),
+        role: domain::MessageRole::Assistant,
+        ..db::messages::NewMessageRow::user(
+            ConversationId(room),
+            domain::UserId(owner.id),
+            "Once upon a time",
+        )
+    };
+    db::run(&app.state.db, move |c| db::messages::insert(c, reply))
+        .await
+        .unwrap();
+    let page = app
+        .get(
+            &format!("/api/v1/conversations/{room}/messages"),
+            &member.token,
+        )
+        .await
+        .expect(200);
+    let said = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .expect("the reply is in the page")
+        .clone();
+    assert_eq!(said["character_name"], "Luna");
+    assert_eq!(said["character_id"], luna);
+});
