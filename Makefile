@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test build fmt lint ci migrate web web-e2e validate-deploy
+.PHONY: run test faults build fmt lint ci migrate web web-e2e validate-deploy
 
 run:
 	bash scripts/web-build.sh
@@ -14,6 +14,16 @@ web-e2e:
 test:
 	bash scripts/ensure-deps.sh
 	cargo test --workspace --no-fail-fast
+
+# Fault drills against real redis-server/PostgreSQL processes (issue 14; README "Reliability").
+# FAULT_RUNS=20 make faults repeats them; FAULT_SEED=<n> replays a run's random moments.
+faults:
+	bash scripts/ensure-deps.sh
+	cargo test -p api-service --test faults --no-run
+	for i in $$(seq $${FAULT_RUNS:-1}); do \
+		echo "== fault drills, run $$i of $${FAULT_RUNS:-1}"; \
+		cargo test -p api-service --test faults -- --ignored --nocapture --test-threads=1 || exit 1; \
+	done
 
 build:
 	cargo build --workspace --bins

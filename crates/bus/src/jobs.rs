@@ -68,13 +68,22 @@ pub struct GroupInfo {
 }
 
 /// Resets the idle time of an entry and renews its lease, but only while `consumer` still owns
-/// it: a job another worker already took over stays with that worker. The lease key shares the
-/// stream's slot (see `Keys::job_lease`). KEYS: stream, lease. ARGV: group, consumer, id, lease ms.
+/// it: a job another worker already took over (or acknowledged, or dead-lettered) stays with
+/// that worker. An entry Redis no longer has at all (a restart without its data, an older
+/// snapshot restored) is nobody else's either: the running worker keeps it, or the job would be
+/// abandoned while its memory marker keeps the outbox relay and the stuck-reply sweeper away.
+/// The lease key shares the stream's slot (see `Keys::job_lease`). KEYS: stream, lease. ARGV:
+/// group, consumer, id, lease ms.
 static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
-if #p == 0 or p[1][2] ~= ARGV[2] then return 0 end
+if #p == 0 then
+  if #redis.call('XRANGE', KEYS[1], ARGV[3], ARGV[3]) > 0 then return 0 end
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
+  return 1
+end
+if p[1][2] ~= ARGV[2] then return 0 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[4])
 return 1
@@ -396,7 +405,7 @@ impl JobConsumer {
     /// its lease for `lease`, so `reclaim` elsewhere does not take it before the lease runs out
     /// (a heartbeat renews it well before; a worker that stops renewing it is dead or hung).
     /// Returns `false` when the entry is no longer this consumer's (acknowledged, or already
-    /// taken over): stop working on it.
+    /// taken over): stop working on it. An entry Redis lost altogether stays this consumer's.
     pub async fn touch(&self, id: impl AsRef<str>, lease: Duration) -> Result<bool, BusError> {
         let mut inv = TOUCH.prepare_invoke();
         inv.key(&self.stream)

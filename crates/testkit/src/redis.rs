@@ -1,4 +1,5 @@
-//! A real `redis-server` on an ephemeral loopback port, without persistence.
+//! A real `redis-server` on an ephemeral loopback port, without persistence (or with AOF, for
+//! fault drills).
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -12,6 +13,8 @@ pub struct RedisServer {
     dir: PathBuf,
     port: u16,
     binary: PathBuf,
+    /// `appendonly yes`, `appendfsync everysec` (what `make run`, compose and Kubernetes use).
+    aof: bool,
     child: Mutex<Option<Child>>,
 }
 
@@ -32,6 +35,16 @@ impl RedisServer {
 
     /// A server of its own, for tests that stop and restart Redis.
     pub fn start() -> RedisServer {
+        Self::start_persisting(false)
+    }
+
+    /// A server of its own that keeps an append-only file (fsync every second), so a kill -9
+    /// loses at most about a second of writes.
+    pub fn start_with_aof() -> RedisServer {
+        Self::start_persisting(true)
+    }
+
+    fn start_persisting(aof: bool) -> RedisServer {
         crate::install_tls();
         let binary = find_binary("redis-server", &["/usr/bin", "/usr/local/bin"])
             .expect("redis-server not found: install the Debian package redis-server");
@@ -44,6 +57,7 @@ impl RedisServer {
             dir,
             port: free_port(),
             binary,
+            aof,
             child: Mutex::new(None),
         };
         server.start_process();
@@ -53,7 +67,12 @@ impl RedisServer {
     fn start_process(&self) {
         let child = Command::new(&self.binary)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args(["--save", "", "--daemonize", "no"])
+            .args(if self.aof {
+                ["--appendonly", "yes", "--appendfsync", "everysec"].as_slice()
+            } else {
+                ["--appendonly", "no"].as_slice()
+            })
             .args(["--maxclients", "20000"])
             .arg("--dir")
             .arg(&self.dir)
@@ -89,7 +108,8 @@ impl RedisServer {
         }
     }
 
-    /// Kills the server (all data is lost, as in a crash without persistence).
+    /// Kills the server with SIGKILL (all data is lost, as in a crash without persistence; with
+    /// AOF, what was not yet fsynced).
     pub fn stop(&self) {
         if let Some(mut child) = self.child.lock().expect("redis child lock").take() {
             let _ = child.kill();

@@ -126,6 +126,40 @@ async fn touch_keeps_a_long_job_from_being_reclaimed() {
 }
 
 #[tokio::test]
+async fn a_job_redis_lost_stays_with_the_worker_running_it() {
+    let t = RedisServer::shared().fresh();
+    let bus = Bus::connect(crate::helpers::config(&t)).unwrap();
+    let worker = bus.job_consumer(GROUP, "worker").await.unwrap();
+    bus.enqueue_job(&job("running")).await.unwrap();
+    let d = worker.read(1, Duration::ZERO).await.unwrap().remove(0);
+    // Redis loses the stream (a restart without its data, an older snapshot): nobody else can
+    // have the job, so the worker running it keeps it instead of abandoning it.
+    // Here: the stream and its group as they were before the job was enqueued.
+    let mut r = raw(&t.url).await;
+    let stream = format!("{}llm.jobs", t.prefix);
+    let _: u64 = r.del(&stream).await.unwrap();
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&stream)
+        .arg(GROUP)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    assert!(worker.touch(&d, Duration::from_millis(500)).await.unwrap());
+    // An entry acknowledged (still on the stream) is not kept.
+    let id = bus.enqueue_job(&job("done")).await.unwrap();
+    let done = worker.read(1, Duration::ZERO).await.unwrap().remove(0);
+    assert_eq!(done.id, id);
+    worker.ack(&done).await.unwrap();
+    assert!(!worker
+        .touch(&done, Duration::from_millis(500))
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
 async fn a_leased_job_is_not_reclaimed_however_idle_until_its_lease_runs_out() {
     let bus = bus();
     let worker = bus.job_consumer(GROUP, "worker").await.unwrap();
