@@ -14,4 +14,5 @@ mod prompts;
 mod social;
 mod stories;
 mod sweep;
+mod tree;
 mod users;

@@ -13,3 +13,4 @@ mod providers;
 mod recovery;
 mod reply;
 mod story;
+mod tree;
