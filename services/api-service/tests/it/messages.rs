@@ -325,7 +325,12 @@ both_backends!(authors_edit_and_delete_their_messages_with_events, |app| {
         .collect();
     assert_eq!(
         kinds,
-        ["message.created", "message.edited", "message.deleted"]
+        [
+            "message.created",
+            "message.edited",
+            "message.edited",
+            "message.deleted"
+        ]
     );
 });
 
