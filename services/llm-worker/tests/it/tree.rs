@@ -206,3 +206,64 @@ async fn continue_appends_to_the_last_reply_postgres() {
 async fn continue_appends_to_the_last_reply_sqlite() {
     continue_appends_to_the_last_reply(Backend::Sqlite).await;
 }
+
+fn slow(n: usize, gap_ms: u64) -> Behavior {
+    let chunks: Vec<String> = (0..n).map(|i| format!("s{i} ")).collect();
+    let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
+    Behavior::reply(&refs).with_delays(
+        std::time::Duration::ZERO,
+        std::time::Duration::from_millis(gap_ms),
+    )
+}
+
+/// A worker killed while writing a variant: another worker finishes it, and the turn has
+/// exactly one stored variant for that job (the placeholder, completed).
+#[tokio::test]
+async fn a_worker_killed_mid_variant_leaves_exactly_one_variant() {
+    let h = Harness::new(Backend::Postgres).await;
+    let fake = FakeProvider::start(ProviderKind::OpenAi).await;
+    fake.push(Behavior::reply(&["FIRST"]));
+    fake.push(slow(60, 50)); // worker A's variant: it dies before the end
+    fake.set_default(Behavior::reply(&["Fresh", " variant"])); // worker B's
+    let mut settings = h.settings();
+    use_fake(&mut settings, &fake);
+    settings.llm.reclaim_idle_ms = 500;
+    let a = h.start_worker(&settings);
+    let (ctx, actor) = context(&h);
+    send(&h, &ctx, &actor, "Tell me a long tale").await;
+    let started = chat::generations::regenerate(&ctx, &actor, h.conversation)
+        .await
+        .unwrap();
+    h.wait_events(
+        "worker A streaming",
+        std::time::Duration::from_secs(10),
+        |events| crate::helpers::deltas(events, &started.job_id, 1).len() >= 2,
+    )
+    .await;
+    a.kill().await;
+
+    let b = h.start_worker(&settings);
+    let events = h.wait_finished(&started.job_id).await;
+    b.shutdown().await;
+    let done = completed(&events, &started.job_id);
+    assert_eq!(done.len(), 1);
+    assert_eq!(
+        done[0].0.id, started.message.id,
+        "the placeholder was completed"
+    );
+    assert_eq!(done[0].0.content, "Fresh variant");
+    // The variant on the path is the one completed; its siblings are the first reply and it.
+    let current = h.assistant_messages().await;
+    assert_eq!(current.len(), 1);
+    let variants = db::run(&h.db, move |c| db::tree::siblings(c, &current[0]))
+        .await
+        .unwrap();
+    assert_eq!(variants.len(), 2, "the first reply and one variant");
+    assert_eq!(
+        variants
+            .iter()
+            .filter(|v| v.job_id.as_deref() == Some(started.job_id.as_str()))
+            .count(),
+        1
+    );
+}
