@@ -10,6 +10,7 @@ pub mod generations;
 pub mod members;
 pub mod messages;
 pub mod roles;
+pub mod tree;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use db::messages::{MessageRow, NewMessageRow};
 use domain::events::{ConversationEvent, EventPayload, MessageView};
 use domain::jobs::{JobKind, LlmJob, JOB_VERSION};
 use domain::{
-    ConversationId, ConversationKind, HttpUrl, MessageContent, MessageId, MessageRole,
+    ConversationId, ConversationKind, HttpUrl, MemberRole, MessageContent, MessageId, MessageRole,
     MessageStatus, MessageType, UserId, ValidationError,
 };
 
@@ -424,13 +424,21 @@ pub async fn edit(
     content: &str,
 ) -> Result<MessageView, ChatError> {
     let content = MessageContent::parse(content, ctx.settings.chat.effective_max_chars())?;
-    access::member_conversation(ctx, conversation_id, actor.id).await?;
+    let (_, member) = access::member_conversation(ctx, conversation_id, actor.id).await?;
     let row = message_in(ctx, conversation_id, message_id).await?;
-    if row.author_id != Some(actor.id) {
+    // Authors edit their own messages; the conversation's owner also fixes AI replies in place
+    // (issue 15: later prompts use the new text).
+    let owner_fixes_reply = row.role == MessageRole::Assistant && member.role == MemberRole::Owner;
+    if row.author_id != Some(actor.id) && !owner_fixes_reply {
         return Err(ChatError::Forbidden("only the author may edit a message"));
     }
     if row.deleted_at.is_some() {
         return Err(ChatError::Conflict("a deleted message cannot be edited"));
+    }
+    if row.status == MessageStatus::Streaming {
+        return Err(ChatError::Conflict(
+            "a reply is still being generated; stop it first",
+        ));
     }
     let editor = actor.id;
     let text = content.into_inner();

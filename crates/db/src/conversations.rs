@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use domain::{
-    CharacterId, ConversationId, ConversationKind, MemberRole, ServerId, UserId, Visibility,
+    CharacterId, ConversationId, ConversationKind, MemberRole, MessageId, ServerId, UserId,
+    Visibility,
 };
 
 use crate::messages::MessageRow;
@@ -50,6 +51,11 @@ pub struct ConversationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_message_at: Option<NaiveDateTime>,
+    /// For a conversation made by "branch from here": where it was copied from.
+    #[diesel(deserialize_as = NullableId<ConversationId>)]
+    pub origin_conversation_id: Option<ConversationId>,
+    #[diesel(deserialize_as = NullableId<MessageId>)]
+    pub origin_message_id: Option<MessageId>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -223,6 +229,23 @@ pub fn delete(conn: &mut DbConn, id: ConversationId) -> Result<(), DbError> {
 
 /// Moves `last_message_at` forward to `at`; never backwards, so a late writer cannot reorder the
 /// conversation list.
+/// Records where a conversation made by "branch from here" was copied from (issue 15).
+pub fn set_origin(
+    conn: &mut DbConn,
+    id: ConversationId,
+    origin: ConversationId,
+    message: MessageId,
+) -> Result<(), DbError> {
+    found(
+        diesel::update(conversations::table.find(id.0))
+            .set((
+                conversations::origin_conversation_id.eq(origin.0),
+                conversations::origin_message_id.eq(message.0),
+            ))
+            .execute(conn)?,
+    )
+}
+
 pub fn touch_last_message_at(
     conn: &mut DbConn,
     id: ConversationId,
@@ -270,6 +293,7 @@ pub fn list_for_user(
 
     let last_ids: Vec<Option<i64>> = messages::table
         .filter(messages::conversation_id.eq_any(&ids))
+        .filter(messages::on_path.eq(true))
         .filter(messages::deleted_at.is_null())
         .filter(crate::blocks::message_visible_to(user.0))
         .group_by(messages::conversation_id)
@@ -290,6 +314,7 @@ pub fn list_for_user(
                 .and(conversation_members::user_id.eq(user.0))),
         )
         .filter(messages::conversation_id.eq_any(&ids))
+        .filter(messages::on_path.eq(true))
         .filter(messages::deleted_at.is_null())
         .filter(crate::blocks::message_visible_to(user.0))
         .filter(

@@ -49,6 +49,11 @@ pub struct MessageRow {
     #[diesel(deserialize_as = NullableId<UserId>)]
     pub edited_by: Option<UserId>,
     pub deleted_at: Option<NaiveDateTime>,
+    /// The turn this message follows (issue 15); `None` for a conversation's first turns.
+    #[diesel(deserialize_as = NullableId<MessageId>)]
+    pub parent_id: Option<MessageId>,
+    /// On the active path: shown by default and followed by the worker's prompt.
+    pub on_path: bool,
 }
 
 impl MessageRow {
@@ -79,6 +84,8 @@ impl MessageRow {
             created_at: self.created_at.and_utc(),
             edited_at: self.edited_at.map(|t| t.and_utc()),
             deleted_at: self.deleted_at.map(|t| t.and_utc()),
+            parent_id: self.parent_id,
+            fork: None,
         }
     }
 }
@@ -172,12 +179,32 @@ pub enum SearchScope {
     MemberOf(UserId),
 }
 
-/// Stores a message and moves its conversation's `last_message_at`, in one transaction.
+/// Stores a message at the end of the active path (its parent is the path's last message) and
+/// moves its conversation's `last_message_at`, in one transaction.
 pub fn insert(conn: &mut DbConn, new: NewMessageRow) -> Result<MessageRow, DbError> {
+    transaction(conn, |conn| {
+        let parent = crate::tree::leaf(conn, new.conversation_id)?;
+        insert_under(conn, new, parent, true)
+    })
+}
+
+/// Stores a message under `parent` (`None`: a first turn), on the active path or beside it
+/// (an alternate greeting, a copied branch), and moves `last_message_at`.
+pub fn insert_under(
+    conn: &mut DbConn,
+    new: NewMessageRow,
+    parent: Option<MessageId>,
+    on_path: bool,
+) -> Result<MessageRow, DbError> {
     transaction(conn, |conn| {
         let at = now();
         let message: MessageRow = diesel::insert_into(messages::table)
-            .values((new, messages::created_at.eq(at)))
+            .values((
+                new,
+                messages::created_at.eq(at),
+                messages::parent_id.eq(parent.map(|p| p.0)),
+                messages::on_path.eq(on_path),
+            ))
             .get_result(conn)?;
         conversations::touch_last_message_at(conn, message.conversation_id, at)?;
         Ok(message)
@@ -198,9 +225,15 @@ pub fn insert_idempotent(conn: &mut DbConn, new: NewMessageRow) -> Result<Insert
     let conversation = new.conversation_id;
     transaction(conn, |conn| {
         let at = now();
+        let parent = crate::tree::leaf(conn, conversation)?.map(|p| p.0);
         let created: Option<MessageRow> =
             on_backend!(conn, |c| diesel::insert_into(messages::table)
-                .values((new, messages::created_at.eq(at)))
+                .values((
+                    new,
+                    messages::created_at.eq(at),
+                    messages::parent_id.eq(parent),
+                    messages::on_path.eq(true),
+                ))
                 .on_conflict((
                     messages::conversation_id,
                     messages::author_id,
@@ -244,7 +277,7 @@ pub fn find_by_job_id(conn: &mut DbConn, job_id: &str) -> Result<Option<MessageR
         .optional()?)
 }
 
-/// A page of history in ascending id order, deleted messages included as tombstones.
+/// A page of the active path in ascending id order, deleted messages included as tombstones.
 ///
 /// `after` pages forward (the `limit` messages right after it), `before` pages backward (the
 /// `limit` messages right before it), both bound a window from `after`, neither gives the latest
@@ -264,6 +297,7 @@ pub fn list_page(
     let (limit, _) = clamp_page(limit, 0);
     let mut query = messages::table
         .filter(messages::conversation_id.eq(conversation.0))
+        .filter(messages::on_path.eq(true))
         .select(MessageRow::as_select())
         .limit(limit)
         .into_boxed();
@@ -367,8 +401,15 @@ pub fn upsert_assistant_reply(
             model: reply.model,
         };
         // Another worker may have inserted between our update and insert: fold into its row.
+        // A reply follows the message it answers; its variants (regenerate) are its siblings.
+        let parent = reply.reply_to_id.map(|p| p.0);
         let row: MessageRow = on_backend!(conn, |c| diesel::insert_into(messages::table)
-            .values((new, messages::created_at.eq(at)))
+            .values((
+                new,
+                messages::created_at.eq(at),
+                messages::parent_id.eq(parent),
+                messages::on_path.eq(true),
+            ))
             .on_conflict(messages::job_id)
             .do_update()
             .set((
@@ -384,6 +425,24 @@ pub fn upsert_assistant_reply(
     })
 }
 
+/// Hands a finished AI reply to a new job (continue, issue 15): the row takes the job's id and
+/// becomes `streaming`, so the worker's writes keyed by the job id land on it. Returns false
+/// when the reply is deleted or already streaming (nothing changed).
+pub fn claim_for_job(conn: &mut DbConn, id: MessageId, job_id: &str) -> Result<bool, DbError> {
+    let n = diesel::update(
+        messages::table
+            .find(id.0)
+            .filter(messages::deleted_at.is_null())
+            .filter(messages::status.ne(MessageStatus::Streaming.as_str())),
+    )
+    .set((
+        messages::job_id.eq(job_id),
+        messages::status.eq(MessageStatus::Streaming.as_str()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 pub fn set_status(
     conn: &mut DbConn,
     id: MessageId,
@@ -394,13 +453,14 @@ pub fn set_status(
         .get_result(conn)?)
 }
 
-/// The newest AI reply that is not deleted (for regenerate and continue).
+/// The newest AI reply of the active path that is not deleted (for stop and continue).
 pub fn last_assistant_message(
     conn: &mut DbConn,
     conversation: ConversationId,
 ) -> Result<Option<MessageRow>, DbError> {
     Ok(messages::table
         .filter(messages::conversation_id.eq(conversation.0))
+        .filter(messages::on_path.eq(true))
         .filter(messages::role.eq(MessageRole::Assistant.as_str()))
         .filter(messages::deleted_at.is_null())
         .order(messages::id.desc())
@@ -409,8 +469,9 @@ pub fn last_assistant_message(
         .optional()?)
 }
 
-/// The last `limit` messages worth showing a model, oldest first: deleted messages, failed
-/// replies and replies still streaming are left out.
+/// The last `limit` messages of the active path worth showing a model, oldest first: other
+/// branches and variants, deleted messages, failed replies and replies still streaming are left
+/// out.
 pub fn history(
     conn: &mut DbConn,
     conversation: ConversationId,
@@ -419,6 +480,7 @@ pub fn history(
     let (limit, _) = clamp_page(limit, 0);
     let mut rows: Vec<MessageRow> = messages::table
         .filter(messages::conversation_id.eq(conversation.0))
+        .filter(messages::on_path.eq(true))
         .filter(messages::deleted_at.is_null())
         .filter(messages::status.ne_all([
             MessageStatus::Failed.as_str(),

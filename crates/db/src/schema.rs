@@ -107,6 +107,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_message_at -> Nullable<Timestamp>,
+        origin_conversation_id -> Nullable<BigInt>,
+        origin_message_id -> Nullable<BigInt>,
     }
 }
 
@@ -150,6 +152,8 @@ diesel::table! {
         edited_at -> Nullable<Timestamp>,
         edited_by -> Nullable<BigInt>,
         deleted_at -> Nullable<Timestamp>,
+        parent_id -> Nullable<BigInt>,
+        on_path -> Bool,
     }
 }
 

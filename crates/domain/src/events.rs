@@ -40,6 +40,21 @@ pub struct MessageView {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The turn this message follows; `None` for a conversation's first turns (issue 15).
+    #[serde(default)]
+    pub parent_id: Option<MessageId>,
+    /// Set where this message is one of several siblings (variants of an AI turn, branches
+    /// after an edit-and-rerun): how many there are and which one this is. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork: Option<ForkInfo>,
+}
+
+/// Where a message sits among its siblings: `index` (0-based, oldest first) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ForkInfo {
+    pub index: u32,
+    pub count: u32,
 }
 
 /// Token usage normalised across providers. Cached prompt tokens are part of `prompt_tokens` and
@@ -102,6 +117,34 @@ pub enum ConversationEvent {
         retryable: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<FailureCode>,
+    },
+    /// A new variant of an AI turn (regenerate): `message` is its `streaming` placeholder, now
+    /// the active one, `index` of `count` among its siblings. The text follows as the job's
+    /// `generation.started`, `delta`s and `message.completed`.
+    #[serde(rename = "message.variant_added")]
+    VariantAdded {
+        conversation_id: ConversationId,
+        message: MessageView,
+        index: u32,
+        count: u32,
+    },
+    /// Another variant of an AI turn was selected: `message_id` is the active one now, `index`
+    /// of `count`; the path below it changed to `leaf_id` (refetch the messages after it).
+    #[serde(rename = "message.variant_selected")]
+    VariantSelected {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        index: u32,
+        count: u32,
+        leaf_id: MessageId,
+    },
+    /// The active path changed at `message_id` (a branch was selected, or an edit-and-rerun
+    /// started one): the messages after its parent are now the path ending at `leaf_id`.
+    #[serde(rename = "conversation.path_changed")]
+    PathChanged {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        leaf_id: MessageId,
     },
     #[serde(rename = "typing")]
     Typing { user_id: UserId, username: String },

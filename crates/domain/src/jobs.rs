@@ -17,6 +17,10 @@ pub enum JobKind {
     Regenerate,
     /// Write a story (seed 000) from a prompt.
     Story,
+    /// Add a variant to an AI turn (regenerate keeping the older variants, issue 15).
+    Variant,
+    /// Write more onto the end of an AI reply (`trigger_message_id` is that reply).
+    Continue,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -53,6 +53,7 @@ web_dir = "web/dist"
 [chat]
 message_max_chars = 2000
 strict_message_chars = 0
+max_variants_per_turn = 32
 
 [rate_limit]
 login_per_minute = 10
@@ -241,6 +242,8 @@ pub struct ChatSettings {
     pub message_max_chars: usize,
     /// A stricter per-deployment limit (seed 001's 200-character rule); 0 disables it.
     pub strict_message_chars: usize,
+    /// Variants an AI turn keeps (regenerate, issue 15); past it the oldest inactive one goes.
+    pub max_variants_per_turn: usize,
 }
 
 impl ChatSettings {
@@ -440,6 +443,11 @@ impl Settings {
         if !(4..=31).contains(&self.auth.bcrypt_cost) {
             return Err(ConfigError::Invalid(
                 "auth.bcrypt_cost: must be between 4 and 31".to_owned(),
+            ));
+        }
+        if self.chat.max_variants_per_turn < 2 {
+            return Err(ConfigError::Invalid(
+                "chat.max_variants_per_turn: must be at least 2".to_owned(),
             ));
         }
         if self.chat.message_max_chars == 0 {

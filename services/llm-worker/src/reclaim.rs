@@ -84,12 +84,17 @@ async fn report_dead(ctx: &Context, dead: DeadLetter) {
         (JobKind::Story, _, Some(story_id)) => {
             story::report_dead(ctx, &job.job_id, story_id, dead.deliveries).await
         }
-        (JobKind::Reply | JobKind::Regenerate, Some(conversation), _) => {
+        (
+            JobKind::Reply | JobKind::Regenerate | JobKind::Variant | JobKind::Continue,
+            Some(conversation),
+            _,
+        ) => {
             reply::report_dead(
                 ctx,
                 &job.job_id,
                 conversation,
                 job.trigger_message_id,
+                job.kind == JobKind::Continue,
                 dead.deliveries,
             )
             .await

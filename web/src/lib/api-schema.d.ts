@@ -228,6 +228,22 @@ export interface paths {
         patch: operations["update_conversation"];
         trace?: never;
     };
+    "/api/v1/conversations/{id}/branch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["branch_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/{id}/characters": {
         parameters: {
             query?: never;
@@ -354,6 +370,54 @@ export interface paths {
         options?: never;
         head?: never;
         patch: operations["edit_message"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/messages/{message_id}/active_variant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["select_variant"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/messages/{message_id}/continue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["continue_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/messages/{message_id}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["rerun_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/conversations/{id}/read": {
@@ -825,6 +889,13 @@ export interface components {
             created_at: string;
             user: components["schemas"]["UserView"];
         };
+        BranchRequest: {
+            /**
+             * Format: int64
+             * @description The message the copy ends with; the active path up to it is copied.
+             */
+            message_id: number;
+        };
         ChangeRoleRequest: {
             /** @description `admin` or `member`; `owner` transfers ownership (the old owner becomes admin). */
             role: string;
@@ -882,6 +953,16 @@ export interface components {
             last_message_at?: string | null;
             /** Format: int32 */
             member_limit: number;
+            /**
+             * Format: int64
+             * @description For a conversation made by "branch from here": the conversation it was copied from.
+             */
+            origin_conversation_id?: number | null;
+            /**
+             * Format: int64
+             * @description … and the message the copy ends with there.
+             */
+            origin_message_id?: number | null;
             /** Format: int64 */
             owner_id?: number | null;
             /** @description The caller's role in the conversation. */
@@ -976,6 +1057,13 @@ export interface components {
             limit?: number | null;
             message: string;
         };
+        /** @description Where a message sits among its siblings: `index` (0-based, oldest first) of `count`. */
+        ForkInfo: {
+            /** Format: int32 */
+            count: number;
+            /** Format: int32 */
+            index: number;
+        };
         FriendRequestBody: {
             /** Format: int64 */
             user_id: number;
@@ -1039,7 +1127,10 @@ export interface components {
         MessagePage: {
             /** @description Whether more messages exist beyond this page in the direction asked. */
             has_more: boolean;
-            /** @description Oldest first. */
+            /**
+             * @description The active path, oldest first. A message with siblings (variants of an AI turn,
+             *     branches after an edit-and-rerun) carries `fork`: how many and which one this is.
+             */
             items: components["schemas"]["MessageView"][];
         };
         /**
@@ -1079,10 +1170,12 @@ export interface components {
             deleted_at?: string | null;
             /** Format: date-time */
             edited_at?: string | null;
+            fork?: null | components["schemas"]["ForkInfo"];
             id: components["schemas"]["MessageId"];
             job_id?: string | null;
             message_type: components["schemas"]["MessageType"];
             model?: string | null;
+            parent_id?: null | components["schemas"]["MessageId"];
             /** Format: int64 */
             prompt_tokens?: number | null;
             reply_to_id?: null | components["schemas"]["MessageId"];
@@ -1114,6 +1207,16 @@ export interface components {
                 last_message_at?: string | null;
                 /** Format: int32 */
                 member_limit: number;
+                /**
+                 * Format: int64
+                 * @description For a conversation made by "branch from here": the conversation it was copied from.
+                 */
+                origin_conversation_id?: number | null;
+                /**
+                 * Format: int64
+                 * @description … and the message the copy ends with there.
+                 */
+                origin_message_id?: number | null;
                 /** Format: int64 */
                 owner_id?: number | null;
                 /** @description The caller's role in the conversation. */
@@ -1155,10 +1258,12 @@ export interface components {
                 deleted_at?: string | null;
                 /** Format: date-time */
                 edited_at?: string | null;
+                fork?: null | components["schemas"]["ForkInfo"];
                 id: components["schemas"]["MessageId"];
                 job_id?: string | null;
                 message_type: components["schemas"]["MessageType"];
                 model?: string | null;
+                parent_id?: null | components["schemas"]["MessageId"];
                 /** Format: int64 */
                 prompt_tokens?: number | null;
                 reply_to_id?: null | components["schemas"]["MessageId"];
@@ -1246,6 +1351,13 @@ export interface components {
         ReorderPromptsRequest: {
             /** @description Prompt ids in the new order; ids left out keep their relative order after these. */
             ids: number[];
+        };
+        SelectVariantRequest: {
+            /**
+             * Format: int32
+             * @description Which sibling to make active: 0-based, oldest first (the message's `fork.index` scale).
+             */
+            index: number;
         };
         SendMessageRequest: {
             /** @description Makes a retried send return the first result (the `Idempotency-Key` header does the same). */
@@ -1380,6 +1492,20 @@ export interface components {
             id: number;
             role: string;
             username: string;
+        };
+        VariantAccepted: {
+            job_id: string;
+            /** @description The new variant (`streaming` until its job finishes), now the active one. */
+            message: components["schemas"]["MessageView"];
+        };
+        VariantSelected: {
+            /**
+             * Format: int64
+             * @description The last message of the new active path.
+             */
+            leaf_id: number;
+            /** @description The message now on the active path, with its `fork`. */
+            message: components["schemas"]["MessageView"];
         };
     };
     responses: never;
@@ -3156,6 +3282,114 @@ export interface operations {
             };
         };
     };
+    branch_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BranchRequest"];
+            };
+        };
+        responses: {
+            /** @description the new conversation, with its origin */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationView"];
+                };
+            };
+            /** @description malformed request (broken JSON or an unreadable body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not an AI conversation, or the message is deleted or still streaming */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     add_character: {
         parameters: {
             query?: never;
@@ -4232,6 +4466,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description edited; the owner may also edit AI replies */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4274,7 +4509,341 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description the message was deleted */
+            /** @description the message was deleted or is still streaming */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    select_variant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                /** @description any of the siblings */
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SelectVariantRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VariantSelected"];
+                };
+            };
+            /** @description malformed request (broken JSON or an unreadable body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a reply is streaming, or the message has no variants here */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported `Content-Type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description index out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    continue_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description more text streams onto the reply (deltas carry the added text) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobAccepted"];
+                };
+            };
+            /** @description malformed request (broken JSON or an unreadable body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not the last AI reply, or a reply is streaming */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description invalid input; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a backing service is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rerun_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+                message_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditMessageRequest"];
+            };
+        };
+        responses: {
+            /** @description the edited message starts a new branch; its reply job is enqueued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SendMessageResponse"];
+                };
+            };
+            /** @description malformed request (broken JSON or an unreadable body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not an AI conversation, the message is deleted, or a reply is streaming */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4441,12 +5010,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description a new variant of the last AI reply is being generated; the older ones stay */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobAccepted"];
+                    "application/json": components["schemas"]["VariantAccepted"];
                 };
             };
             /** @description malformed request (broken JSON or an unreadable body) */
@@ -4460,6 +5030,14 @@ export interface operations {
             };
             /** @description missing, invalid or expired access token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use db::conversations::{ConversationRow, ConversationSummary};
 use domain::events::MessageView;
 use domain::{
-    CharacterId, ConversationId, ConversationKind, MemberRole, ServerId, UserId, Visibility,
+    CharacterId, ConversationId, ConversationKind, MemberRole, MessageId, ServerId, UserId,
+    Visibility,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -38,6 +39,12 @@ pub struct ConversationView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_message_at: Option<DateTime<Utc>>,
+    /// For a conversation made by "branch from here": the conversation it was copied from.
+    #[schema(value_type = Option<i64>)]
+    pub origin_conversation_id: Option<ConversationId>,
+    /// … and the message the copy ends with there.
+    #[schema(value_type = Option<i64>)]
+    pub origin_message_id: Option<MessageId>,
 }
 
 impl ConversationView {
@@ -58,6 +65,8 @@ impl ConversationView {
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             last_message_at: row.last_message_at.map(utc),
+            origin_conversation_id: row.origin_conversation_id,
+            origin_message_id: row.origin_message_id,
         }
     }
 

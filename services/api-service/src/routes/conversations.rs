@@ -1,12 +1,12 @@
-//! Conversations: create an AI chat with a character (its greeting becomes the first message),
+//! Conversations: create an AI chat with a character (its greetings become the first turn's
+//! variants), branch one from a message,
 //! list mine with the last message and unread count, get, rename, delete, mark read.
 
 use actix_web::{web, HttpResponse};
 use db::conversations::NewConversationRow;
-use db::messages::NewMessageRow;
 use domain::{
-    bounded_text_opt, ConversationId, ConversationKind, MemberRole, MessageId, MessageRole,
-    MessageStatus, MessageType, ValidationError, Visibility,
+    bounded_text_opt, ConversationId, ConversationKind, MemberRole, MessageId, ValidationError,
+    Visibility,
 };
 use platform::{ApiError, AuthUser};
 use serde::Deserialize;
@@ -79,27 +79,13 @@ async fn create_ai_chat(
                 },
                 &[(owner, MemberRole::Owner)],
             )?;
-            if !character.greeting.trim().is_empty() {
-                db::messages::insert(
-                    c,
-                    NewMessageRow {
-                        conversation_id: conversation.id,
-                        author_id: None,
-                        character_id: Some(character.id),
-                        role: MessageRole::Assistant,
-                        message_type: MessageType::Text,
-                        content: substitute(&character.greeting, &character.name, &username),
-                        metadata: "{}".to_owned(),
-                        reply_to_id: None,
-                        status: MessageStatus::Complete,
-                        job_id: None,
-                        client_id: None,
-                        prompt_tokens: None,
-                        completion_tokens: None,
-                        model: None,
-                    },
-                )?;
-            }
+            // The card's greeting and its alternates open the chat as sibling first turns the
+            // user swipes through (issue 15).
+            let greetings = std::iter::once(&character.greeting)
+                .chain(character.alternate_greetings.iter())
+                .map(|g| substitute(g, &character.name, &username))
+                .collect();
+            chat::tree::store_greetings(c, conversation.id, &character, greetings)?;
             db::conversations::find(c, conversation.id)
         })
     })
@@ -219,4 +205,35 @@ pub async fn mark_read(
     let actor = chat::Actor::from(&user);
     chat::conversations::mark_read(&state.chat(), &actor, id, body.message_id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BranchRequest {
+    /// The message the copy ends with; the active path up to it is copied.
+    #[schema(value_type = i64)]
+    pub message_id: MessageId,
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/branch", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = BranchRequest,
+    responses((status = 201, body = ConversationView, description = "the new conversation, with its origin"),
+              (status = 401), (status = 404),
+              (status = 409, description = "not an AI conversation, or the message is deleted or still streaming"),
+              (status = 422)))]
+pub async fn branch_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: platform::http::Json<BranchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ConversationId(path.into_inner());
+    let row = chat::tree::branch(
+        &state.chat(),
+        &chat::Actor::from(&user),
+        id,
+        body.message_id,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(ConversationView::new(&row, Some(MemberRole::Owner))))
 }

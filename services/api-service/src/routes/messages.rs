@@ -1,5 +1,6 @@
 //! Messages of a conversation: history pages, sending (idempotent, rate-limited, enqueueing the
-//! AI reply), waiting for the reply, regenerate, stop, edit and delete.
+//! AI reply), waiting for the reply, regenerate (a new variant), choosing a variant or branch,
+//! edit-and-rerun, continue, stop, edit and delete.
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +35,8 @@ pub struct HistoryQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessagePage {
-    /// Oldest first.
+    /// The active path, oldest first. A message with siblings (variants of an AI turn,
+    /// branches after an edit-and-rerun) carries `fork`: how many and which one this is.
     pub items: Vec<MessageView>,
     /// Whether more messages exist beyond this page in the direction asked.
     pub has_more: bool,
@@ -118,7 +120,8 @@ pub async fn list_messages(
             "use either before or after, not both",
         ));
     }
-    chat::access::member_conversation(&state.chat(), id, user.id).await?;
+    let (conversation, _) = chat::access::member_conversation(&state.chat(), id, user.id).await?;
+    let room = conversation.kind != domain::ConversationKind::AiChat;
     let (before, after, viewer) = (q.before, q.after, user.id);
     let mut rows = db::run(&state.db, move |c| {
         db::messages::list_page(c, id, before, after, limit + 1, Some(viewer))
@@ -133,7 +136,12 @@ pub async fn list_messages(
             rows.remove(0);
         }
     }
-    let items = db::run(&state.db, move |c| db::messages::views(c, &rows)).await?;
+    let items = db::run(&state.db, move |c| {
+        let mut items = db::messages::views(c, &rows)?;
+        db::tree::annotate_forks(c, id, &mut items, room)?;
+        Ok(items)
+    })
+    .await?;
     Ok(web::Json(MessagePage { items, has_more }))
 }
 
@@ -220,8 +228,8 @@ pub async fn send_message(
 
 #[utoipa::path(patch, path = "/api/v1/conversations/{id}/messages/{message_id}", tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path), ("message_id" = i64, Path)), request_body = EditMessageRequest,
-    responses((status = 200, body = MessageView), (status = 403), (status = 404),
-              (status = 409, description = "the message was deleted"), (status = 422)))]
+    responses((status = 200, body = MessageView, description = "edited; the owner may also edit AI replies"), (status = 403), (status = 404),
+              (status = 409, description = "the message was deleted or is still streaming"), (status = 422)))]
 pub async fn edit_message(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -252,16 +260,120 @@ pub async fn delete_message(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariantAccepted {
+    pub job_id: String,
+    /// The new variant (`streaming` until its job finishes), now the active one.
+    pub message: MessageView,
+}
+
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/regenerate", tag = "messages", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 202, body = JobAccepted), (status = 404), (status = 409, description = "nothing to regenerate or a reply is in progress")))]
+    responses((status = 202, body = VariantAccepted, description = "a new variant of the last AI reply is being generated; the older ones stay"),
+              (status = 403), (status = 404),
+              (status = 409, description = "nothing to regenerate or a reply is in progress")))]
 pub async fn regenerate(
     user: AuthUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId(path.into_inner());
-    let job_id = chat::generations::regenerate(&state.chat(), &Actor::from(&user), id).await?;
+    let started = chat::generations::regenerate(&state.chat(), &Actor::from(&user), id).await?;
+    Ok(HttpResponse::Accepted().json(VariantAccepted {
+        job_id: started.job_id,
+        message: started.message,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectVariantRequest {
+    /// Which sibling to make active: 0-based, oldest first (the message's `fork.index` scale).
+    pub index: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariantSelected {
+    /// The message now on the active path, with its `fork`.
+    pub message: MessageView,
+    /// The last message of the new active path.
+    #[schema(value_type = i64)]
+    pub leaf_id: MessageId,
+}
+
+#[utoipa::path(put, path = "/api/v1/conversations/{id}/messages/{message_id}/active_variant", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path), ("message_id" = i64, Path, description = "any of the siblings")),
+    request_body = SelectVariantRequest,
+    responses((status = 200, body = VariantSelected), (status = 403), (status = 404),
+              (status = 409, description = "a reply is streaming, or the message has no variants here"),
+              (status = 422, description = "index out of range")))]
+pub async fn select_variant(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    body: platform::http::Json<SelectVariantRequest>,
+) -> Result<web::Json<VariantSelected>, ApiError> {
+    let (conversation, message) = path_ids(path.into_inner());
+    let selected = chat::tree::select_variant(
+        &state.chat(),
+        &Actor::from(&user),
+        conversation,
+        message,
+        body.index,
+    )
+    .await?;
+    Ok(web::Json(VariantSelected {
+        message: selected.message,
+        leaf_id: selected.leaf_id,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages/{message_id}/rerun", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path), ("message_id" = i64, Path)), request_body = EditMessageRequest,
+    responses((status = 202, body = SendMessageResponse, description = "the edited message starts a new branch; its reply job is enqueued"),
+              (status = 403), (status = 404),
+              (status = 409, description = "not an AI conversation, the message is deleted, or a reply is streaming"),
+              (status = 422)))]
+pub async fn rerun_message(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+    body: platform::http::Json<EditMessageRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (conversation, message) = path_ids(path.into_inner());
+    let outcome = chat::tree::rerun(
+        &state.chat(),
+        &Actor::from(&user),
+        conversation,
+        message,
+        &body.content,
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().json(SendMessageResponse {
+        message: outcome.message,
+        job_id: outcome.job_id,
+        reply: None,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages/{message_id}/continue", tag = "messages", security(("bearer" = [])),
+    params(("id" = i64, Path), ("message_id" = i64, Path)),
+    responses((status = 202, body = JobAccepted, description = "more text streams onto the reply (deltas carry the added text)"),
+              (status = 403), (status = 404),
+              (status = 409, description = "not the last AI reply, or a reply is streaming")))]
+pub async fn continue_message(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (conversation, message) = path_ids(path.into_inner());
+    let job_id = chat::generations::continue_reply(
+        &state.chat(),
+        &Actor::from(&user),
+        conversation,
+        message,
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(JobAccepted { job_id }))
 }
 

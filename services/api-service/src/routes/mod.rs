@@ -77,6 +77,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/{id}/messages/{message_id}",
                 web::delete().to(messages::delete_message),
             )
+            .route(
+                "/{id}/messages/{message_id}/active_variant",
+                web::put().to(messages::select_variant),
+            )
+            .route(
+                "/{id}/messages/{message_id}/rerun",
+                web::post().to(messages::rerun_message),
+            )
+            .route(
+                "/{id}/messages/{message_id}/continue",
+                web::post().to(messages::continue_message),
+            )
+            .route(
+                "/{id}/branch",
+                web::post().to(conversations::branch_conversation),
+            )
             .route("/{id}/regenerate", web::post().to(messages::regenerate))
             .route("/{id}/stop", web::post().to(messages::stop_generation))
             .route("/{id}/members", web::get().to(social::list_members))

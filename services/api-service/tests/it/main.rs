@@ -15,4 +15,5 @@ mod social;
 mod storage;
 mod stories;
 mod sweep;
+mod tree;
 mod users;

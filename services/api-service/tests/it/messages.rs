@@ -281,13 +281,16 @@ both_backends!(authors_edit_and_delete_their_messages_with_events, |app| {
     let greeting = app.get(&path, &alice.token).await.expect(200)["items"][0]["id"]
         .as_i64()
         .unwrap();
-    app.patch(
-        &format!("{path}/{greeting}"),
-        &alice.token,
-        json!({"content": "rewrite the AI"}),
-    )
-    .await
-    .expect(403);
+    // The chat's owner may fix an AI reply in place (issue 15).
+    let fixed = app
+        .patch(
+            &format!("{path}/{greeting}"),
+            &alice.token,
+            json!({"content": "rewrite the AI"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(fixed["content"], "rewrite the AI");
 
     app.delete(&format!("{path}/{id}"), &alice.token)
         .await
@@ -322,7 +325,12 @@ both_backends!(authors_edit_and_delete_their_messages_with_events, |app| {
         .collect();
     assert_eq!(
         kinds,
-        ["message.created", "message.edited", "message.deleted"]
+        [
+            "message.created",
+            "message.edited",
+            "message.edited",
+            "message.deleted"
+        ]
     );
 });
 
@@ -348,7 +356,7 @@ async fn store_reply(app: &TestApp, conv: i64, trigger: i64, status: MessageStat
     .0
 }
 
-both_backends!(regenerate_replaces_the_last_reply_with_a_new_job, |app| {
+both_backends!(regenerate_adds_a_variant_and_keeps_the_old_reply, |app| {
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let luna = app.character(&alice, "Luna", false).await;
@@ -379,21 +387,28 @@ both_backends!(regenerate_replaces_the_last_reply_with_a_new_job, |app| {
         .await
         .expect(202);
     assert!(accepted["job_id"].as_str().unwrap().starts_with("regen-"));
+    let variant = accepted["message"]["id"].as_i64().unwrap();
+    assert_eq!(accepted["message"]["status"], "streaming");
+    assert_eq!(accepted["message"]["fork"], json!({"index": 1, "count": 2}));
     let history = app
         .get(&format!("{base}/messages"), &alice.token)
         .await
         .expect(200);
-    let old = history["items"]
+    let ids: Vec<i64> = history["items"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["id"] == reply)
-        .unwrap()
-        .clone();
-    assert!(
-        old["deleted_at"].is_string(),
-        "the replaced reply is deleted"
-    );
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&variant), "the new variant is on the path");
+    assert!(!ids.contains(&reply), "the old variant left the path");
+    let old = app.state.db.clone();
+    let old = db::run(&old, move |c| {
+        db::messages::find(c, domain::MessageId(reply))
+    })
+    .await
+    .unwrap();
+    assert!(old.deleted_at.is_none(), "the old variant is kept");
     assert_eq!(app.state.bus.stream_len("llm.jobs").await.unwrap(), 2);
 });
 

@@ -14,4 +14,5 @@ mod ops;
 mod presence;
 mod resume;
 mod simple;
+mod tree;
 mod upgrade;

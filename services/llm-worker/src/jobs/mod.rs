@@ -1,6 +1,6 @@
 //! The jobs a worker runs, one module per kind, and what they share:
 //!
-//! - [`reply`]: one reply (or regenerate) job, idempotent on its job id;
+//! - [`reply`]: one reply (regenerate, variant, continue) job, idempotent on its job id;
 //! - [`story`]: one story job;
 //! - [`failure`]: what a provider failure becomes — a retry scheduled for later, a redelivery,
 //!   or a failure reported to the user with its reason — and the per-job cap on upstream
@@ -30,7 +30,9 @@ pub async fn run(
     lost: &CancellationToken,
 ) -> Disposition {
     match delivery.job.kind {
-        JobKind::Reply | JobKind::Regenerate => reply::run(ctx, delivery, cancel, lost).await,
+        JobKind::Reply | JobKind::Regenerate | JobKind::Variant | JobKind::Continue => {
+            reply::run(ctx, delivery, cancel, lost).await
+        }
         JobKind::Story => story::run(ctx, delivery, cancel, lost).await,
     }
 }

@@ -45,6 +45,8 @@ enum Loaded {
 
 struct Ready {
     input: PromptInput,
+    /// For a continue job, the reply's text so far: what is streamed is appended to it.
+    prefix: String,
     model: Arc<dyn ChatModel>,
     model_id: String,
     character_id: Option<CharacterId>,
@@ -60,7 +62,13 @@ struct JobRef {
     enqueued_at: chrono::DateTime<Utc>,
     /// The character to speak as when the job names one (mentions in groups and channels).
     character: Option<CharacterId>,
+    /// A continue job: `trigger` is the AI reply to write more onto (issue 15).
+    continues: bool,
 }
+
+/// The instruction a continue job ends its prompt with, after the reply so far.
+const CONTINUE_INSTRUCTION: &str =
+    "[Continue your last reply from exactly where it stopped. Do not repeat what you already wrote.]";
 
 fn is_terminal(row: &MessageRow) -> bool {
     row.status != MessageStatus::Streaming
@@ -153,15 +161,28 @@ fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> 
                 })
             }
         };
+    let mut history = history_messages(&rows, trigger.id, &job.job_id);
+    // A continue job answers nothing new: the reply so far is the last turn of the history and
+    // the model is asked to go on with it; its text stays the prefix of what is stored.
+    let (new_message, prefix) = if job.continues {
+        if trigger.role != MessageRole::Assistant {
+            return Ok(Loaded::Gone("only an AI reply can be continued"));
+        }
+        history.push(ChatMessage::assistant(trigger.content.clone()));
+        (ChatMessage::user(CONTINUE_INSTRUCTION), trigger.content)
+    } else {
+        (ChatMessage::user(trigger.content), String::new())
+    };
     let input = PromptInput {
         common: common.as_ref().clone(),
         card: character.as_deref().map(Card::from),
         user_name,
-        history: history_messages(&rows, trigger.id, &job.job_id),
-        new_message: ChatMessage::user(trigger.content),
+        history,
+        new_message,
     };
     Ok(Loaded::Ready(Box::new(Ready {
         input,
+        prefix,
         model,
         model_id,
         character_id,
@@ -172,6 +193,7 @@ fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> 
 /// leave a complete reply uncharged (or charged twice: `charge` is idempotent on the job id).
 struct Final {
     status: MessageStatus,
+    /// The whole text to store (for a continue job, the earlier text and what was added).
     text: String,
     model: Option<String>,
     usage: Option<Usage>,
@@ -295,6 +317,7 @@ async fn try_run(
         model: job.model.clone(),
         enqueued_at: job.enqueued_at,
         character: job.character_id,
+        continues: job.kind == domain::jobs::JobKind::Continue,
     });
 
     // The stop flag and the database load are independent round trips: run them together.
@@ -330,6 +353,7 @@ async fn try_run(
     }
     let Ready {
         input,
+        prefix,
         model,
         model_id,
         character_id,
@@ -369,6 +393,7 @@ async fn try_run(
     // before the first delta is published, and before any final write.
     let placeholder = {
         let (job, model_id) = (job.clone(), model_id.clone());
+        let placeholder_text = prefix.clone();
         db::run(&ctx.db, move |c| {
             db::messages::upsert_assistant_reply(
                 c,
@@ -377,7 +402,7 @@ async fn try_run(
                     character_id,
                     job_id: job.job_id.clone(),
                     reply_to_id: Some(job.trigger),
-                    content: String::new(),
+                    content: placeholder_text,
                     status: MessageStatus::Streaming,
                     model: Some(model_id),
                     prompt_tokens: None,
@@ -410,7 +435,7 @@ async fn try_run(
             let usage = usage_or_estimate(Some(usage), prompt_estimate, &text);
             let fin = Final {
                 status: MessageStatus::Complete,
-                text,
+                text: format!("{prefix}{text}"),
                 model: Some(model),
                 usage: Some(usage),
                 character_id,
@@ -434,8 +459,13 @@ async fn try_run(
             // cut stream, so the charge is the estimate. Nothing generated, nothing charged.
             let usage = (!text.is_empty()).then(|| usage_or_estimate(None, prompt_estimate, &text));
             let fin = Final {
-                status: MessageStatus::Cancelled,
-                text,
+                // A continued reply stopped midway is still a whole reply with more text.
+                status: if job.continues {
+                    MessageStatus::Complete
+                } else {
+                    MessageStatus::Cancelled
+                },
+                text: format!("{prefix}{text}"),
                 model: Some(model_id),
                 usage,
                 character_id,
@@ -483,8 +513,17 @@ async fn fail(
     character_id: Option<CharacterId>,
     failure: &Failure,
 ) -> Result<Disposition, InfraError> {
+    // A continue that failed leaves the reply as it was before (its text is read back from the
+    // row, which the placeholder wrote with the earlier text); the client hears of the failure.
+    let (status, text) = if job.continues {
+        let id = job.trigger;
+        let before = db::run(&ctx.db, move |c| db::messages::find(c, id)).await?;
+        (MessageStatus::Complete, before.content)
+    } else {
+        (MessageStatus::Failed, text)
+    };
     let fin = Final {
-        status: MessageStatus::Failed,
+        status,
         text,
         model,
         usage: None,
@@ -568,6 +607,7 @@ pub async fn report_dead(
     job_id: &str,
     conversation: ConversationId,
     trigger: Option<MessageId>,
+    continues: bool,
     deliveries: u32,
 ) -> Result<(), InfraError> {
     let id = job_id.to_owned();
@@ -592,7 +632,12 @@ pub async fn report_dead(
                     .as_ref()
                     .map(|r| r.content.clone())
                     .unwrap_or_default(),
-                status: MessageStatus::Failed,
+                // A continue given up on leaves the reply whole, as it was.
+                status: if continues {
+                    MessageStatus::Complete
+                } else {
+                    MessageStatus::Failed
+                },
                 model: existing.and_then(|r| r.model),
                 prompt_tokens: None,
                 completion_tokens: None,

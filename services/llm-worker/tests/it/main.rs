@@ -14,3 +14,4 @@ mod recovery;
 mod reply;
 mod story;
 mod takeover;
+mod tree;
