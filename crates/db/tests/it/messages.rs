@@ -393,3 +393,52 @@ both_backends!(search_in_a_conversation_or_everywhere_i_am, |c| {
         3
     );
 });
+
+// Issue 15: a conversation that existed before messages formed a tree becomes one path when the
+// tree migration runs — each message follows the one before it in its own conversation.
+both_backends!(
+    the_tree_migration_turns_an_existing_history_into_one_path,
+    |c| {
+        use diesel::RunQueryDsl;
+        let alice = user(c, "alice")?;
+        let conv = conversation(c, ConversationKind::Group, alice.id)?;
+        let other = conversation(c, ConversationKind::Group, alice.id)?;
+        let one = say(c, conv.id, alice.id, "one")?;
+        let two = say(c, conv.id, alice.id, "two")?;
+        let elsewhere = say(c, other.id, alice.id, "elsewhere")?;
+        let three = say(c, conv.id, alice.id, "three")?;
+
+        // Back to before the migration: its columns gone, the migration not yet applied.
+        let down = match c {
+            db::DbConn::Postgres(_) => include_str!(
+                "../../migrations/postgres/2026-12-03-000400_conversation_tree/down.sql"
+            ),
+            db::DbConn::Sqlite(_) => {
+                include_str!("../../migrations/sqlite/2026-12-03-000400_conversation_tree/down.sql")
+            }
+        };
+        for statement in down.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            diesel::sql_query(statement).execute(c)?;
+        }
+        diesel::sql_query(
+            "DELETE FROM __diesel_schema_migrations WHERE version = '20261203000400'",
+        )
+        .execute(c)?;
+        assert_eq!(db::run_migrations(c)?, 1);
+
+        let parent =
+            |c: &mut db::DbConn, id| messages::find(c, id).map(|m| (m.parent_id, m.on_path));
+        assert_eq!(parent(c, one.id)?, (None, true));
+        assert_eq!(parent(c, two.id)?, (Some(one.id), true));
+        assert_eq!(
+            parent(c, three.id)?,
+            (Some(two.id), true),
+            "follows its own conversation"
+        );
+        assert_eq!(parent(c, elsewhere.id)?, (None, true));
+        assert_eq!(
+            ids(&messages::history(c, conv.id, 50)?),
+            vec![one.id, two.id, three.id]
+        );
+    }
+);
