@@ -104,6 +104,16 @@ export function resetMessages(state: ChatState, items: Message[], hasMore: boole
   return mergeMessages({ ...state, messages: kept, hasMore: olderKept ? state.hasMore : hasMore }, items);
 }
 
+/** The active path changed (another variant or branch): the fresh latest page replaces what is
+ * held, since messages of the old path must go; what is being sent stays. */
+export function replacePath(state: ChatState, items: Message[], hasMore: boolean): ChatState {
+  const ids = new Set(items.map((m) => m.id));
+  const drafts: Record<string, Draft> = {};
+  // A reply streaming before its row is known stays; one of a message left off the path goes.
+  for (const [k, d] of Object.entries(state.drafts)) if (!state.messages.some((m) => m.job_id === k && !ids.has(m.id))) drafts[k] = d;
+  return mergeMessages({ ...state, messages: [], deleted: {}, drafts, hasMore, newerFrom: null }, items, hasMore);
+}
+
 /** Opens the history around one message: the page that ends with it and the page after it. */
 export function resetAround(state: ChatState, older: Message[], olderHasMore: boolean, newer: Message[], newerHasMore: boolean): ChatState {
   const s = mergeMessages({ ...state, messages: [], deleted: {}, hasMore: olderHasMore, newerFrom: null }, [...older, ...newer]);
