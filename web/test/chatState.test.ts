@@ -104,6 +104,12 @@ describe("chat state", () => {
 });
 
 describe("conversation tree", () => {
+  it("keeps a message's place among its siblings when an event replaces it", () => {
+    let s = mergeMessages(emptyChat, [msg(2, "", { role: "assistant", status: "streaming", job_id: "j", fork: { index: 1, count: 2 } })]);
+    s = applyEvent(s, { v: 1, type: "message.completed", job_id: "j", message: msg(2, "done", { role: "assistant", job_id: "j" }), usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    expect(s.messages[0].fork).toEqual({ index: 1, count: 2 });
+  });
+
   it("replaces the path: messages of the old branch go, even newer ones", () => {
     let s = mergeMessages(emptyChat, [msg(1, "hi"), msg(2, "old", { role: "assistant" }), msg(9, "new variant", { role: "assistant" })]);
     s = addPending(s, "c1", "sending");

@@ -55,7 +55,9 @@ function upsert(state: ChatState, m: Message): ChatState {
     const chosen = newer(list[at], m);
     if (chosen === list[at]) return dropPending(state, m.client_id);
     next = list.slice();
-    next[at] = chosen;
+    // Events (a completed reply, an edit) do not say where the message sits in the tree: the
+    // held position among its siblings stays.
+    next[at] = chosen.fork === undefined && list[at].fork ? { ...chosen, fork: list[at].fork } : chosen;
   } else {
     next = list.slice();
     let i = next.length;
