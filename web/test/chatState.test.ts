@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
-  activeJob, addPending, applyEvent, charCount, displayItems, emptyChat, limitFromError, mergeMessages, resetMessages,
+  activeJob, addPending, applyEvent, charCount, displayItems, emptyChat, limitFromError, mergeMessages, replacePath, resetMessages,
 } from "../src/lib/chatState";
+import { startContinue } from "../src/lib/treeState";
 import type { Message } from "../src/lib/types";
 
 function msg(id: number, content: string, extra: Partial<Message> = {}): Message {
@@ -99,5 +100,36 @@ describe("chat state", () => {
     expect(charCount("héllo😀")).toBe(6);
     expect(limitFromError("content: must be at most 200 characters (got 250)")).toBe(200);
     expect(limitFromError("something else")).toBeNull();
+  });
+});
+
+describe("conversation tree", () => {
+  it("keeps a message's place among its siblings when an event replaces it", () => {
+    let s = mergeMessages(emptyChat, [msg(2, "", { role: "assistant", status: "streaming", job_id: "j", fork: { index: 1, count: 2 } })]);
+    s = applyEvent(s, { v: 1, type: "message.completed", job_id: "j", message: msg(2, "done", { role: "assistant", job_id: "j" }), usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    expect(s.messages[0].fork).toEqual({ index: 1, count: 2 });
+  });
+
+  it("replaces the path: messages of the old branch go, even newer ones", () => {
+    let s = mergeMessages(emptyChat, [msg(1, "hi"), msg(2, "old", { role: "assistant" }), msg(9, "new variant", { role: "assistant" })]);
+    s = addPending(s, "c1", "sending");
+    s = replacePath(s, [msg(1, "hi"), msg(2, "old", { role: "assistant" })], false);
+    expect(texts(s)).toEqual(["hi", "old", "?sending"]);
+  });
+
+  it("continues a reply: held text first, the continuation's deltas after, then the whole reply", () => {
+    let s = mergeMessages(emptyChat, [msg(1, "hi"), msg(2, "Once", { role: "assistant", job_id: "reply-1" })]);
+    s = applyEvent(s, { v: 1, type: "generation.started", job_id: "cont-2", attempt: 1, model: "m", character_id: null });
+    s = applyEvent(s, { v: 1, type: "delta", job_id: "cont-2", attempt: 1, text: " upon" });
+    s = startContinue(s, 2, "cont-2");
+    s = applyEvent(s, { v: 1, type: "delta", job_id: "cont-2", attempt: 1, text: " a time" });
+    expect(texts(s)).toEqual(["hi", "~Once upon a time"]);
+    expect(activeJob(s)).toBe("cont-2");
+    s = applyEvent(s, {
+      v: 1, type: "message.completed", job_id: "cont-2",
+      message: msg(2, "Once upon a time.", { role: "assistant", job_id: "cont-2" }), usage: { prompt_tokens: 1, completion_tokens: 1 },
+    });
+    expect(texts(s)).toEqual(["hi", "Once upon a time."]);
+    expect(activeJob(s)).toBeNull();
   });
 });

@@ -254,6 +254,18 @@ export const moreEn = {
     down: "Down",
     delete: "Delete",
   },
+  tree: {
+    prevVariant: "Previous version",
+    nextVariant: "Next version",
+    newVariant: "Write another version",
+    variantCount: "Version {{n}} of {{count}}",
+    continueReply: "Continue",
+    continueTitle: "Ask the character to go on",
+    branchHere: "Branch from here",
+    branchTitle: "A new chat with the story up to this message",
+    saveRerun: "Save and rerun",
+    editReply: "Edit reply",
+  },
   stories: {
     title: "Stories",
     list: "Your stories",

@@ -252,6 +252,18 @@ export const moreKo: MoreCatalogue = {
     down: "아래로",
     delete: "삭제",
   },
+  tree: {
+    prevVariant: "이전 버전",
+    nextVariant: "다음 버전",
+    newVariant: "다른 버전 생성",
+    variantCount: "{{count}}개 중 {{n}}번째 버전",
+    continueReply: "이어서",
+    continueTitle: "캐릭터에게 이어서 말하게 하기",
+    branchHere: "여기서 분기",
+    branchTitle: "이 메시지까지의 이야기로 새 채팅 만들기",
+    saveRerun: "저장 후 다시 실행",
+    editReply: "답변 수정",
+  },
   stories: {
     title: "이야기",
     list: "내 이야기",

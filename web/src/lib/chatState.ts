@@ -55,7 +55,9 @@ function upsert(state: ChatState, m: Message): ChatState {
     const chosen = newer(list[at], m);
     if (chosen === list[at]) return dropPending(state, m.client_id);
     next = list.slice();
-    next[at] = chosen;
+    // Events (a completed reply, an edit) do not say where the message sits in the tree: the
+    // held position among its siblings stays.
+    next[at] = chosen.fork === undefined && list[at].fork ? { ...chosen, fork: list[at].fork } : chosen;
   } else {
     next = list.slice();
     let i = next.length;
@@ -102,6 +104,16 @@ export function resetMessages(state: ChatState, items: Message[], hasMore: boole
   const kept = state.messages.filter((m) => m.id < oldest || m.id > newest || present.has(m.id));
   const olderKept = kept.some((m) => m.id < oldest);
   return mergeMessages({ ...state, messages: kept, hasMore: olderKept ? state.hasMore : hasMore }, items);
+}
+
+/** The active path changed (another variant or branch): the fresh latest page replaces what is
+ * held, since messages of the old path must go; what is being sent stays. */
+export function replacePath(state: ChatState, items: Message[], hasMore: boolean): ChatState {
+  const ids = new Set(items.map((m) => m.id));
+  const drafts: Record<string, Draft> = {};
+  // A reply streaming before its row is known stays; one of a message left off the path goes.
+  for (const [k, d] of Object.entries(state.drafts)) if (!state.messages.some((m) => m.job_id === k && !ids.has(m.id))) drafts[k] = d;
+  return mergeMessages({ ...state, messages: [], deleted: {}, drafts, hasMore, newerFrom: null }, items, hasMore);
 }
 
 /** Opens the history around one message: the page that ends with it and the page after it. */

@@ -113,6 +113,18 @@ export const markRead = ({ client }: Clients, id: number, message_id: number) =>
 export const stopReply = ({ client }: Clients, id: number, job_id: string | null) =>
   unwrap(client.POST(`${P}/conversations/{id}/stop`, { params: { path: { id } }, body: job_id ? { job_id } : {} }));
 export const regenerate = ({ client }: Clients, id: number) => unwrap(client.POST(`${P}/conversations/{id}/regenerate`, { params: { path: { id } } }));
+/** Makes the `index`-th sibling of a message (a variant of an AI turn, or a branch) the active one. */
+export const selectVariant = ({ client }: Clients, id: number, message_id: number, index: number) =>
+  unwrap(client.PUT(`${P}/conversations/{id}/messages/{message_id}/active_variant`, { params: { path: { id, message_id } }, body: { index } }));
+/** Streams more text onto the end of the last AI reply. */
+export const continueReply = ({ client }: Clients, id: number, message_id: number) =>
+  unwrap(client.POST(`${P}/conversations/{id}/messages/{message_id}/continue`, { params: { path: { id, message_id } } }));
+/** "Save and rerun": the edited text starts a new branch and a new reply streams. */
+export const rerun = ({ client }: Clients, id: number, message_id: number, content: string) =>
+  unwrap(client.POST(`${P}/conversations/{id}/messages/{message_id}/rerun`, { params: { path: { id, message_id } }, body: { content } }));
+/** A new chat holding the path up to a message. */
+export const branch = ({ client }: Clients, id: number, message_id: number) =>
+  unwrap(client.POST(`${P}/conversations/{id}/branch`, { params: { path: { id } }, body: { message_id } }));
 
 // ---- characters (the editor, import and export of Character Card V2 files)
 

@@ -18,6 +18,9 @@ export type EventPayload =
   | { v: number; type: "message.created"; message: Message }
   | { v: number; type: "message.edited"; message: Message }
   | { v: number; type: "message.deleted"; conversation_id: number; message_id: number }
+  | { v: number; type: "message.variant_added"; conversation_id: number; message: Message; index: number; count: number }
+  | { v: number; type: "message.variant_selected"; conversation_id: number; message_id: number; index: number; count: number; leaf_id: number }
+  | { v: number; type: "conversation.path_changed"; conversation_id: number; message_id: number; leaf_id: number }
   | { v: number; type: "generation.started"; job_id: string; attempt: number; model: string; character_id: number | null }
   | { v: number; type: "delta"; job_id: string; attempt: number; text: string }
   | {

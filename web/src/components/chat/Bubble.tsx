@@ -1,6 +1,6 @@
 // One entry of the conversation: a message being sent, a streamed reply, a person's or an AI's
 // message, or a system line.
-import { useState } from "react";
+import { Suspense, useState } from "react";
 import { useTranslation } from "../../i18n";
 import type { DisplayItem } from "../../lib/chatState";
 import { characterFace, personFace, type CharacterFaces } from "../../lib/identity";
@@ -9,6 +9,7 @@ import { Avatar, clock } from "../../ui";
 import { AiBubble } from "./AiBubble";
 import { MessageText } from "./MessageText";
 import { EditBox } from "./EditBox";
+import { AiTools, BranchButton, ForkNav, loadTree } from "./treeLazy";
 
 export interface BubbleProps {
   item: DisplayItem;
@@ -29,9 +30,22 @@ export interface BubbleProps {
   onDelete(m: Message): void;
   onRetry(clientId: string, content: string): void;
   onDiscard(clientId: string): void;
+  /** The conversation is the viewer's AI chat: versions, continue, edit of replies, rerun, branch. */
+  tree?: boolean;
+  /** The last message of the path (continue and new versions act on it). */
+  last?: boolean;
+  /** A reply is being generated. */
+  busy?: boolean;
+  onSelectVariant?(m: Message, index: number): void;
+  onRegenerate?(): void;
+  onContinue?(m: Message): void;
+  onRerun?(m: Message, content: string): void;
+  onBranch?(m: Message): void;
 }
 
-export function Bubble({ item, grouped, highlighted, me, characters, names, editing, online, limit, onEdit, onCancelEdit, onSaveEdit, onDelete, onRetry, onDiscard }: BubbleProps) {
+export function Bubble(props: BubbleProps) {
+  const { item, grouped, highlighted, me, characters, names, editing, online, limit, onEdit, onCancelEdit, onSaveEdit, onDelete, onRetry, onDiscard } = props;
+  const { tree, last, busy, onSelectVariant, onRerun, onBranch } = props;
   const { t } = useTranslation();
   // On a touch screen there is no hover: a tap on one's own message shows its actions.
   const [actionsOpen, setActionsOpen] = useState(false);
@@ -70,15 +84,27 @@ export function Bubble({ item, grouped, highlighted, me, characters, names, edit
     const c = characterFace(characters, m.character_id, m.character_name ?? "AI");
     const text = item.draft ? item.draft.text : m.content;
     const failed = item.draft?.failed ?? (m.status === "failed" ? t("chat.failed") : null);
+    const streaming = m.status === "streaming" && !failed;
+    const turns = !!m.fork || (!!tree && !!last);
+    const tools =
+      (turns || tree) && !editing ? (
+        <Suspense fallback={null}>
+          <AiTools t={t} m={m} last={!!last} tree={!!tree} settled={!streaming && !busy} a={props} />
+        </Suspense>
+      ) : null;
     return (
       <AiBubble
+        messageId={m.id}
+        tools={tools}
+        onSwipe={turns && !streaming && !busy ? (d) => void loadTree().then((x) => x.swipe(m, d, !!last, !!tree, props)) : undefined}
+        body={editing ? <EditBox initial={m.content} limit={limit} onCancel={onCancelEdit} onSave={(t) => onSaveEdit(m, t)} /> : undefined}
         grouped={grouped}
         highlighted={highlighted}
         name={c.name}
         avatar={c.avatarUrl}
         seed={c.seed}
         text={text}
-        streaming={m.status === "streaming" && !failed}
+        streaming={streaming}
         partial={item.draft?.partial ?? false}
         failed={failed}
         cancelled={m.status === "cancelled"}
@@ -102,13 +128,18 @@ export function Bubble({ item, grouped, highlighted, me, characters, names, edit
       <div className="bubble">
         {!mine && !grouped && <div className="author">{who.name}</div>}
         {editing ? (
-          <EditBox initial={m.content} limit={limit} onCancel={onCancelEdit} onSave={(t) => onSaveEdit(m, t)} />
+          <EditBox initial={m.content} limit={limit} onCancel={onCancelEdit} onSave={(t) => onSaveEdit(m, t)} onRerun={tree ? (t) => onRerun?.(m, t) : undefined} />
         ) : (
           <MessageText text={m.content} />
         )}
         <div className="meta">
           <time dateTime={m.created_at}>{clock(m.created_at)}</time>
           {m.edited_at && <span> · {t("chat.edited")}</span>}
+          {m.fork && !editing && (
+            <Suspense fallback={null}>
+              <ForkNav t={t} index={m.fork.index} count={m.fork.count} disabled={busy} onSelect={(i) => onSelectVariant?.(m, i)} />
+            </Suspense>
+          )}
           {mine && !editing && (
             <span className="msg-actions">
               <button type="button" className="link" onClick={() => onEdit(m)} aria-label={t("chat.editMessage")}>
@@ -117,6 +148,11 @@ export function Bubble({ item, grouped, highlighted, me, characters, names, edit
               <button type="button" className="link" onClick={() => onDelete(m)} aria-label={t("chat.deleteMessage")}>
                 {t("chat.delete")}
               </button>
+              {tree && (
+                <Suspense fallback={null}>
+                  <BranchButton t={t} onClick={() => onBranch?.(m)} />
+                </Suspense>
+              )}
             </span>
           )}
         </div>

@@ -89,7 +89,7 @@ export function ChatView({ conversation, actions, leading, side, onActivity, onP
       )}
       <ErrorBox error={model.error} onDismiss={() => model.setError(null)} />
       <div className="chat-body">
-        <MessageList ref={list} model={model} me={user.id} characters={characters} names={names} focus={focus} />
+        <MessageList ref={list} model={model} me={user.id} characters={characters} names={names} focus={focus} tree={isAi} />
         {side}
       </div>
       <TypingLine names={typingNames} />

@@ -1,10 +1,12 @@
-// Editing one's own message in place.
-import { useState } from "react";
+// Editing a message in place; on one's own message in an AI chat, "save and rerun" too (a new
+// branch from the edited text, with a new reply).
+import { Suspense, useState } from "react";
 import { useTranslation } from "../../i18n";
 import { charCount } from "../../lib/chatState";
 import { Counter } from "./Counter";
+import { RerunButton } from "./treeLazy";
 
-export function EditBox({ initial, limit, onCancel, onSave }: { initial: string; limit: number; onCancel(): void; onSave(t: string): void }) {
+export function EditBox({ initial, limit, onCancel, onSave, onRerun }: { initial: string; limit: number; onCancel(): void; onSave(t: string): void; onRerun?: (t: string) => void }) {
   const [text, setText] = useState(initial);
   const { t } = useTranslation();
   const over = charCount(text) > limit;
@@ -29,6 +31,11 @@ export function EditBox({ initial, limit, onCancel, onSave }: { initial: string;
         <button type="submit" className="primary small" disabled={over || !text.trim()}>
           {t("common.save")}
         </button>
+        {onRerun && (
+          <Suspense fallback={null}>
+            <RerunButton t={t} disabled={over || !text.trim()} onClick={() => onRerun(text)} />
+          </Suspense>
+        )}
       </div>
     </form>
   );

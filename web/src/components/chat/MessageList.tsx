@@ -11,6 +11,7 @@ import { layoutMessages } from "../../lib/messageLayout";
 import type { CharacterFaces } from "../../lib/identity";
 import { Spinner } from "../../ui";
 import { MessageRow, type BubbleActions } from "./MessageRow";
+import { loadTree } from "./treeLazy";
 import type { ConversationModel } from "./useConversation";
 
 export interface MessageListHandle {
@@ -25,6 +26,8 @@ export interface MessageListProps {
   names: Record<number, string>;
   /** A message to bring into view and mark (a search hit). */
   focus?: number | null;
+  /** The viewer's AI chat: versions, continue, edits of replies, rerun and branches. */
+  tree?: boolean;
   ref?: Ref<MessageListHandle>;
 }
 
@@ -35,7 +38,7 @@ const STICK_MARGIN = 60;
 /** The list's padding above the first row (styles.css `.messages`). */
 const LIST_PADDING = 12;
 
-export function MessageList({ model, me, characters, names, focus, ref }: MessageListProps) {
+export function MessageList({ model, me, characters, names, focus, tree, ref }: MessageListProps) {
   const { t } = useTranslation();
   const { state, loading, online, limit } = model;
   const [editing, setEditing] = useState<number | null>(null);
@@ -57,11 +60,34 @@ export function MessageList({ model, me, characters, names, focus, ref }: Messag
       onDelete: (m) => void latest.current.remove(m),
       onRetry: (clientId, content) => void latest.current.deliver(clientId, content),
       onDiscard: (clientId) => latest.current.discard(clientId),
+      onSelectVariant: (m, i) => void latest.current.selectVariant(m, i),
+      onRegenerate: () => void latest.current.regenerate(),
+      onContinue: (m) => {
+        stick.current = true;
+        void latest.current.continueReply(m);
+      },
+      onRerun: (m, content) => void latest.current.rerun(m, content).then((ok) => ok && setEditing(null)),
+      onBranch: (m) => void latest.current.branch(m),
     }),
     [],
   );
 
   const items = useMemo(() => displayItems(state), [state]);
+  const lastMessage = state.newerFrom === null ? state.messages[state.messages.length - 1] : undefined;
+  const busy = !!model.job;
+
+  // ← → flip the versions of the last AI turn (past the last one: a new version), unless typing.
+  const keyState = useRef({ lastMessage, busy, tree, actions });
+  keyState.current = { lastMessage, busy, tree, actions };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.key !== "ArrowLeft" && e.key !== "ArrowRight") || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      const k = keyState.current;
+      void loadTree().then((x) => x.onKey(e, k.lastMessage, k.busy, !!k.tree, k.actions));
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
   const rows = useMemo(() => layoutMessages(items, me), [items, me]);
 
   // Rows added above the first one shown (an older page): virtua keeps the distance from the end,
@@ -151,6 +177,9 @@ export function MessageList({ model, me, characters, names, focus, ref }: Messag
               online={online}
               limit={limit}
               actions={actions}
+              tree={tree}
+              last={row.item.kind === "message" && row.item.message.id === lastMessage?.id}
+              busy={busy}
             />
           )}
         </Virtualizer>

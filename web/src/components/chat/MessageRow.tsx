@@ -7,7 +7,10 @@ import type { CharacterFaces } from "../../lib/identity";
 import { Bubble, type BubbleProps } from "./Bubble";
 import { DaySeparator } from "./DaySeparator";
 
-export type BubbleActions = Pick<BubbleProps, "onEdit" | "onCancelEdit" | "onSaveEdit" | "onDelete" | "onRetry" | "onDiscard">;
+export type BubbleActions = Pick<
+  BubbleProps,
+  "onEdit" | "onCancelEdit" | "onSaveEdit" | "onDelete" | "onRetry" | "onDiscard" | "onSelectVariant" | "onRegenerate" | "onContinue" | "onRerun" | "onBranch"
+>;
 
 export interface MessageRowProps {
   row: LaidOut;
@@ -19,13 +22,16 @@ export interface MessageRowProps {
   online: Set<number>;
   limit: number;
   actions: BubbleActions;
+  tree?: boolean;
+  last?: boolean;
+  busy?: boolean;
 }
 
-export const MessageRow = memo(function MessageRow({ row, me, characters, names, highlighted, editing, online, limit, actions }: MessageRowProps) {
+export const MessageRow = memo(function MessageRow({ row, me, characters, names, highlighted, editing, online, limit, actions, tree, last, busy }: MessageRowProps) {
   return (
     <div className={`msg-row${row.grouped ? " grouped" : ""}`}>
       {row.day && <DaySeparator day={row.day} />}
-      <Bubble grouped={row.grouped} item={row.item} me={me} characters={characters} names={names} highlighted={highlighted} editing={editing} online={online} limit={limit} {...actions} />
+      <Bubble grouped={row.grouped} item={row.item} me={me} characters={characters} names={names} highlighted={highlighted} editing={editing} online={online} limit={limit} tree={tree} last={last} busy={busy} {...actions} />
     </div>
   );
 });

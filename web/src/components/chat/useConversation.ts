@@ -7,7 +7,7 @@ import { t as tr } from "../../i18n";
 import { ApiError, errorText } from "../../lib/api";
 import * as ep from "../../lib/endpoints";
 import {
-  activeJob, addPending, applyEvent, emptyChat, failPending, limitFromError, mergeMessages, mergeNewer, removePending, resetAround, resetMessages,
+  activeJob, addPending, applyEvent, emptyChat, failPending, limitFromError, mergeMessages, mergeNewer, removePending, replacePath, resetAround, resetMessages,
   type ChatState,
 } from "../../lib/chatState";
 import { GatewayError } from "../../lib/protocol";
@@ -41,12 +41,14 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
   const cbs = useRef(callbacks);
   cbs.current = callbacks;
 
-  const reload = useCallback(async () => {
+  /** `path`: the active path changed (a version or branch chosen, a version added, an edit rerun),
+   * so the fresh page replaces what is held. */
+  const reload = useCallback(async (path?: boolean) => {
     const seq = ++loadSeq.current;
     try {
       const page = await ep.messages(app, id, { limit: 50 });
       if (seq !== loadSeq.current) return;
-      setState((s) => resetMessages(s, page.items, page.has_more));
+      setState((s) => (path ? replacePath : resetMessages)(s, page.items, page.has_more));
       setError(null);
     } catch (e) {
       if (seq === loadSeq.current) setError(e);
@@ -99,6 +101,11 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
         }
         if (ev.type.startsWith("member.")) {
           cbs.current.onMembersChanged?.();
+          return;
+        }
+        if (ev.type === "message.variant_added" || ev.type === "message.variant_selected" || ev.type === "conversation.path_changed") {
+          windowAt.current = null;
+          void reload(true);
           return;
         }
         setState((s) => applyEvent(s, ev));
@@ -253,10 +260,19 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
   async function regenerate() {
     try {
       await ep.regenerate(app, id);
+      cbs.current.onFollow?.();
+      await reload(true);
     } catch (e) {
       setError(e);
     }
   }
+
+  // The tree's actions (versions, continue, rerun, branch) load with its controls.
+  const treeCtx = { app, id, setState, setError, reload, follow: () => cbs.current.onFollow?.() };
+  const selectVariant = (m: Message, index: number) => import("./treeOps").then((o) => o.selectVariant(treeCtx, m, index));
+  const continueReply = (m: Message) => import("./treeOps").then((o) => o.continueReply(treeCtx, m));
+  const rerun = (m: Message, content: string) => import("./treeOps").then((o) => o.rerun(treeCtx, m, content));
+  const branch = (m: Message) => import("./treeOps").then((o) => o.branch(treeCtx, m));
 
   /** True when the edit was saved. */
   async function saveEdit(m: Message, content: string): Promise<boolean> {
@@ -285,7 +301,7 @@ export function useConversation(conversation: Conversation, callbacks: Conversat
 
   return {
     state, loading, error, setError, online, limit, job, typingPeople,
-    reload, loadOlder, loadNewer, toLatest, deliver, send, stop, regenerate, saveEdit, remove, discard,
+    reload, loadOlder, loadNewer, toLatest, deliver, send, stop, regenerate, saveEdit, remove, discard, selectVariant, continueReply, rerun, branch,
   };
 }
 
