@@ -4,6 +4,27 @@
 import type { Widen } from "./en";
 
 export const moreEn = {
+  members: {
+    close: "Close members",
+    you: "(you)",
+    role_owner: "owner",
+    role_admin: "admin",
+    role_member: "member",
+    online: "online",
+    offline: "offline",
+    roleOf: "Role of {{name}}",
+    transfer: "owner (transfer)",
+    remove: "Remove",
+    inviteFriend: "Invite a friend",
+    choose: "Choose…",
+    inviteById: "Invite by user ID",
+    inviteHint: "Friends appear here as a list.",
+    invite: "Invite",
+    addCharacter: "Add an AI character",
+    addCharacterButton: "Add character",
+    confirmLeave: "Leave this room?",
+    leave: "Leave room",
+  },
   people: {
     friends: "Friends",
     requests: "Requests",

@@ -2,6 +2,27 @@ import type { MoreCatalogue } from "./more.en";
 
 // 나중에 열리는 화면(친구, 캐릭터와 편집기, 서버, 이야기, 설정, 관리)의 한국어 메시지. 키는 more.en.ts와 같아야 한다.
 export const moreKo: MoreCatalogue = {
+  members: {
+    close: "멤버 닫기",
+    you: "(나)",
+    role_owner: "방장",
+    role_admin: "관리자",
+    role_member: "멤버",
+    online: "접속 중",
+    offline: "오프라인",
+    roleOf: "{{name}} 님의 역할",
+    transfer: "방장 (넘기기)",
+    remove: "내보내기",
+    inviteFriend: "친구 초대",
+    choose: "고르세요…",
+    inviteById: "사용자 ID로 초대",
+    inviteHint: "친구가 있으면 여기에 목록으로 나옵니다.",
+    invite: "초대",
+    addCharacter: "AI 캐릭터 추가",
+    addCharacterButton: "캐릭터 추가",
+    confirmLeave: "이 방에서 나갈까요?",
+    leave: "방 나가기",
+  },
   people: {
     friends: "친구",
     requests: "요청",

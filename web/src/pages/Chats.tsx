@@ -13,7 +13,7 @@ import { Avatar, Empty, ErrorBox, Icon, Link, Spinner, Tabs, timeAgo } from "../
 type Filter = "all" | "ai_chat" | "direct" | "group";
 
 // Opened from a conversation's header only: kept out of the first download (issue 21's budget).
-const MembersPanel = lazy(() => import("../components/Members").then((m) => ({ default: m.MembersPanel })));
+const MembersPanel = lazy(() => withScreenMessages(import("../components/Members")).then((m) => ({ default: m.MembersPanel })));
 const NewGroup = lazy(() => import("../components/chats/NewGroup").then((m) => ({ default: m.NewGroup })));
 const ConversationSettings = lazy(() => withScreenMessages(import("../components/chats/ConversationSettings")).then((m) => ({ default: m.ConversationSettings })));
 // Shown while a search is typed: its own small chunk.
