@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { Api, type SessionStore } from "../src/lib/api";
 import { makeClient } from "../src/lib/client";
-import * as E from "../src/lib/endpoints";
+import * as E from "../src/lib/endpoints.later";
 
 interface Sent {
   method: string;

@@ -3,8 +3,8 @@
 import { useState } from "react";
 import { useTranslation } from "../i18n";
 import { useApp, useLoad } from "../appContext";
-import * as ep from "../lib/endpoints";
-import { friends as friendsRead, myCharacters } from "../lib/endpoints";
+import * as ep from "../lib/endpoints.later";
+import { friends as friendsRead, myCharacters } from "../lib/endpoints.later";
 import type { Conversation, MemberRole } from "../lib/types";
 import { personSeed } from "../lib/identity";
 import { Avatar, ErrorBox, Field, Icon, Select } from "../ui";

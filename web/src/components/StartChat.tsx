@@ -3,7 +3,7 @@
 import { useState, type ReactNode } from "react";
 import { useApp } from "../appContext";
 import { useTranslation } from "../i18n";
-import * as E from "../lib/endpoints";
+import * as E from "../lib/endpoints.later";
 import { navigate } from "../lib/router";
 import type { Conversation } from "../lib/types";
 import { Link, Modal, timeAgo } from "../ui";

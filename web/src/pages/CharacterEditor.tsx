@@ -8,7 +8,7 @@ import { useTranslation } from "../i18n";
 import { Avatar, ErrorBox, Field, Icon, Link, Select, Spinner, fieldError } from "../ui";
 import { exportCard } from "./Characters";
 import { useStartChat } from "../components/StartChat";
-import * as E from "../lib/endpoints";
+import * as E from "../lib/endpoints.later";
 
 interface Form {
   name: string;

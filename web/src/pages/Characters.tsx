@@ -3,8 +3,8 @@
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "../i18n";
 import { useApp } from "../appContext";
-import * as E from "../lib/endpoints";
-import { searchCharacters, type Clients } from "../lib/endpoints";
+import * as E from "../lib/endpoints.later";
+import { searchCharacters, type Clients } from "../lib/endpoints.later";
 import { navigate } from "../lib/router";
 import type { Character } from "../lib/types";
 import { useStartChat } from "../components/StartChat";

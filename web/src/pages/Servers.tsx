@@ -6,7 +6,7 @@ import { ChatView } from "../components/chat/ChatView";
 import { ChannelSettings } from "../components/servers/ChannelSettings";
 import { ServerSettings } from "../components/servers/ServerSettings";
 import { navigate } from "../lib/router";
-import * as E from "../lib/endpoints";
+import * as E from "../lib/endpoints.later";
 import type { Conversation, Server } from "../lib/types";
 import { useTranslation } from "../i18n";
 import { Avatar, Empty, ErrorBox, Field, Icon, Link, Modal, Select, Spinner } from "../ui";

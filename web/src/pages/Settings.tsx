@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { useApp } from "../appContext";
-import { updateProfile } from "../lib/endpoints";
+import { updateProfile } from "../lib/endpoints.later";
 import { useTranslation } from "../i18n";
 import { LanguagePicker } from "../components/LanguagePicker";
 import { Avatar, ErrorBox, Field, fieldError } from "../ui";

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../appContext";
 import { locale, useTranslation } from "../i18n";
-import * as E from "../lib/endpoints";
+import * as E from "../lib/endpoints.later";
 import { queryClient } from "../lib/queryClient";
 import { navigate } from "../lib/router";
 import { applyStoryEvent, isRunning, isStoryEvent, storyText, type LiveStories } from "../lib/storyState";

@@ -4,7 +4,7 @@ import { useTranslation } from "../../i18n";
 import { useApp } from "../../appContext";
 import type { Conversation } from "../../lib/types";
 import { ErrorBox, Field, Modal, Select } from "../../ui";
-import * as ep from "../../lib/endpoints";
+import * as ep from "../../lib/endpoints.later";
 
 export function NewGroup({ onClose, onCreated }: { onClose(): void; onCreated(c: Conversation): void }) {
   const app = useApp();

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { useTranslation } from "../../i18n";
 import { useApp, useLoad } from "../../appContext";
 import { Avatar, ErrorBox, Modal, Spinner } from "../../ui";
-import * as ep from "../../lib/endpoints";
+import * as ep from "../../lib/endpoints.later";
 
 export function PublicRooms({ onClose, onJoined }: { onClose(): void; onJoined(id: number): void }) {
   const app = useApp();

@@ -3,7 +3,7 @@
 import { useState } from "react";
 import { useApp } from "../../appContext";
 import { useTranslation } from "../../i18n";
-import * as E from "../../lib/endpoints";
+import * as E from "../../lib/endpoints.later";
 import type { Server } from "../../lib/types";
 import { ErrorBox, Field, Modal, Select, fieldError } from "../../ui";
 

@@ -3,7 +3,7 @@ import { useEffect } from "react";
 import { useApp, useLoad } from "../../appContext";
 import { locale, useTranslation } from "../../i18n";
 import { ErrorBox, Spinner, fmt, timeAgo } from "../../ui";
-import * as E from "../../lib/endpoints";
+import * as E from "../../lib/endpoints.later";
 import { Kpi } from "./Kpi";
 
 export function Live() {

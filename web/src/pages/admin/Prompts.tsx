@@ -3,7 +3,7 @@ import { useApp, useLoad } from "../../appContext";
 import type { CommonPrompt } from "../../lib/types";
 import { useTranslation } from "../../i18n";
 import { Empty, ErrorBox, Field, Spinner, fieldError } from "../../ui";
-import * as E from "../../lib/endpoints";
+import * as E from "../../lib/endpoints.later";
 import { PromptCard } from "./PromptCard";
 
 /** Common prompts: added to the system prompt of every AI conversation, enabled ones in order. */

@@ -2,7 +2,7 @@
 import { useApp, useLoad } from "../../appContext";
 import { useTranslation } from "../../i18n";
 import { ErrorBox, Spinner, clock, fmt } from "../../ui";
-import * as E from "../../lib/endpoints";
+import * as E from "../../lib/endpoints.later";
 
 export function Transcript({ userId, conversationId }: { userId: number; conversationId: number }) {
   const { t } = useTranslation();

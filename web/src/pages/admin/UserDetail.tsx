@@ -4,7 +4,7 @@ import { useApp, useLoad } from "../../appContext";
 import { HBars, StackedBars } from "../../components/Charts";
 import { locale, useTranslation } from "../../i18n";
 import { Avatar, ErrorBox, Icon, Link, Spinner, fmt, timeAgo } from "../../ui";
-import * as E from "../../lib/endpoints";
+import * as E from "../../lib/endpoints.later";
 import { Kpi } from "./Kpi";
 import { colors } from "./colors";
 import { Transcript } from "./Transcript";

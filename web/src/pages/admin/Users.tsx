@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { useApp, useLoad } from "../../appContext";
 import { useTranslation } from "../../i18n";
 import { ErrorBox, Link, Spinner, fmt, timeAgo } from "../../ui";
-import * as E from "../../lib/endpoints";
+import * as E from "../../lib/endpoints.later";
 
 export function Users() {
   const { t } = useTranslation();
