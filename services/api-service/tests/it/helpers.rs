@@ -195,6 +195,49 @@ impl TestApp {
     }
 
     /// Logs `username` in again (the password every test user has): a new session.
+    /// Every event in a conversation's log, oldest first, read straight from the bus.
+    pub async fn events(&self, conversation: i64) -> Vec<domain::events::EventPayload> {
+        let recovery = self
+            .state
+            .bus
+            .read_since(domain::ConversationId(conversation), None, 0, 1000)
+            .await
+            .unwrap();
+        recovery
+            .entries
+            .iter()
+            .map(|e| e.decode().unwrap())
+            .collect()
+    }
+
+    /// Stores an AI reply to `trigger` the way the worker does (job `reply-{trigger}`); its id.
+    pub async fn store_reply(
+        &self,
+        conv: i64,
+        trigger: i64,
+        text: &str,
+        status: domain::MessageStatus,
+    ) -> i64 {
+        let reply = db::messages::AssistantReply {
+            conversation_id: domain::ConversationId(conv),
+            character_id: None,
+            job_id: format!("reply-{trigger}"),
+            reply_to_id: Some(domain::MessageId(trigger)),
+            content: text.into(),
+            status,
+            model: Some("mock/echo".into()),
+            prompt_tokens: Some(10),
+            completion_tokens: Some(3),
+        };
+        db::run(&self.state.db, move |c| {
+            db::messages::upsert_assistant_reply(c, reply)
+        })
+        .await
+        .unwrap()
+        .id
+        .0
+    }
+
     pub async fn login(&self, username: &str) -> Session {
         let body = self
             .request(

@@ -8,20 +8,6 @@ use serde_json::json;
 use crate::helpers::TestApp;
 use testkit::both_backends;
 
-async fn events(app: &TestApp, conversation: i64) -> Vec<EventPayload> {
-    let recovery = app
-        .state
-        .bus
-        .read_since(ConversationId(conversation), None, 0, 1000)
-        .await
-        .unwrap();
-    recovery
-        .entries
-        .iter()
-        .map(|e| e.decode().unwrap())
-        .collect()
-}
-
 both_backends!(send_stores_publishes_and_enqueues_the_reply_job, |app| {
     let alice = app.register("alice").await;
     let luna = app.character(&alice, "Luna", false).await;
@@ -40,7 +26,7 @@ both_backends!(send_stores_publishes_and_enqueues_the_reply_job, |app| {
     let message_id = sent["message"]["id"].as_i64().unwrap();
     assert_eq!(sent["job_id"], format!("reply-{message_id}"));
 
-    let log = events(&app, conv).await;
+    let log = app.events(conv).await;
     assert_eq!(log.len(), 1);
     match &log[0].event {
         ConversationEvent::MessageCreated { message } => assert_eq!(message.id.0, message_id),
@@ -90,7 +76,7 @@ both_backends!(retried_sends_with_the_same_client_id_store_once, |app| {
         "greeting + two stored messages"
     );
     assert_eq!(
-        events(&app, conv).await.len(),
+        app.events(conv).await.len(),
         2,
         "one message.created per stored message"
     );
@@ -313,7 +299,8 @@ both_backends!(authors_edit_and_delete_their_messages_with_events, |app| {
     .await
     .expect(409);
 
-    let kinds: Vec<String> = events(&app, conv)
+    let kinds: Vec<String> = app
+        .events(conv)
         .await
         .iter()
         .map(|e| {
@@ -333,28 +320,6 @@ both_backends!(authors_edit_and_delete_their_messages_with_events, |app| {
         ]
     );
 });
-
-/// Stores a complete AI reply to `trigger` the way the worker does.
-async fn store_reply(app: &TestApp, conv: i64, trigger: i64, status: MessageStatus) -> i64 {
-    let reply = db::messages::AssistantReply {
-        conversation_id: ConversationId(conv),
-        character_id: None,
-        job_id: format!("reply-{trigger}"),
-        reply_to_id: Some(domain::MessageId(trigger)),
-        content: "AI says hi".into(),
-        status,
-        model: Some("mock/echo".into()),
-        prompt_tokens: Some(10),
-        completion_tokens: Some(3),
-    };
-    db::run(&app.state.db, move |c| {
-        db::messages::upsert_assistant_reply(c, reply)
-    })
-    .await
-    .unwrap()
-    .id
-    .0
-}
 
 both_backends!(regenerate_adds_a_variant_and_keeps_the_old_reply, |app| {
     let alice = app.register("alice").await;
@@ -377,7 +342,9 @@ both_backends!(regenerate_adds_a_variant_and_keeps_the_old_reply, |app| {
     app.post(&format!("{base}/regenerate"), &alice.token, json!({}))
         .await
         .expect(409);
-    let reply = store_reply(&app, conv, trigger, MessageStatus::Complete).await;
+    let reply = app
+        .store_reply(conv, trigger, "AI says hi", MessageStatus::Complete)
+        .await;
 
     app.post(&format!("{base}/regenerate"), &bob.token, json!({}))
         .await
@@ -430,7 +397,8 @@ both_backends!(stop_cancels_the_reply_in_progress, |app| {
         .await
         .expect(202);
     let trigger = sent["message"]["id"].as_i64().unwrap();
-    store_reply(&app, conv, trigger, MessageStatus::Streaming).await;
+    app.store_reply(conv, trigger, "AI says hi", MessageStatus::Streaming)
+        .await;
     app.post(&format!("{base}/stop"), &bob.token, json!({}))
         .await
         .expect(404);
@@ -712,7 +680,7 @@ both_backends!(
             })
             .count()
         };
-        assert_eq!(created(events(&app, dm).await), 0);
+        assert_eq!(created(app.events(dm).await), 0);
         for _ in 0..2 {
             let retry = app
                 .post(
@@ -725,7 +693,7 @@ both_backends!(
             assert_eq!(retry["message"]["id"], stored.0);
         }
         assert_eq!(
-            created(events(&app, dm).await),
+            created(app.events(dm).await),
             1,
             "the retry published message.created, and only once"
         );

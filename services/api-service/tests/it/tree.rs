@@ -4,32 +4,11 @@
 //! in llm-worker's `tree` tests.
 
 use domain::events::ConversationEvent;
-use domain::{ConversationId, MessageId, MessageStatus};
+use domain::MessageStatus;
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
 use testkit::both_backends;
-
-async fn store_reply(app: &TestApp, conv: i64, trigger: i64, text: &str) -> i64 {
-    let reply = db::messages::AssistantReply {
-        conversation_id: ConversationId(conv),
-        character_id: None,
-        job_id: format!("reply-{trigger}"),
-        reply_to_id: Some(MessageId(trigger)),
-        content: text.into(),
-        status: MessageStatus::Complete,
-        model: Some("mock/echo".into()),
-        prompt_tokens: Some(10),
-        completion_tokens: Some(3),
-    };
-    db::run(&app.state.db, move |c| {
-        db::messages::upsert_assistant_reply(c, reply)
-    })
-    .await
-    .unwrap()
-    .id
-    .0
-}
 
 /// Finishes the streaming placeholder of a regenerate as the worker would.
 async fn finish(app: &TestApp, job_id: &str, text: &str) {
@@ -53,20 +32,6 @@ async fn finish(app: &TestApp, job_id: &str, text: &str) {
     })
     .await
     .unwrap();
-}
-
-async fn events(app: &TestApp, conversation: i64) -> Vec<ConversationEvent> {
-    let recovery = app
-        .state
-        .bus
-        .read_since(ConversationId(conversation), None, 0, 1000)
-        .await
-        .unwrap();
-    recovery
-        .entries
-        .iter()
-        .map(|e| e.decode().unwrap().event)
-        .collect()
 }
 
 fn contents(page: &Value) -> Vec<String> {
@@ -143,7 +108,9 @@ both_backends!(
             .await
             .expect(202);
         let trigger = sent["message"]["id"].as_i64().unwrap();
-        let first = store_reply(&app, conv, trigger, "first").await;
+        let first = app
+            .store_reply(conv, trigger, "first", MessageStatus::Complete)
+            .await;
         let mut jobs = Vec::new();
         for text in ["second", "third"] {
             let accepted = app
@@ -227,7 +194,12 @@ both_backends!(
             .await
             .expect(200);
         assert_eq!(contents(&page), ["Hello alice, I am Luna.", "hi", "first"]);
-        let events = events(&app, conv).await;
+        let events: Vec<ConversationEvent> = app
+            .events(conv)
+            .await
+            .into_iter()
+            .map(|p| p.event)
+            .collect();
         assert!(events.iter().any(|e| matches!(
             e,
             ConversationEvent::VariantSelected {
@@ -296,7 +268,9 @@ both_backends!(
             .await
             .expect(202);
         let asked = sent["message"]["id"].as_i64().unwrap();
-        let answer = store_reply(&app, conv, asked, "old answer").await;
+        let answer = app
+            .store_reply(conv, asked, "old answer", MessageStatus::Complete)
+            .await;
 
         // The owner fixes the AI reply in place.
         let edited = app
@@ -346,7 +320,8 @@ both_backends!(
             .await
             .expect(200);
         assert_eq!(contents(&page), ["Hello alice, I am Luna.", "tell me less"]);
-        store_reply(&app, conv, new_ask, "short answer").await;
+        app.store_reply(conv, new_ask, "short answer", MessageStatus::Complete)
+            .await;
 
         // The other branch is still reachable, with its reply.
         app.put(
