@@ -3,7 +3,8 @@
 // touch, on two definitions of "fast 3G": Lighthouse's mobile profile (150 ms round trip,
 // 1.6 Mbit/s down, 750 kbit/s up) and DevTools' "Fast 3G" preset (562.5 ms round trip,
 // 1.44 Mbit/s down, 675 kbit/s up: three round trips — connect, page, script — alone take 1.7 s
-// there). The 1.5 s budget is NOT met yet (web/README.md has the figures); the bounds below
+// there). web/README.md has the figures (the 1.5 s budget is met on the first profile for the
+// chat list only); the bounds below
 // catch a regression, not the budget. "Interactive" is the later of the screen's main control being on screen and the end
 // of the last long task (> 50 ms) before the main thread stays free for a second, as Lighthouse
 // defines it (with a shorter quiet window). The figures go to the log and

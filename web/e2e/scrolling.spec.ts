@@ -74,7 +74,7 @@ test("only the rows near the view are in the page, and scrolling up keeps the re
   await page.waitForTimeout(200);
   const before = await list.evaluate((el) => {
     const viewTop = el.getBoundingClientRect().top;
-    return [...el.querySelectorAll<HTMLElement>("[data-message-id]")]
+    return Array.from(el.querySelectorAll<HTMLElement>("[data-message-id]"))
       .map((e) => ({ id: Number(e.getAttribute("data-message-id")), top: e.getBoundingClientRect().top }))
       .filter((m) => m.top >= viewTop - 1)
       .sort((a, b) => a.top - b.top)[0];

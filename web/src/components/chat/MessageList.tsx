@@ -3,7 +3,7 @@
 // smoothly). It stays at the bottom while new text arrives unless the reader scrolled up;
 // scrolling near the top loads older messages and keeps the reader's place (virtua's `shift`);
 // opened at a search hit it shows that message in the middle and loads newer ones below.
-import { useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState, type Ref } from "react";
+import { forwardRef, useEffect, useImperativeHandle, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Virtualizer, type VirtualizerHandle } from "virtua";
 import { useTranslation } from "../../i18n";
 import { displayItems } from "../../lib/chatState";
@@ -28,7 +28,6 @@ export interface MessageListProps {
   focus?: number | null;
   /** The viewer's AI chat: versions, continue, edits of replies, rerun and branches. */
   tree?: boolean;
-  ref?: Ref<MessageListHandle>;
 }
 
 /** Within this many pixels of an end, the next page there loads. */
@@ -38,7 +37,12 @@ const STICK_MARGIN = 60;
 /** The list's padding above the first row (styles.css `.messages`). */
 const LIST_PADDING = 12;
 
-export function MessageList({ model, me, characters, names, focus, tree, ref }: MessageListProps) {
+// forwardRef rather than React 19's ref-as-a-prop: preact/compat (vite.config.ts) passes a ref
+// to function components only through forwardRef.
+export const MessageList = forwardRef<MessageListHandle, MessageListProps>(function MessageList(
+  { model, me, characters, names, focus, tree },
+  ref,
+) {
   const { t } = useTranslation();
   const { state, loading, online, limit } = model;
   const [editing, setEditing] = useState<number | null>(null);
@@ -149,19 +153,21 @@ export function MessageList({ model, me, characters, names, focus, tree, ref }: 
 
   const pager = (which: "older" | "newer") =>
     paging === which ? (
-      <div className={`pager ${which}`}>
+      <div key={`pager-${which}`} className={`pager ${which}`}>
         <Spinner />
       </div>
     ) : (
-      <button type="button" className={`pager ${which} ghost small`} onClick={() => void page(which)}>
+      <button key={`pager-${which}`} type="button" className={`pager ${which} ghost small`} onClick={() => void page(which)}>
         {which === "older" ? t("chat.loadOlder") : t("chat.loadNewer")}
       </button>
     );
 
+  // Keys on the siblings: preact/compat (vite.config.ts) matches unkeyed children by type, so
+  // without them the pager's spinner <div> took over the list's <div> and its scroll position.
   return (
     <div className="messages-wrap">
       {state.hasMore && pager("older")}
-      <div className="messages" ref={listRef} role="log" aria-live="polite" aria-relevant="additions" onScroll={onScroll} data-count={items.length}>
+      <div key="messages" className="messages" ref={listRef} role="log" aria-live="polite" aria-relevant="additions" onScroll={onScroll} data-count={items.length}>
         {loading && !state.messages.length ? <Spinner /> : null}
         {!loading && !items.length && <div className="muted center pad">{t("chat.empty")}</div>}
         <Virtualizer ref={virt} scrollRef={listRef} startMargin={LIST_PADDING} data={rows} shift={shift} bufferSize={400} onResize={toBottom}>
@@ -192,4 +198,4 @@ export function MessageList({ model, me, characters, names, focus, tree, ref }: 
       )}
     </div>
   );
-}
+});
