@@ -1,5 +1,5 @@
 // Managing chats: a character one already chats with offers the existing chat or a new one;
-// renaming and deleting a conversation; in English and Korean, with axe.
+// renaming and deleting a conversation; pinning and archiving it; in English and Korean, with axe.
 import { expect, test } from "@playwright/test";
 import { call, createAiChat, createCharacter, expectAccessible, nav, registerUser, signIn, unique, waitLive } from "./fixtures";
 
@@ -55,6 +55,49 @@ test("rename and delete a conversation from its settings", async ({ page }) => {
   expect(mine.items.map((x) => x.id)).not.toContain(chat.id);
 });
 
+test("pin a chat to the top and archive another; the archive tab lists it and brings it back", async ({ page }) => {
+  const s = await registerUser("sorter");
+  const c = await createCharacter(s, unique("Clerk"));
+  const older = await call<{ id: number }>(s, "PATCH", `/conversations/${(await createAiChat(s, c.id)).id}`, { title: unique("Older") });
+  const newer = await call<{ id: number; title: string }>(s, "PATCH", `/conversations/${(await createAiChat(s, c.id)).id}`, { title: unique("Newer") });
+  const olderTitle = (await call<{ title: string }>(s, "GET", `/conversations/${older.id}`)).title;
+  await signIn(page, s, `/chats/${older.id}`);
+  await waitLive(page);
+  const titles = () => page.locator(".conv-list .conv strong").allInnerTexts();
+  await expect.poll(titles).toEqual([newer.title, olderTitle]);
+
+  // Pin the older one: it leads the list, marked as pinned.
+  await page.getByRole("button", { name: "Conversation settings" }).click();
+  const dialog = page.getByRole("dialog", { name: "Conversation settings" });
+  await dialog.getByRole("button", { name: "Pin to the top" }).click();
+  await expect(dialog.getByRole("button", { name: "Unpin" })).toHaveAttribute("aria-pressed", "true");
+  await expectAccessible(page, "pinned in the settings");
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect.poll(titles).toEqual([olderTitle, newer.title]);
+  await expect(page.locator(".conv", { hasText: olderTitle }).getByRole("img", { name: "Pinned" })).toBeVisible();
+  // New activity elsewhere does not pass a pinned chat.
+  await call(s, "POST", `/conversations/${newer.id}/messages`, { content: "still below the pin" });
+  await expect(page.locator(".conv", { hasText: newer.title })).toContainText("still below the pin");
+  await expect.poll(titles).toEqual([olderTitle, newer.title]);
+
+  // Archive it: it leaves the list for the archive tab, and comes back from there.
+  await page.getByRole("button", { name: "Conversation settings" }).click();
+  await dialog.getByRole("button", { name: "Archive", exact: true }).click();
+  await expect(dialog.getByRole("button", { name: "Move back from the archive" })).toBeVisible();
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect.poll(titles).toEqual([newer.title]);
+  await page.getByRole("tab", { name: "Archived" }).click();
+  await expect.poll(titles).toEqual([olderTitle]);
+  await page.getByRole("button", { name: "Conversation settings" }).click();
+  await dialog.getByRole("button", { name: "Move back from the archive" }).click();
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect.poll(titles).toEqual([]);
+  await page.getByRole("tab", { name: "All" }).click();
+  await expect.poll(titles).toEqual([newer.title, olderTitle]);
+  const listed = await call<{ items: { id: number; pinned: boolean; archived: boolean }[] }>(s, "GET", "/conversations?limit=100");
+  expect(listed.items.find((x) => x.id === older.id)).toMatchObject({ pinned: false, archived: false });
+});
+
 test("the settings dialog in Korean", async ({ page }) => {
   const s = await registerUser("hangul");
   const c = await createCharacter(s, unique("Sage"));
@@ -65,6 +108,8 @@ test("the settings dialog in Korean", async ({ page }) => {
   const dialog = page.getByRole("dialog", { name: "대화 설정" });
   await expect(dialog.getByRole("button", { name: "대화 삭제" })).toBeVisible();
   await expect(dialog.getByLabel("이름")).toHaveValue(chat.title);
+  await expect(dialog.getByRole("button", { name: "맨 위에 고정" })).toBeVisible();
+  await expect(dialog.getByRole("button", { name: "보관", exact: true })).toBeVisible();
   await expectAccessible(page, "conversation settings in Korean");
 });
 

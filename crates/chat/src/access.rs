@@ -48,6 +48,8 @@ pub fn find_member_conversation(
                 joined_at: sm.joined_at,
                 left_at: None,
                 last_read_message_id: member.and_then(|m| m.last_read_message_id),
+                pinned_at: None,
+                archived_at: None,
             };
             (conversation, member)
         }));

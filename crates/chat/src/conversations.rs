@@ -1,6 +1,8 @@
-//! A conversation's own settings: renaming, deleting, and the reader's read marker.
+//! A conversation's own settings: renaming, deleting, the reader's read marker, and where it
+//! sits in the reader's list (pinned, archived).
 
 use db::conversations::{ConversationChanges, ConversationRow};
+use db::members::{ListChange, MemberRow};
 use domain::{
     bounded_text_opt, ConversationId, ConversationKind, MemberRole, MessageId, ValidationError,
 };
@@ -75,4 +77,42 @@ pub async fn mark_read(
         other => ChatError::from(other),
     })?;
     Ok(())
+}
+
+/// How many conversations one person may pin to the top of their list (Telegram's and
+/// WhatsApp's lists allow a handful; a list of nothing but pins orders nothing).
+pub const MAX_PINNED_CONVERSATIONS: i64 = 10;
+
+/// Pins, unpins, archives or restores a conversation in the actor's own list. Any active member
+/// may arrange their list; others get 404. Channels live in their server's channel list, not in
+/// the conversation list, so they cannot be arranged here.
+pub async fn arrange(
+    ctx: &ChatContext,
+    actor: &Actor,
+    id: ConversationId,
+    change: ListChange,
+) -> Result<MemberRow, ChatError> {
+    let (conversation, _) = access::member_conversation(ctx, id, actor.id).await?;
+    if conversation.kind == ConversationKind::Channel {
+        return Err(ValidationError::new(
+            "id",
+            "channels are arranged in their server, not in the conversation list",
+        )
+        .into());
+    }
+    let me = actor.id;
+    db::run(&ctx.db, move |c| {
+        db::transaction(c, |c| {
+            if change == ListChange::Pin {
+                let already = db::members::find(c, id, me)?.is_some_and(|m| m.pinned_at.is_some());
+                if !already && db::members::count_pinned(c, me)? >= MAX_PINNED_CONVERSATIONS {
+                    return Ok(Err(ChatError::Conflict(
+                        "at most 10 conversations can be pinned; unpin one first",
+                    )));
+                }
+            }
+            db::members::arrange(c, id, me, change).map(Ok)
+        })
+    })
+    .await?
 }

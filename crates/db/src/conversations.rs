@@ -117,6 +117,22 @@ pub struct ConversationSummary {
     pub last_message: Option<MessageRow>,
     /// Messages by others after the user's read marker.
     pub unread_count: i64,
+    /// When the user pinned it to the top of their list.
+    pub pinned_at: Option<NaiveDateTime>,
+    /// When the user archived it (only in the archived section).
+    pub archived_at: Option<NaiveDateTime>,
+}
+
+/// Which part of a user's conversation list to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListSection {
+    /// The main list: pinned conversations first, then the rest, each by latest activity.
+    #[default]
+    Main,
+    /// The conversations the user archived, by latest activity.
+    Archived,
+    /// Both (an administrator's view of a user's conversations).
+    All,
 }
 
 /// The unique key of the direct conversation between two users, whichever of them starts it.
@@ -263,33 +279,56 @@ pub fn touch_last_message_at(
     Ok(())
 }
 
-/// The conversations `user` is an active member of, most recently active first, each with its
-/// last message and the user's unread count. Four indexed queries whatever the page size.
+/// The conversations `user` is an active member of in `section` of their list (pinned first,
+/// then most recently active first), each with its last message and the user's unread count.
+/// Four indexed queries whatever the page size.
 pub fn list_for_user(
     conn: &mut DbConn,
     user: UserId,
+    section: ListSection,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<ConversationSummary>, DbError> {
     let (limit, offset) = clamp_page(limit, offset);
-    let page: Vec<(ConversationRow, DbEnum<MemberRole>)> = conversations::table
+    let mut query = conversations::table
         .inner_join(conversation_members::table)
         .filter(conversation_members::user_id.eq(user.0))
         .filter(conversation_members::left_at.is_null())
-        // NULLs sort differently on the two backends; a conversation without messages ranks by
-        // its creation time.
+        .into_boxed();
+    query = match section {
+        ListSection::Main => query.filter(conversation_members::archived_at.is_null()),
+        ListSection::Archived => query.filter(conversation_members::archived_at.is_not_null()),
+        ListSection::All => query,
+    };
+    type Row = (
+        ConversationRow,
+        DbEnum<MemberRole>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    );
+    let page: Vec<Row> = query
+        // Pinned first (`IS NULL` is false for them), in the order they were pinned. NULLs sort
+        // differently on the two backends, hence the explicit test and COALESCE; a conversation
+        // without messages ranks by its creation time.
         .order((
+            conversation_members::pinned_at.is_null().asc(),
+            conversation_members::pinned_at.asc(),
             coalesce(conversations::last_message_at, conversations::created_at).desc(),
             conversations::id.desc(),
         ))
         .limit(limit)
         .offset(offset)
-        .select((ConversationRow::as_select(), conversation_members::role))
+        .select((
+            ConversationRow::as_select(),
+            conversation_members::role,
+            conversation_members::pinned_at,
+            conversation_members::archived_at,
+        ))
         .load(conn)?;
     if page.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<i64> = page.iter().map(|(c, _)| c.id.0).collect();
+    let ids: Vec<i64> = page.iter().map(|(c, ..)| c.id.0).collect();
 
     let last_ids: Vec<Option<i64>> = messages::table
         .filter(messages::conversation_id.eq_any(&ids))
@@ -336,12 +375,16 @@ pub fn list_for_user(
 
     Ok(page
         .into_iter()
-        .map(|(conversation, role)| ConversationSummary {
-            last_message: last.remove(&conversation.id),
-            unread_count: unread.get(&conversation.id.0).copied().unwrap_or(0),
-            role: role.0,
-            conversation,
-        })
+        .map(
+            |(conversation, role, pinned_at, archived_at)| ConversationSummary {
+                last_message: last.remove(&conversation.id),
+                unread_count: unread.get(&conversation.id.0).copied().unwrap_or(0),
+                role: role.0,
+                pinned_at,
+                archived_at,
+                conversation,
+            },
+        )
         .collect())
 }
 

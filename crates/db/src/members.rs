@@ -23,6 +23,10 @@ pub struct MemberRow {
     pub left_at: Option<NaiveDateTime>,
     #[diesel(deserialize_as = NullableId<MessageId>)]
     pub last_read_message_id: Option<MessageId>,
+    /// When the member pinned the conversation to the top of their list.
+    pub pinned_at: Option<NaiveDateTime>,
+    /// When the member moved it out of their main list.
+    pub archived_at: Option<NaiveDateTime>,
 }
 
 impl MemberRow {
@@ -233,6 +237,54 @@ pub fn mark_read(
     .set(conversation_members::last_read_message_id.eq(message.0))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// How many of `user`'s conversations are pinned (the cap is the caller's rule).
+pub fn count_pinned(conn: &mut DbConn, user: UserId) -> Result<i64, DbError> {
+    Ok(conversation_members::table
+        .filter(conversation_members::user_id.eq(user.0))
+        .filter(conversation_members::left_at.is_null())
+        .filter(conversation_members::pinned_at.is_not_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// A change to where a conversation sits in one member's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListChange {
+    /// To the top of the list; also out of the archive (a pinned conversation is one the member
+    /// wants in sight).
+    Pin,
+    Unpin,
+    /// Out of the main list; also unpinned.
+    Archive,
+    Unarchive,
+}
+
+/// Applies `change` to the active member's list state. Idempotent: a repeated pin or archive
+/// keeps its first time (pins are ordered by it). NotFound when `user` is not an active member.
+pub fn arrange(
+    conn: &mut DbConn,
+    conversation: ConversationId,
+    user: UserId,
+    change: ListChange,
+) -> Result<MemberRow, DbError> {
+    let member = conversation_members::table
+        .find((conversation.0, user.0))
+        .filter(conversation_members::left_at.is_null());
+    let current: MemberRow = member.select(MemberRow::as_select()).first(conn)?;
+    let (pinned_at, archived_at) = match change {
+        ListChange::Pin => (Some(current.pinned_at.unwrap_or_else(now)), None),
+        ListChange::Unpin => (None, current.archived_at),
+        ListChange::Archive => (None, Some(current.archived_at.unwrap_or_else(now))),
+        ListChange::Unarchive => (current.pinned_at, None),
+    };
+    Ok(diesel::update(member)
+        .set((
+            conversation_members::pinned_at.eq(pinned_at),
+            conversation_members::archived_at.eq(archived_at),
+        ))
+        .get_result(conn)?)
 }
 
 pub fn count_active(conn: &mut DbConn, conversation: ConversationId) -> Result<i64, DbError> {

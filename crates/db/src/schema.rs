@@ -120,6 +120,8 @@ diesel::table! {
         joined_at -> Timestamp,
         left_at -> Nullable<Timestamp>,
         last_read_message_id -> Nullable<BigInt>,
+        pinned_at -> Nullable<Timestamp>,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 

@@ -22,6 +22,8 @@ use crate::routes::{
         prompts::reorder_prompts,
         conversations::create_conversation, conversations::list_conversations, conversations::get_conversation,
         conversations::update_conversation, conversations::delete_conversation, conversations::mark_read,
+        conversations::pin_conversation, conversations::unpin_conversation,
+        conversations::archive_conversation, conversations::unarchive_conversation,
         messages::list_messages, messages::send_message, messages::edit_message, messages::delete_message,
         messages::regenerate, messages::stop_generation, messages::select_variant,
         messages::rerun_message, messages::continue_message, conversations::branch_conversation,

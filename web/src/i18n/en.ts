@@ -74,6 +74,8 @@ export const en = {
     ai: "AI",
     dms: "DMs",
     groups: "Groups",
+    archived: "Archived",
+    pinned: "Pinned",
     kindAi: "AI",
     kindDm: "DM",
     kindGroup: "Group",

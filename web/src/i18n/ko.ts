@@ -75,6 +75,8 @@ export const ko: Catalogue & { errors: Record<string, string> } = {
     ai: "AI",
     dms: "DM",
     groups: "그룹",
+    archived: "보관함",
+    pinned: "고정됨",
     kindAi: "AI",
     kindDm: "DM",
     kindGroup: "그룹",

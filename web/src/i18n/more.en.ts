@@ -62,6 +62,11 @@ export const moreEn = {
   },
   conversation: {
     settingsTitle: "Conversation settings",
+    place: "Where it sits in your list",
+    pin: "Pin to the top",
+    unpin: "Unpin",
+    archive: "Archive",
+    unarchive: "Move back from the archive",
     name: "Name",
     delete: "Delete conversation",
     confirmDelete: "Delete “{{title}}” and all its messages for everyone?",

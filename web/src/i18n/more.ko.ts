@@ -60,6 +60,11 @@ export const moreKo: MoreCatalogue = {
   },
   conversation: {
     settingsTitle: "대화 설정",
+    place: "목록에서의 위치",
+    pin: "맨 위에 고정",
+    unpin: "고정 해제",
+    archive: "보관",
+    unarchive: "보관함에서 꺼내기",
     name: "이름",
     delete: "대화 삭제",
     confirmDelete: "“{{title}}” 대화와 모든 메시지를 모두에게서 삭제할까요?",

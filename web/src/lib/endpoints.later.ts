@@ -128,6 +128,12 @@ export const renameConversation = ({ client }: Clients, id: number, title: strin
   unwrap(client.PATCH(`${P}/conversations/{id}`, { params: { path: { id } }, body: { title } })) as Promise<unknown> as Promise<Conversation>;
 export const deleteConversation = ({ client }: Clients, id: number) =>
   unwrap(client.DELETE(`${P}/conversations/{id}`, { params: { path: { id } } }));
+/** Where the conversation sits in the caller's own list: pinned to the top, or archived. */
+export type ListState = { pinned: boolean; archived: boolean };
+export const setPinned = ({ client }: Clients, id: number, on: boolean): Promise<ListState> =>
+  unwrap(on ? client.PUT(`${P}/conversations/{id}/pin`, { params: { path: { id } } }) : client.DELETE(`${P}/conversations/{id}/pin`, { params: { path: { id } } }));
+export const setArchived = ({ client }: Clients, id: number, on: boolean): Promise<ListState> =>
+  unwrap(on ? client.PUT(`${P}/conversations/{id}/archive`, { params: { path: { id } } }) : client.DELETE(`${P}/conversations/{id}/archive`, { params: { path: { id } } }));
 /** One's AI chats with a character, newest first (from the conversation list). */
 export const chatsWithCharacter = async (app: Clients, characterId: number): Promise<Conversation[]> => {
   const [, load] = conversationList(app);

@@ -57,9 +57,10 @@ export function me(c: ApiClient) {
 // The document says `string` for kind, role and visibility and `object` for `last_message`;
 // `Conversation` narrows the generated `ConversationView` (types.ts), hence the casts here.
 const conversations = (p: Promise<Schemas["Page_ConversationView"]>) => p as Promise<unknown> as Promise<Page<Conversation>>;
-export const conversationList = ({ client }: Clients): Read<Page<Conversation>> => [
-  ["conversations"],
-  () => conversations(unwrap(client.GET(`${P}/conversations`, { params: { query: { limit: 100 } } }))),
+/** The main list (pinned first), or with `archived` the caller's archive. */
+export const conversationList = ({ client }: Clients, archived = false): Read<Page<Conversation>> => [
+  ["conversations", archived ? "archived" : "main"],
+  () => conversations(unwrap(client.GET(`${P}/conversations`, { params: { query: { limit: 100, archived } } }))),
 ];
 export const publicRooms = ({ client }: Clients): Read<Page<Conversation>> => [
   ["conversations", "public"],

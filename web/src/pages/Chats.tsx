@@ -7,10 +7,11 @@ import * as ep from "../lib/endpoints";
 import { t as tr, withScreenMessages } from "../i18n";
 import { ChatView } from "../components/chat/ChatView";
 import { navigate } from "../lib/router";
+import { queryClient } from "../lib/queryClient";
 import type { Conversation, Member, Message } from "../lib/types";
 import { Avatar, Empty, ErrorBox, Icon, Link, Spinner, Tabs, timeAgo } from "../ui";
 
-type Filter = "all" | "ai_chat" | "direct" | "group";
+type Filter = "all" | "ai_chat" | "direct" | "group" | "archived";
 
 // Opened from a conversation's header only: kept out of the first download (issue 21's budget).
 const MembersPanel = lazy(() => withScreenMessages(import("../components/Members")).then((m) => ({ default: m.MembersPanel })));
@@ -66,6 +67,15 @@ function useMessageSearch(): MessageSearch {
   return { query, setQuery, active, results, error };
 }
 
+/** Moves the conversation at `at` up for new activity: to the top of the unpinned ones (pinned
+ * conversations keep the order they were pinned in, and stay above). */
+function moveUp(cs: Conversation[], at: number, updated: Conversation): Conversation[] {
+  const rest = [...cs.slice(0, at), ...cs.slice(at + 1)];
+  if (updated.pinned) return [...cs.slice(0, at), updated, ...cs.slice(at + 1)];
+  const pins = rest.filter((c) => c.pinned).length;
+  return [...rest.slice(0, pins), updated, ...rest.slice(pins)];
+}
+
 export function ChatsPage({ id, focus }: { id: number | null; focus?: number | null }) {
   const app = useApp();
   const { api, gw, user, sessionEpoch } = app;
@@ -78,7 +88,9 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
   const [membersTick, setMembersTick] = useState(0);
   const [online, setOnline] = useState<Set<number>>(new Set());
   // Polled as a fallback for whatever the socket does not tell (new conversations while offline).
-  const list = useLoad(...ep.conversationList(app), { refetchInterval: 30_000, staleTime: 0 });
+  // The archive is its own list, read when its tab is open.
+  const archive = filter === "archived";
+  const list = useLoad(...ep.conversationList(app, archive), { refetchInterval: 30_000, staleTime: 0 });
   const [convs, setConvs] = useState<Conversation[]>([]);
 
   useEffect(() => {
@@ -110,7 +122,7 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
             const c = cs[at];
             const unread = cid === openId.current || m.author_id === user.id ? c.unread_count : c.unread_count + 1;
             const updated = { ...c, last_message: m, last_message_at: m.created_at, unread_count: unread };
-            return [updated, ...cs.slice(0, at), ...cs.slice(at + 1)];
+            return moveUp(cs, at, updated);
           });
         },
       }),
@@ -155,7 +167,7 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
   const found = open ?? fetched;
   const current = found ? titled(found) : null;
 
-  const shown = convs.filter((c) => filter === "all" || c.kind === filter);
+  const shown = convs.filter((c) => filter === "all" || filter === "archived" || c.kind === filter);
   const onActivity = useCallback(() => undefined, []);
   const search = useMessageSearch();
   const searchTitle = (cid: number) => {
@@ -203,6 +215,7 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
             ["ai_chat", t("chats.ai")],
             ["direct", t("chats.dms")],
             ["group", t("chats.groups")],
+            ["archived", t("chats.archived")],
           ]}
         />
         <ErrorBox error={list.error} />
@@ -214,7 +227,14 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
                 <Avatar name={c.title} />
                 <span className="conv-main">
                   <span className="conv-top">
-                    <strong className="ellipsis">{c.title}</strong>
+                    <strong className="ellipsis">
+                      {c.pinned && (
+                        <span className="pinned" title={t("chats.pinned")} role="img" aria-label={t("chats.pinned")}>
+                          <Icon name="pin" size={12} />
+                        </span>
+                      )}
+                      {c.title}
+                    </strong>
                     <span className="muted small">{timeAgo(c.last_message_at ?? c.created_at)}</span>
                   </span>
                   <span className="conv-bottom">
@@ -267,7 +287,7 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
                     <Icon name="users" size={16} /> <span className="hide-sm">{t("chats.members")}</span>
                   </button>
                 )}
-                {(current.kind === "group" || current.kind === "ai_chat") && (
+                {current.kind !== "channel" && (
                   <button type="button" onClick={() => setSettingsOpen(true)} aria-label={t("chats.settings")} title={t("chats.settings")}>
                     <Icon name="gear" size={16} />
                   </button>
@@ -324,6 +344,7 @@ export function ChatsPage({ id, focus }: { id: number | null; focus?: number | n
               setConvs((cs) => cs.map((x) => (x.id === c.id ? { ...x, title: c.title } : x)));
               list.reload();
             }}
+            onArranged={() => void queryClient.invalidateQueries({ queryKey: ["conversations"] })}
             onDeleted={() => {
               setSettingsOpen(false);
               setConvs((cs) => cs.filter((x) => x.id !== current.id));

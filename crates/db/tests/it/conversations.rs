@@ -1,6 +1,6 @@
 use db::characters::{self, NewCharacterRow};
-use db::conversations::{self, ConversationChanges, NewConversationRow};
-use db::members;
+use db::conversations::{self, ConversationChanges, ListSection, NewConversationRow};
+use db::members::{self, ListChange};
 use db::messages;
 use db::servers::{self, NewServerRow};
 use db::DbError;
@@ -105,7 +105,7 @@ both_backends!(list_for_user_orders_previews_and_counts_unread, |c| {
     say(c, left.id, bob.id, "gone")?;
     messages::soft_delete(c, f3.id)?;
 
-    let list = conversations::list_for_user(c, alice.id, 10, 0)?;
+    let list = conversations::list_for_user(c, alice.id, ListSection::Main, 10, 0)?;
     let ids: Vec<ConversationId> = list.iter().map(|s| s.conversation.id).collect();
     // Most recent activity first; a conversation without messages ranks by creation.
     assert_eq!(ids, [first.id, second.id, quiet.id]);
@@ -124,17 +124,17 @@ both_backends!(list_for_user_orders_previews_and_counts_unread, |c| {
     assert_eq!(list[2].last_message, None);
 
     members::mark_read(c, first.id, alice.id, f1.id)?;
-    let list = conversations::list_for_user(c, alice.id, 1, 0)?;
+    let list = conversations::list_for_user(c, alice.id, ListSection::Main, 1, 0)?;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].unread_count, 1);
-    let page2 = conversations::list_for_user(c, alice.id, 2, 1)?;
+    let page2 = conversations::list_for_user(c, alice.id, ListSection::Main, 2, 1)?;
     assert_eq!(
         page2.iter().map(|s| s.conversation.id).collect::<Vec<_>>(),
         [second.id, quiet.id]
     );
-    assert!(conversations::list_for_user(c, alice.id, 10, 3)?.is_empty());
+    assert!(conversations::list_for_user(c, alice.id, ListSection::Main, 10, 3)?.is_empty());
 
-    let bobs = conversations::list_for_user(c, bob.id, 10, 0)?;
+    let bobs = conversations::list_for_user(c, bob.id, ListSection::Main, 10, 0)?;
     assert_eq!(
         bobs.iter()
             .map(|s| (s.conversation.id, s.unread_count))
@@ -230,3 +230,65 @@ both_backends!(characters_in_a_conversation, |c| {
     let err = conversations::add_character(c, conv.id, a.id);
     assert!(matches!(err, Err(DbError::ForeignKey)), "{err:?}");
 });
+
+both_backends!(
+    pins_lead_the_list_and_archived_ones_leave_it_for_that_member_only,
+    |c| {
+        let alice = user(c, "alice")?;
+        let bob = user(c, "bob")?;
+        let a = conversation(c, ConversationKind::Group, alice.id)?;
+        let b = conversation(c, ConversationKind::Group, alice.id)?;
+        let d = conversation(c, ConversationKind::Group, alice.id)?;
+        members::add(c, b.id, bob.id, MemberRole::Member)?;
+        say(c, a.id, alice.id, "oldest")?;
+        say(c, b.id, alice.id, "middle")?;
+        say(c, d.id, alice.id, "newest")?;
+        let ids = |c: &mut db::DbConn, who, section| -> Result<Vec<ConversationId>, DbError> {
+            Ok(conversations::list_for_user(c, who, section, 10, 0)?
+                .iter()
+                .map(|s| s.conversation.id)
+                .collect())
+        };
+        assert_eq!(ids(c, alice.id, ListSection::Main)?, [d.id, b.id, a.id]);
+
+        // Pins first, in the order they were pinned; a repeated pin keeps its place.
+        members::arrange(c, a.id, alice.id, ListChange::Pin)?;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        members::arrange(c, b.id, alice.id, ListChange::Pin)?;
+        members::arrange(c, a.id, alice.id, ListChange::Pin)?;
+        assert_eq!(ids(c, alice.id, ListSection::Main)?, [a.id, b.id, d.id]);
+        assert_eq!(members::count_pinned(c, alice.id)?, 2);
+        let list = conversations::list_for_user(c, alice.id, ListSection::Main, 10, 0)?;
+        assert!(list[0].pinned_at.is_some() && list[2].pinned_at.is_none());
+
+        // Archiving takes it out of the main list and unpins it; bob's list is untouched.
+        let row = members::arrange(c, b.id, alice.id, ListChange::Archive)?;
+        assert!(row.archived_at.is_some() && row.pinned_at.is_none());
+        assert_eq!(ids(c, alice.id, ListSection::Main)?, [a.id, d.id]);
+        assert_eq!(ids(c, alice.id, ListSection::Archived)?, [b.id]);
+        assert_eq!(ids(c, alice.id, ListSection::All)?.len(), 3);
+        assert_eq!(ids(c, bob.id, ListSection::Main)?, [b.id]);
+
+        // Pinning an archived one brings it back; unarchiving keeps a pin.
+        members::arrange(c, b.id, alice.id, ListChange::Archive)?;
+        let row = members::arrange(c, b.id, alice.id, ListChange::Pin)?;
+        assert!(row.archived_at.is_none() && row.pinned_at.is_some());
+        let row = members::arrange(c, b.id, alice.id, ListChange::Unarchive)?;
+        assert!(row.pinned_at.is_some());
+        members::arrange(c, b.id, alice.id, ListChange::Unpin)?;
+        members::arrange(c, a.id, alice.id, ListChange::Unpin)?;
+        assert_eq!(ids(c, alice.id, ListSection::Main)?, [d.id, b.id, a.id]);
+
+        // Not a member (or no longer one): nothing to arrange.
+        let stranger = user(c, "carol")?;
+        assert!(matches!(
+            members::arrange(c, a.id, stranger.id, ListChange::Pin),
+            Err(DbError::NotFound)
+        ));
+        members::leave(c, b.id, bob.id)?;
+        assert!(matches!(
+            members::arrange(c, b.id, bob.id, ListChange::Archive),
+            Err(DbError::NotFound)
+        ));
+    }
+);

@@ -112,7 +112,13 @@ pub async fn list_user_conversations(
     let (limit, offset) = page_bounds(q.limit, q.offset)?;
     let (summaries, total) = db::run(&state.db, move |c| {
         db::users::find(c, id)?;
-        let summaries = db::conversations::list_for_user(c, id, limit, offset)?;
+        let summaries = db::conversations::list_for_user(
+            c,
+            id,
+            db::conversations::ListSection::All,
+            limit,
+            offset,
+        )?;
         let total = db::stats::conversation_count(c, id)?;
         Ok((summaries, total))
     })

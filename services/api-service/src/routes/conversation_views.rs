@@ -36,6 +36,10 @@ pub struct ConversationView {
     #[schema(value_type = Option<Object>)]
     pub last_message: Option<MessageView>,
     pub unread_count: i64,
+    /// Pinned to the top of the caller's list.
+    pub pinned: bool,
+    /// In the caller's archive (out of the main list).
+    pub archived: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_message_at: Option<DateTime<Utc>>,
@@ -62,6 +66,8 @@ impl ConversationView {
             role,
             last_message: None,
             unread_count: 0,
+            pinned: false,
+            archived: false,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             last_message_at: row.last_message_at.map(utc),
@@ -74,6 +80,8 @@ impl ConversationView {
         let mut view = Self::new(&summary.conversation, Some(summary.role));
         view.last_message = summary.last_message.as_ref().map(|m| m.to_view(None));
         view.unread_count = summary.unread_count;
+        view.pinned = summary.pinned_at.is_some();
+        view.archived = summary.archived_at.is_some();
         view
     }
 }

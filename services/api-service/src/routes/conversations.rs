@@ -3,13 +3,14 @@
 //! list mine with the last message and unread count, get, rename, delete, mark read.
 
 use actix_web::{web, HttpResponse};
-use db::conversations::NewConversationRow;
+use db::conversations::{ListSection, NewConversationRow};
+use db::members::ListChange;
 use domain::{
     bounded_text_opt, ConversationId, ConversationKind, MemberRole, MessageId, ValidationError,
     Visibility,
 };
 use platform::{ApiError, AuthUser};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::routes::Page;
@@ -36,6 +37,15 @@ pub struct MarkReadRequest {
 pub struct ListQuery {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationListQuery {
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+    /// `true`: the caller's archived conversations instead of the main list.
+    pub archived: Option<bool>,
 }
 
 /// `{{char}}` and `{{user}}` as character cards use them.
@@ -123,16 +133,21 @@ pub async fn create_conversation(
 }
 
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])),
-    params(ListQuery), responses((status = 200, body = Page<ConversationView>), (status = 401)))]
+    params(ConversationListQuery), responses((status = 200, body = Page<ConversationView>), (status = 401)))]
 pub async fn list_conversations(
     user: AuthUser,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<ConversationListQuery>,
 ) -> Result<web::Json<Page<ConversationView>>, ApiError> {
     let (limit, offset) = Page::<ConversationView>::bounds(query.limit, query.offset)?;
     let me = user.id;
+    let section = if query.archived == Some(true) {
+        ListSection::Archived
+    } else {
+        ListSection::Main
+    };
     let summaries = db::run(&state.db, move |c| {
-        db::conversations::list_for_user(c, me, limit, offset)
+        db::conversations::list_for_user(c, me, section, limit, offset)
     })
     .await?;
     Ok(web::Json(Page::new(
@@ -158,7 +173,10 @@ pub async fn get_conversation(
         user.id,
     )
     .await?;
-    Ok(web::Json(ConversationView::new(&row, Some(member.role))))
+    let mut view = ConversationView::new(&row, Some(member.role));
+    view.pinned = member.pinned_at.is_some();
+    view.archived = member.archived_at.is_some();
+    Ok(web::Json(view))
 }
 
 #[utoipa::path(patch, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
@@ -205,6 +223,70 @@ pub async fn mark_read(
     let actor = chat::Actor::from(&user);
     chat::conversations::mark_read(&state.chat(), &actor, id, body.message_id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Where a conversation sits in the caller's own list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListStateView {
+    pub pinned: bool,
+    pub archived: bool,
+}
+
+async fn arrange(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    change: ListChange,
+) -> Result<web::Json<ListStateView>, ApiError> {
+    let id = ConversationId(path.into_inner());
+    let member =
+        chat::conversations::arrange(&state.chat(), &chat::Actor::from(&user), id, change).await?;
+    Ok(web::Json(ListStateView {
+        pinned: member.pinned_at.is_some(),
+        archived: member.archived_at.is_some(),
+    }))
+}
+
+/// Pins the conversation to the top of the caller's list (and out of their archive).
+#[utoipa::path(put, path = "/api/v1/conversations/{id}/pin", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = ListStateView), (status = 404), (status = 409), (status = 422)))]
+pub async fn pin_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<ListStateView>, ApiError> {
+    arrange(user, state, path, ListChange::Pin).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/pin", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = ListStateView), (status = 404), (status = 422)))]
+pub async fn unpin_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<ListStateView>, ApiError> {
+    arrange(user, state, path, ListChange::Unpin).await
+}
+
+/// Moves the conversation out of the caller's main list (and unpins it).
+#[utoipa::path(put, path = "/api/v1/conversations/{id}/archive", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = ListStateView), (status = 404), (status = 422)))]
+pub async fn archive_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<ListStateView>, ApiError> {
+    arrange(user, state, path, ListChange::Archive).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/conversations/{id}/archive", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = ListStateView), (status = 404), (status = 422)))]
+pub async fn unarchive_conversation(
+    user: AuthUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<web::Json<ListStateView>, ApiError> {
+    arrange(user, state, path, ListChange::Unarchive).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

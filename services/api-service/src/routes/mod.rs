@@ -63,6 +63,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::delete().to(conversations::delete_conversation),
             )
             .route("/{id}/read", web::post().to(conversations::mark_read))
+            .route("/{id}/pin", web::put().to(conversations::pin_conversation))
+            .route(
+                "/{id}/pin",
+                web::delete().to(conversations::unpin_conversation),
+            )
+            .route(
+                "/{id}/archive",
+                web::put().to(conversations::archive_conversation),
+            )
+            .route(
+                "/{id}/archive",
+                web::delete().to(conversations::unarchive_conversation),
+            )
             .route("/{id}/messages", web::get().to(messages::list_messages))
             .route("/{id}/messages", web::post().to(messages::send_message))
             .route(

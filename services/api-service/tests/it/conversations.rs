@@ -1,7 +1,7 @@
 //! AI conversations: create with greeting, list with preview and unread counts, rename, delete.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use testkit::both_backends;
 
@@ -224,3 +224,130 @@ both_backends!(
             .expect(404);
     }
 );
+
+both_backends!(pin_and_archive_arrange_only_the_callers_own_list, |app| {
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mallory = app.register("mallory").await;
+    let luna = app.character(&alice, "Luna", true).await;
+    let mut chats = Vec::new();
+    for _ in 0..3 {
+        chats.push(app.ai_chat(&alice, luna).await);
+    }
+    let [oldest, middle, newest] = [chats[0], chats[1], chats[2]];
+    let ids = |page: Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let list = "/api/v1/conversations";
+    assert_eq!(
+        ids(app.get(list, &alice.token).await.expect(200)),
+        [newest, middle, oldest]
+    );
+
+    // Pinned ones lead; the view says so, in the list and on its own.
+    let state = app
+        .put(&format!("{list}/{oldest}/pin"), &alice.token, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(state, json!({"pinned": true, "archived": false}));
+    let page = app.get(list, &alice.token).await.expect(200);
+    assert_eq!(ids(page.clone()), [oldest, newest, middle]);
+    assert_eq!(page["items"][0]["pinned"], true);
+    assert_eq!(page["items"][1]["pinned"], false);
+    let one = app
+        .get(&format!("{list}/{oldest}"), &alice.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        (one["pinned"].clone(), one["archived"].clone()),
+        (json!(true), json!(false))
+    );
+
+    // Archived ones leave the main list for the archive (and lose their pin).
+    let state = app
+        .put(&format!("{list}/{oldest}/archive"), &alice.token, json!({}))
+        .await
+        .expect(200);
+    assert_eq!(state, json!({"pinned": false, "archived": true}));
+    assert_eq!(
+        ids(app.get(list, &alice.token).await.expect(200)),
+        [newest, middle]
+    );
+    let archived = app
+        .get(&format!("{list}?archived=true"), &alice.token)
+        .await
+        .expect(200);
+    assert_eq!(ids(archived.clone()), [oldest]);
+    assert_eq!(archived["items"][0]["archived"], true);
+    app.delete(&format!("{list}/{oldest}/archive"), &alice.token)
+        .await
+        .expect(200);
+    assert_eq!(
+        ids(app.get(list, &alice.token).await.expect(200)),
+        [newest, middle, oldest]
+    );
+    app.get(&format!("{list}?archived=maybe"), &alice.token)
+        .await
+        .expect(422);
+
+    // A stranger can neither arrange nor learn about the conversation; bob's list is his.
+    for method in ["put", "delete"] {
+        for what in ["pin", "archive"] {
+            let path = format!("{list}/{middle}/{what}");
+            let reply = if method == "put" {
+                app.put(&path, &mallory.token, json!({})).await
+            } else {
+                app.delete(&path, &mallory.token).await
+            };
+            reply.expect(404);
+        }
+    }
+    app.put(&format!("{list}/{middle}/pin"), &bob.token, json!({}))
+        .await
+        .expect(404);
+    assert_eq!(
+        ids(app.get(list, &alice.token).await.expect(200)),
+        [newest, middle, oldest],
+        "refused attempts changed nothing"
+    );
+
+    // At most ten pins; re-pinning a pinned one is fine, an eleventh is refused.
+    let mut more = Vec::new();
+    for _ in 0..8 {
+        more.push(app.ai_chat(&alice, luna).await);
+    }
+    for id in chats.iter().chain(&more).take(10) {
+        app.put(&format!("{list}/{id}/pin"), &alice.token, json!({}))
+            .await
+            .expect(200);
+    }
+    app.put(&format!("{list}/{oldest}/pin"), &alice.token, json!({}))
+        .await
+        .expect(200);
+    let refused = app
+        .put(&format!("{list}/{}/pin", more[7]), &alice.token, json!({}))
+        .await
+        .expect(409);
+    assert_eq!(refused["code"], "conflict");
+    app.delete(&format!("{list}/{}/pin", more[0]), &alice.token)
+        .await
+        .expect(200);
+    app.put(&format!("{list}/{}/pin", more[7]), &alice.token, json!({}))
+        .await
+        .expect(200);
+
+    // A channel is arranged in its server's channel list instead.
+    let server = app
+        .post("/api/v1/servers", &alice.token, json!({"name": "Guild"}))
+        .await
+        .expect(201);
+    let general = server["channels"][0]["id"].as_i64().unwrap();
+    app.put(&format!("{list}/{general}/pin"), &alice.token, json!({}))
+        .await
+        .expect(422);
+});

@@ -265,6 +265,8 @@ both_backends!(malformed_bodies_and_bad_ids_never_reach_500, |app| {
                     "/reject",
                     "/regenerate",
                     "/continue",
+                    "/pin",
+                    "/archive",
                 ]
                 .iter()
                 .any(|suffix| template.ends_with(suffix) && template.contains('{'));
