@@ -106,7 +106,7 @@ impl ResponseError for ApiError {
             let span = tracing::Span::current();
             span.record("otel.status_code", "ERROR");
             if let Some(cause) = &self.cause {
-                span.record("otel.status_message", cause.as_str());
+                span.record("otel.status_description", cause.as_str());
             }
         }
         let mut response = HttpResponse::build(self.status_code());

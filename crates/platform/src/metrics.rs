@@ -80,9 +80,13 @@ pub async fn request_span(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let method = known_method(req.method());
+    // Named at creation: once its context is read (the trace id for the logs, a child's
+    // context for Redis) an OpenTelemetry span keeps its name. The resource map knows the
+    // route template before routing.
+    let route = req.match_pattern();
     let span = tracing::info_span!(
         "request",
-        otel.name = Empty,
+        otel.name = %format_args!("{method} {}", route.as_deref().unwrap_or("unmatched")),
         otel.kind = "server",
         method = %method,
         path = %req.path(),
@@ -91,7 +95,7 @@ pub async fn request_span(
         http.response.status_code = Empty,
         user.id = Empty,
         otel.status_code = Empty,
-        otel.status_message = Empty,
+        otel.status_description = Empty,
         trace_id = Empty,
         span_id = Empty,
     );
@@ -109,15 +113,7 @@ pub async fn request_span(
             return Err(e);
         }
     };
-    let route = response.request().match_pattern();
     let status = response.status().as_u16();
-    span.record(
-        "otel.name",
-        tracing::field::display(format_args!(
-            "{method} {}",
-            route.as_deref().unwrap_or("unmatched")
-        )),
-    );
     if let Some(route) = route {
         span.record("http.route", route);
     }

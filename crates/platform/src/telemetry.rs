@@ -134,6 +134,9 @@ fn install(settings: &LogSettings, provider: Option<SdkTracerProvider>) -> Telem
 
 fn tracer_provider(service: &'static str) -> anyhow::Result<SdkTracerProvider> {
     use opentelemetry_otlp::{Protocol, WithExportConfig};
+    // reqwest is built without a default TLS provider (see `llm`); building its client with
+    // none installed panics, also for a plain-HTTP collector. Err: one is installed already.
+    let _ignored = rustls::crypto::ring::default_provider().install_default();
     // The endpoint, headers and timeout come from the standard OTEL_EXPORTER_OTLP_* variables
     // (`<endpoint>/v1/traces`).
     let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -204,10 +207,10 @@ pub fn record_ids(span: &tracing::Span) {
 }
 
 /// Marks `span` as failed with `cause` (the whole chain, as displayed). The span must declare
-/// `otel.status_code` and `otel.status_message` (`tracing::field::Empty`).
+/// `otel.status_code` and `otel.status_description` (`tracing::field::Empty`).
 pub fn record_error(span: &tracing::Span, cause: &dyn std::fmt::Display) {
     span.record("otel.status_code", "ERROR");
-    span.record("otel.status_message", tracing::field::display(cause));
+    span.record("otel.status_description", tracing::field::display(cause));
 }
 
 /// The whole cause chain of an error on one line (`outer: inner: root`).

@@ -542,7 +542,7 @@ fn ws_span(
         user.id = %user.id,
         ws.error_code = Empty,
         otel.status_code = Empty,
-        otel.status_message = Empty,
+        otel.status_description = Empty,
         trace_id = Empty,
         span_id = Empty,
     );

@@ -170,7 +170,7 @@ impl Attempt<'_> {
             attempt = self.attempt,
             error.type = Empty,
             otel.status_code = Empty,
-            otel.status_message = Empty,
+            otel.status_description = Empty,
         );
         let open = async {
             tokio::select! {
