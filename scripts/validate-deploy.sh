@@ -141,8 +141,9 @@ expect_failure() {
 }
 
 echo "== YAML and Dockerfile lint"
-check "yamllint kubernetes/ compose deploy/lint" \
-  "$V/yamllint" --strict -c deploy/lint/yamllint.yaml kubernetes docker-compose.dev.yml deploy/lint
+check "yamllint kubernetes/ compose deploy/lint, collector, tempo, grafana provisioning" \
+  "$V/yamllint" --strict -c deploy/lint/yamllint.yaml kubernetes docker-compose.dev.yml deploy/lint \
+    deploy/otel-collector deploy/tempo deploy/grafana/provisioning
 check "hadolint deploy/Dockerfile" \
   "$V/hadolint" --no-color --config deploy/lint/hadolint.yaml deploy/Dockerfile
 

@@ -209,7 +209,10 @@ def check_compose(root, resolved_path):
             problem("compose proxy", f"must wait for a healthy {dep}")
 
     for svc, paths in (("prometheus", ["deploy/prometheus/prometheus.yml"]),
-                       ("grafana", ["deploy/grafana/provisioning", "deploy/grafana/dashboards"])):
+                       ("grafana", ["deploy/grafana/provisioning", "deploy/grafana/dashboards"]),
+                       # Traces (issue 23): collector → Tempo → Grafana.
+                       ("otel-collector", ["deploy/otel-collector/config.yaml"]),
+                       ("tempo", ["deploy/tempo/tempo.yaml"])):
         s = services.get(svc)
         if not s:
             problem("compose", f"no {svc} service")

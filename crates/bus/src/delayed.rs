@@ -9,7 +9,7 @@ use std::time::Duration;
 use domain::jobs::LlmJob;
 use redis::Script;
 
-use crate::error::{decode_err, BusError};
+use crate::error::BusError;
 use crate::Bus;
 
 /// The stream field that holds the job JSON (as in `jobs.rs`).
@@ -60,7 +60,7 @@ impl Bus {
     /// Puts `job` back on `llm.jobs` once `delay` has passed (by Redis's clock), through
     /// [`Bus::enqueue_due_jobs`].
     pub async fn schedule_job(&self, job: &LlmJob, delay: Duration) -> Result<(), BusError> {
-        let json = serde_json::to_string(job).map_err(|e| decode_err("encode job", e))?;
+        let json = crate::jobs::encode_job(job, None)?;
         let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         let mut conn = self.conn().await?;
         let _: i64 = SCHEDULE

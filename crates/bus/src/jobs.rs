@@ -6,7 +6,8 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use domain::jobs::LlmJob;
+use domain::jobs::{LlmJob, TracedJob};
+use domain::trace::TraceContext;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
 use redis::{Script, Value};
@@ -26,6 +27,9 @@ pub struct JobDelivery {
     pub job: LlmJob,
     /// How many times the entry has been delivered, this time included (1 on the first read).
     pub deliveries: u32,
+    /// The trace context of the request that enqueued the job, when it was traced: the
+    /// worker's job span is its child (issue 23).
+    pub trace: Option<TraceContext>,
 }
 
 impl AsRef<str> for JobDelivery {
@@ -128,9 +132,23 @@ impl Bus {
     /// whether it was enqueued now. Check and append are one script, so a retried request that
     /// races the first never enqueues twice, and a request that crashed before enqueueing is
     /// healed by its retry.
+    ///
+    /// The entry carries the current span's trace context (see [`TracedJob`]).
     pub async fn enqueue_job_once(
         &self,
         job: &LlmJob,
+        remember: std::time::Duration,
+    ) -> Result<bool, BusError> {
+        self.enqueue_traced_job_once(job, None, remember).await
+    }
+
+    /// [`Bus::enqueue_job_once`] with the trace context the job was accepted under (a job
+    /// relayed from the outbox keeps the request's), else the current span's.
+    #[tracing::instrument(name = "bus.enqueue_job", skip_all, fields(otel.kind = "producer", job_id = %job.job_id))]
+    pub async fn enqueue_traced_job_once(
+        &self,
+        job: &LlmJob,
+        trace: Option<TraceContext>,
         remember: std::time::Duration,
     ) -> Result<bool, BusError> {
         static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
@@ -143,7 +161,7 @@ impl Bus {
                 ",
             )
         });
-        let json = serde_json::to_string(job).map_err(|e| decode_err("encode job", e))?;
+        let json = encode_job(job, trace)?;
         let mut conn = self.conn().await?;
         let added: i64 = SCRIPT
             .key(self.keys().jobs())
@@ -158,8 +176,9 @@ impl Bus {
     }
 
     /// Appends a job to `llm.jobs`; returns its stream id.
+    #[tracing::instrument(name = "bus.enqueue_job", skip_all, fields(otel.kind = "producer", job_id = %job.job_id))]
     pub async fn enqueue_job(&self, job: &LlmJob) -> Result<String, BusError> {
-        let json = serde_json::to_string(job).map_err(|e| decode_err("encode job", e))?;
+        let json = encode_job(job, None)?;
         let mut conn = self.conn().await?;
         let id: String = redis::cmd("XADD")
             .arg(self.keys().jobs())
@@ -333,10 +352,11 @@ impl JobConsumer {
         for key in reply.keys {
             for entry in key.ids {
                 match decode_job(&entry) {
-                    Ok(job) => out.push(JobDelivery {
+                    Ok(TracedJob { job, trace }) => out.push(JobDelivery {
                         id: entry.id,
                         job,
                         deliveries: 1,
+                        trace,
                     }),
                     Err(reason) => {
                         self.dead_letter(&entry.id, &reason, 1, field(&entry, JOB_FIELD))
@@ -387,6 +407,7 @@ impl JobConsumer {
     }
 
     /// Acknowledges a job (after its reply is persisted). Idempotent.
+    #[tracing::instrument(name = "bus.ack", skip_all, fields(otel.kind = "client"))]
     pub async fn ack(&self, id: impl AsRef<str>) -> Result<(), BusError> {
         let mut conn = self.bus.conn().await?;
         let _: (u64, u64) = redis::pipe()
@@ -485,10 +506,11 @@ impl JobConsumer {
                     .map_or(0, |p| p.times_delivered as u32);
                 let deliveries = before + 1;
                 match decode_job(&entry) {
-                    Ok(job) => result.claimed.push(JobDelivery {
+                    Ok(TracedJob { job, trace }) => result.claimed.push(JobDelivery {
                         id: entry.id,
                         job,
                         deliveries,
+                        trace,
                     }),
                     Err(reason) => {
                         let payload = field(&entry, JOB_FIELD);
@@ -612,7 +634,25 @@ impl JobConsumer {
     }
 }
 
-fn decode_job(entry: &StreamId) -> Result<LlmJob, String> {
+/// The job as written to the stream: its fields and the trace context, `trace` or else the
+/// current span's (none when tracing is off).
+pub(crate) fn encode_job(job: &LlmJob, trace: Option<TraceContext>) -> Result<String, BusError> {
+    /// [`TracedJob`]'s shape, borrowing the job.
+    #[derive(serde::Serialize)]
+    struct Written<'a> {
+        #[serde(flatten)]
+        job: &'a LlmJob,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        trace: Option<TraceContext>,
+    }
+    let traced = Written {
+        job,
+        trace: trace.or_else(TraceContext::current),
+    };
+    serde_json::to_string(&traced).map_err(|e| decode_err("encode job", e))
+}
+
+fn decode_job(entry: &StreamId) -> Result<TracedJob, String> {
     let raw =
         field(entry, JOB_FIELD).ok_or_else(|| format!("undecodable: no {JOB_FIELD:?} field"))?;
     serde_json::from_str(&raw).map_err(|e| format!("undecodable: {e}"))

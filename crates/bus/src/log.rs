@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use domain::events::EventPayload;
+use domain::trace::TraceContext;
 use domain::ConversationId;
 use redis::Script;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,9 @@ pub struct LogEntry {
     /// The event JSON exactly as published (`{"v":1,"type":…}`), so the gateway can forward it
     /// without a decode/encode round trip.
     pub payload: String,
+    /// The publisher's trace context (when it was traced), from the published envelope: a
+    /// gateway's delivery span is its child (issue 23). Not kept on the log: replays have none.
+    pub trace: Option<TraceContext>,
 }
 
 impl LogEntry {
@@ -101,7 +105,8 @@ if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
 end
 "#;
 
-/// KEYS: log, seq, epoch. ARGV: fresh epoch, ttl secs, payload json, max len, channel.
+/// KEYS: log, seq, epoch. ARGV: fresh epoch, ttl secs, payload json, max len, channel, trace
+/// context JSON or '' (put in the published envelope only: it is for live deliveries).
 static PUBLISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         r#"{ENSURE_EPOCH}
@@ -112,8 +117,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
 -- The payload is JSON already; splice it in rather than decode and re-encode it in Lua.
+local trace = ''
+if ARGV[6] ~= '' then trace = ',"trace":' .. ARGV[6] end
 local envelope = '{{"epoch":"' .. epoch .. '","offset":' .. string.format('%d', offset) ..
-  ',"event":' .. ARGV[3] .. '}}'
+  trace .. ',"event":' .. ARGV[3] .. '}}'
 redis.call('PUBLISH', ARGV[5], envelope)
 return {{epoch, offset}}
 "#
@@ -122,7 +129,7 @@ return {{epoch, offset}}
 
 /// [`PUBLISH`] guarded by a marker key: KEYS[4] holding the current epoch means this event was
 /// published in this epoch already, and nothing happens (returns {'', 0}). ARGV[6]: how long
-/// the marker lives. The marker is compared with the epoch *after* [`ENSURE_EPOCH`], so the
+/// the marker lives, ARGV[7] the trace context JSON or ''. The marker is compared with the epoch *after* [`ENSURE_EPOCH`], so the
 /// promise is "once per epoch": when the log was lost or went back, the event is published
 /// again into the new epoch, where a reader has not seen it, instead of never. The check, the
 /// append and the marker are one script, so a retried request can neither skip the event nor
@@ -138,8 +145,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('EXPIRE', KEYS[3], ARGV[2])
 redis.call('SET', KEYS[4], epoch, 'EX', ARGV[6])
+local trace = ''
+if ARGV[7] ~= '' then trace = ',"trace":' .. ARGV[7] end
 local envelope = '{{"epoch":"' .. epoch .. '","offset":' .. string.format('%d', offset) ..
-  ',"event":' .. ARGV[3] .. '}}'
+  trace .. ',"event":' .. ARGV[3] .. '}}'
 redis.call('PUBLISH', ARGV[5], envelope)
 return {{epoch, offset}}
 "#
@@ -177,6 +186,8 @@ pub(crate) struct Envelope<'a> {
     pub(crate) offset: u64,
     #[serde(borrow)]
     pub(crate) event: &'a serde_json::value::RawValue,
+    #[serde(default)]
+    pub(crate) trace: Option<TraceContext>,
 }
 
 pub(crate) fn decode_envelope(
@@ -190,6 +201,7 @@ pub(crate) fn decode_envelope(
         epoch: env.epoch,
         offset: env.offset,
         payload: env.event.get().to_owned(),
+        trace: env.trace,
     })
 }
 
@@ -197,6 +209,16 @@ pub(crate) fn fresh_epoch() -> String {
     // 64 random bits is plenty to tell two lives of one conversation log apart.
     let id = uuid::Uuid::new_v4().simple().to_string();
     id[..16].to_owned()
+}
+
+/// The current span's trace context as the JSON spliced into an envelope, or '' when untraced.
+fn trace_arg() -> (Option<TraceContext>, String) {
+    let trace = TraceContext::current();
+    let json = trace
+        .as_ref()
+        .and_then(|t| serde_json::to_string(t).ok())
+        .unwrap_or_default();
+    (trace, json)
 }
 
 /// `0-<n>` → n.
@@ -209,7 +231,6 @@ fn offset_of(id: &str) -> Result<u64, BusError> {
 impl Bus {
     /// Appends `event` to the conversation's log and publishes it to live subscribers, in one
     /// atomic step. Returns the entry with its (epoch, offset).
-    #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id))]
     pub async fn publish(
         &self,
         conversation_id: ConversationId,
@@ -221,6 +242,7 @@ impl Bus {
 
     /// [`Bus::publish`] for a payload that is JSON already. It must be one valid JSON value:
     /// it is spliced into the published envelope as is.
+    #[tracing::instrument(name = "bus.publish", skip_all, fields(otel.kind = "producer", conversation_id = %conversation_id))]
     pub async fn publish_raw(
         &self,
         conversation_id: ConversationId,
@@ -228,6 +250,7 @@ impl Bus {
     ) -> Result<LogEntry, BusError> {
         let keys = self.keys();
         let cfg = self.config();
+        let (trace, trace_json) = trace_arg();
         let mut inv = PUBLISH.prepare_invoke();
         inv.key(keys.log(conversation_id))
             .key(keys.seq(conversation_id))
@@ -236,7 +259,8 @@ impl Bus {
             .arg(cfg.log_ttl_secs.max(1))
             .arg(&payload)
             .arg(cfg.log_max_len.max(1))
-            .arg(keys.conv_channel(conversation_id));
+            .arg(keys.conv_channel(conversation_id))
+            .arg(trace_json);
         let mut conn = self.conn().await?;
         let (epoch, offset): (String, u64) = inv.invoke_async(&mut conn).await?;
         Ok(LogEntry {
@@ -244,6 +268,7 @@ impl Bus {
             epoch,
             offset,
             payload,
+            trace,
         })
     }
 
@@ -253,7 +278,7 @@ impl Bus {
     /// of the new epoch never saw it). The key lives
     /// in the conversation's hash slot, so the check and the append stay one atomic script on
     /// a cluster too.
-    #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, once))]
+    #[tracing::instrument(name = "bus.publish", skip_all, fields(otel.kind = "producer", conversation_id = %conversation_id, once = %once))]
     pub async fn publish_once(
         &self,
         conversation_id: ConversationId,
@@ -264,6 +289,7 @@ impl Bus {
         let payload = serde_json::to_string(event).map_err(|e| decode_err("encode event", e))?;
         let keys = self.keys();
         let cfg = self.config();
+        let (trace, trace_json) = trace_arg();
         let mut inv = PUBLISH_ONCE.prepare_invoke();
         inv.key(keys.log(conversation_id))
             .key(keys.seq(conversation_id))
@@ -274,7 +300,8 @@ impl Bus {
             .arg(&payload)
             .arg(cfg.log_max_len.max(1))
             .arg(keys.conv_channel(conversation_id))
-            .arg(remember.as_secs().max(1));
+            .arg(remember.as_secs().max(1))
+            .arg(trace_json);
         let mut conn = self.conn().await?;
         let (epoch, offset): (String, u64) = inv.invoke_async(&mut conn).await?;
         Ok((offset > 0).then_some(LogEntry {
@@ -282,12 +309,14 @@ impl Bus {
             epoch,
             offset,
             payload,
+            trace,
         }))
     }
 
     /// The events after `offset`, if they can all be replayed (see [`Recovery::recovered`]).
     /// `epoch` is the one the client saw last; `None` accepts the current epoch. At most `max`
     /// entries are returned.
+    #[tracing::instrument(name = "bus.read_since", skip_all, fields(otel.kind = "client", conversation_id = %conversation_id))]
     pub async fn read_since(
         &self,
         conversation_id: ConversationId,
@@ -318,6 +347,7 @@ impl Bus {
                 epoch: current.clone(),
                 offset: offset_of(&pair[0])?,
                 payload: pair[1].clone(),
+                trace: None,
             });
         }
         Ok(Recovery {

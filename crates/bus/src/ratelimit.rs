@@ -48,6 +48,8 @@ return {1, string.format('%d', math.floor((window - (new_tat - now)) / interval)
 
 impl Bus {
     /// Counts one request against bucket `key` allowing `limit` per `window`.
+    // The key is not a span field: it names a client address or a user.
+    #[tracing::instrument(name = "bus.rate_limit", skip_all, fields(otel.kind = "client"))]
     pub async fn rate_limit(
         &self,
         key: &str,

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use domain::events::UserEvent;
+use domain::events::{TracedUserEvent, UserEvent};
 use domain::UserId;
 use redis::Script;
 
@@ -110,9 +110,15 @@ fn millis(d: Duration) -> u64 {
 impl Bus {
     /// Publishes a [`UserEvent`] on the user's channel (notifications, multi-device sync).
     /// Fire-and-forget: users are not logged, a user offline misses it.
+    /// The payload carries the current span's trace context ([`TracedUserEvent`]).
+    #[tracing::instrument(name = "bus.publish_user", skip_all, fields(otel.kind = "producer", user_id = %user_id))]
     pub async fn publish_user(&self, user_id: UserId, event: &UserEvent) -> Result<(), BusError> {
+        let traced = TracedUserEvent {
+            event: event.clone(),
+            trace: domain::trace::TraceContext::current(),
+        };
         let payload =
-            serde_json::to_string(event).map_err(|e| decode_err("encode user event", e))?;
+            serde_json::to_string(&traced).map_err(|e| decode_err("encode user event", e))?;
         let mut conn = self.conn().await?;
         let _: u64 = redis::cmd("PUBLISH")
             .arg(self.keys().user_channel(user_id))
@@ -124,6 +130,7 @@ impl Bus {
 
     /// Asks whoever runs `job_id` to stop: a flag (for workers that pick the job up later or
     /// missed the message) and a notification on the cancel channel.
+    #[tracing::instrument(name = "bus.request_cancel", skip_all, fields(otel.kind = "producer", job_id = %job_id))]
     pub async fn request_cancel(&self, job_id: &str) -> Result<(), BusError> {
         let mut conn = self.conn().await?;
         let _: ((), u64) = redis::pipe()

@@ -16,7 +16,8 @@ use crate::{on_backend, DbConn, DbError};
 pub struct OutboxRow {
     pub id: i64,
     pub job_id: String,
-    /// The job as JSON, exactly as it is put on `llm.jobs`.
+    /// The job as JSON, exactly as it is put on `llm.jobs` (a [`domain::jobs::TracedJob`]: with
+    /// the trace context of the transaction that stored it, when traced).
     pub payload: String,
     pub created_at: NaiveDateTime,
     /// When a relay last put the job on the stream again (never by the fast path).
@@ -26,9 +27,15 @@ pub struct OutboxRow {
 }
 
 /// Stores a job; storing the same job id again is a no-op (a retried send). Call it inside the
-/// transaction that stores what the job answers. Returns whether the row is new.
+/// transaction that stores what the job answers. Returns whether the row is new. The row keeps
+/// the current span's trace context, so a job relayed later still belongs to its request's trace.
 pub fn insert(conn: &mut DbConn, job: &LlmJob) -> Result<bool, DbError> {
-    let payload = serde_json::to_string(job).map_err(|e| DbError::Encode(format!("job: {e}")))?;
+    let traced = domain::jobs::TracedJob {
+        job: job.clone(),
+        trace: domain::trace::TraceContext::current(),
+    };
+    let payload =
+        serde_json::to_string(&traced).map_err(|e| DbError::Encode(format!("job: {e}")))?;
     let (job_id, payload) = (job.job_id.as_str(), payload.as_str());
     let at = now();
     let n = on_backend!(conn, |c| diesel::insert_into(job_outbox::table)

@@ -160,24 +160,85 @@ pub async fn connect_with(url: &str, options: PoolOptions) -> Result<DbPool, DbE
 /// Runs `f` with a pooled connection on the blocking pool.
 ///
 /// The connection goes back to the pool when `f` returns; it is never held across an `.await` of
-/// the caller. The caller's tracing span is entered on the blocking thread so query logs keep
-/// their request context.
-pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, DbError>
+/// the caller. Each call is one `db` span (issue 23) — the database round trips of one use-case
+/// step, named by the calling line (`code.filepath`, `code.lineno`; `#[track_caller]`, which is
+/// why this is not an `async fn`) — and that span is entered on the blocking thread, so query
+/// logs keep their request context. A failure that is not an answer (the database is down,
+/// cannot store, a broken query) marks the span as an error with its cause.
+#[track_caller]
+pub fn run<T, F>(
+    pool: &DbPool,
+    f: F,
+) -> impl std::future::Future<Output = Result<T, DbError>> + Send + '_
 where
     F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
     T: Send + 'static,
 {
-    let conn = pool.pool.get().await.map_err(from_pool_error)?;
-    let span = tracing::Span::current();
-    let result = conn
-        .interact(move |c| {
-            let _entered = span.enter();
-            f(c)
-        })
-        .await
-        .map_err(from_interact_error)?;
-    pool.storage.observe(&result);
-    result
+    use tracing::Instrument;
+    let caller = std::panic::Location::caller();
+    let span = tracing::info_span!(
+        "db",
+        otel.kind = "client",
+        db.system.name = match pool.backend {
+            Backend::Postgres => "postgresql",
+            Backend::Sqlite => "sqlite",
+        },
+        code.filepath = caller.file(),
+        code.lineno = caller.line(),
+        otel.status_code = tracing::field::Empty,
+        error.type = tracing::field::Empty,
+    );
+    let inner = span.clone();
+    async move {
+        let conn = pool.pool.get().await.map_err(from_pool_error);
+        let result = match conn {
+            Ok(conn) => {
+                let entered_span = inner.clone();
+                let result = conn
+                    .interact(move |c| {
+                        let _entered = entered_span.enter();
+                        f(c)
+                    })
+                    .await
+                    .map_err(from_interact_error);
+                match result {
+                    Ok(result) => {
+                        pool.storage.observe(&result);
+                        result
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &result {
+            if !matches!(
+                e,
+                DbError::NotFound | DbError::Conflict(_) | DbError::ForeignKey
+            ) {
+                inner.record("otel.status_code", "ERROR");
+                inner.record("error.type", error_type(e));
+            }
+        }
+        result
+    }
+    .instrument(span)
+}
+
+/// A short, content-free name of the failure for the span (the cause goes to the log).
+fn error_type(e: &DbError) -> &'static str {
+    match e {
+        DbError::InvalidUrl(_) => "invalid_url",
+        DbError::NotFound => "not_found",
+        DbError::Conflict(_) => "conflict",
+        DbError::ForeignKey => "foreign_key",
+        DbError::Unavailable(_) => "unavailable",
+        DbError::Storage(_) => "storage",
+        DbError::Query(_) => "query",
+        DbError::Interact(_) => "interact",
+        DbError::Migration(_) => "migration",
+        DbError::Encode(_) => "encode",
+    }
 }
 
 /// Answers whether the database is reachable now and, after a storage fault, whether it can store

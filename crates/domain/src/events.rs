@@ -249,6 +249,18 @@ pub enum UserEvent {
     },
 }
 
+/// A [`UserEvent`] as published on a user's channel: the event and, when the publisher was
+/// traced, its W3C trace context (issue 23). The gateway reads the context and forwards the
+/// event alone; payloads without `trace` parse as before, and readers that decode a plain
+/// [`UserEvent`] ignore it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TracedUserEvent {
+    #[serde(flatten)]
+    pub event: UserEvent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<crate::trace::TraceContext>,
+}
+
 /// Why an AI reply or story failed, in `message.failed` and `story.failed`. Clients decide on
 /// it (offer a retry, point at the settings) instead of parsing the human `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -356,6 +368,35 @@ mod tests {
         };
         let json = serde_json::to_value(EventPayload::from(without)).unwrap();
         assert!(json.get("code").is_none(), "old clients see the old shape");
+    }
+
+    #[test]
+    fn traced_user_events_parse_with_and_without_a_context() {
+        let tc = crate::trace::TraceContext {
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            tracestate: None,
+        };
+        for event in [
+            UserEvent::SessionRevoked,
+            UserEvent::ConversationAdded {
+                conversation_id: ConversationId(3),
+            },
+        ] {
+            let traced = TracedUserEvent {
+                event: event.clone(),
+                trace: Some(tc.clone()),
+            };
+            let json = serde_json::to_string(&traced).unwrap();
+            assert_eq!(
+                serde_json::from_str::<TracedUserEvent>(&json).unwrap(),
+                traced
+            );
+            // Readers of the plain event (older gateways) ignore the context.
+            assert_eq!(serde_json::from_str::<UserEvent>(&json).unwrap(), event);
+            let old = serde_json::to_string(&event).unwrap();
+            let read: TracedUserEvent = serde_json::from_str(&old).unwrap();
+            assert_eq!((read.event, read.trace), (event, None));
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::trace::TraceContext;
 use crate::{CharacterId, ConversationId, MessageId, StoryId, UserId};
 
 pub const JOB_VERSION: u8 = 1;
@@ -41,6 +42,20 @@ pub struct LlmJob {
     pub enqueued_at: DateTime<Utc>,
 }
 
+/// A job as it is written to `llm.jobs` and to the job outbox: the job's fields and, when the
+/// request that accepted it was traced, its W3C trace context, so the worker's job span is a
+/// child of that request (issue 23). A separate wrapper rather than a field of [`LlmJob`]:
+/// the context is stamped where the job is written, not by whoever builds the job. Entries
+/// without `trace` (older releases, tracing off) parse as before, and readers that decode a
+/// plain [`LlmJob`] ignore the extra field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TracedJob {
+    #[serde(flatten)]
+    pub job: LlmJob,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceContext>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +77,34 @@ mod tests {
         let json = serde_json::to_value(&job).unwrap();
         assert_eq!(json["kind"], "regenerate");
         assert_eq!(serde_json::from_value::<LlmJob>(json).unwrap(), job);
+    }
+
+    #[test]
+    fn a_traced_job_reads_old_entries_and_old_readers_read_it() {
+        let job = LlmJob {
+            v: JOB_VERSION,
+            job_id: "reply-7".into(),
+            kind: JobKind::Reply,
+            user_id: UserId(1),
+            conversation_id: Some(ConversationId(2)),
+            trigger_message_id: Some(MessageId(7)),
+            story_id: None,
+            model: None,
+            enqueued_at: Utc::now(),
+            character_id: None,
+        };
+        let old = serde_json::to_string(&job).unwrap();
+        let read: TracedJob = serde_json::from_str(&old).unwrap();
+        assert_eq!((read.job.clone(), read.trace), (job.clone(), None));
+        let traced = TracedJob {
+            job: job.clone(),
+            trace: Some(TraceContext {
+                traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+                tracestate: None,
+            }),
+        };
+        let json = serde_json::to_string(&traced).unwrap();
+        assert_eq!(serde_json::from_str::<TracedJob>(&json).unwrap(), traced);
+        assert_eq!(serde_json::from_str::<LlmJob>(&json).unwrap(), job);
     }
 }

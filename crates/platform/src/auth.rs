@@ -246,7 +246,11 @@ impl FromRequest for AuthUser {
         Box::pin(async move {
             let auth = auth.ok_or_else(|| ApiError::internal("Authenticator not registered"))?;
             let token = token.ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-            auth.authenticate(&token).await
+            let user = auth.authenticate(&token).await?;
+            // The request span (`metrics::request_span`) declares the field: its logs and its
+            // trace name the user.
+            tracing::Span::current().record("user.id", tracing::field::display(user.id));
+            Ok(user)
         })
     }
 }

@@ -101,6 +101,13 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         if self.code.http_status() >= 500 {
             tracing::error!(code = self.code.as_str(), cause = ?self.cause, "request failed");
+            // On the request's span too (`metrics::request_span` declares the fields), so the
+            // trace shows why without the log.
+            let span = tracing::Span::current();
+            span.record("otel.status_code", "ERROR");
+            if let Some(cause) = &self.cause {
+                span.record("otel.status_description", cause.as_str());
+            }
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");

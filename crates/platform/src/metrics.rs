@@ -60,10 +60,17 @@ fn known_method(method: &actix_web::http::Method) -> &'static str {
 /// all the hidden cause of a 5xx, logged when the error is rendered — carries the request it
 /// belongs to. The request id is the client's `X-Request-Id` when it sends a sane one, else new;
 /// it is echoed in the response.
+///
+/// It is also the request's OpenTelemetry server span (issue 23): a child of the caller's
+/// `traceparent` when it sends one, named `METHOD /route/{template}` once routing matched, with
+/// the route template, the status, the user (recorded by the `AuthUser` extractor) and, for a
+/// 5xx, error status and the cause (recorded where the error is rendered). `trace_id` and
+/// `span_id` are fields of the span, so JSON log lines inside it carry them.
 pub async fn request_span(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use tracing::field::Empty;
     use tracing::Instrument;
     let request_id = req
         .headers()
@@ -72,13 +79,48 @@ pub async fn request_span(
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let method = known_method(req.method());
+    // Named at creation: once its context is read (the trace id for the logs, a child's
+    // context for Redis) an OpenTelemetry span keeps its name. The resource map knows the
+    // route template before routing.
+    let route = req.match_pattern();
     let span = tracing::info_span!(
         "request",
-        method = %known_method(req.method()),
+        otel.name = %format_args!("{method} {}", route.as_deref().unwrap_or("unmatched")),
+        otel.kind = "server",
+        method = %method,
         path = %req.path(),
         request_id = %request_id,
+        http.route = Empty,
+        http.response.status_code = Empty,
+        user.id = Empty,
+        otel.status_code = Empty,
+        otel.status_description = Empty,
+        trace_id = Empty,
+        span_id = Empty,
     );
-    let mut response = next.call(req).instrument(span).await?;
+    if crate::telemetry::exporting() {
+        if let Some(parent) = incoming_trace(req.headers()) {
+            parent.parent_of(&span);
+        }
+        crate::telemetry::record_ids(&span);
+    }
+    let result = next.call(req).instrument(span.clone()).await;
+    let mut response = match result {
+        Ok(response) => response,
+        Err(e) => {
+            span.record("otel.status_code", "ERROR");
+            return Err(e);
+        }
+    };
+    let status = response.status().as_u16();
+    if let Some(route) = route {
+        span.record("http.route", route);
+    }
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
     if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(
             actix_web::http::header::HeaderName::from_static("x-request-id"),
@@ -86,6 +128,19 @@ pub async fn request_span(
         );
     }
     Ok(response)
+}
+
+/// The caller's W3C trace context from `traceparent` / `tracestate` (a bad one is ignored: the
+/// request then starts its own trace).
+fn incoming_trace(
+    headers: &actix_web::http::header::HeaderMap,
+) -> Option<domain::trace::TraceContext> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let traceparent = text("traceparent")?.to_owned();
+    Some(domain::trace::TraceContext {
+        traceparent,
+        tracestate: text("tracestate").map(str::to_owned),
+    })
 }
 
 /// Middleware: request count and latency by method, matched route pattern and status.

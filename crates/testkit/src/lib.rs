@@ -9,6 +9,8 @@
 //! so it panics with a message that says what to install.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod postgres;
 mod process;
 #[cfg(feature = "providers")]

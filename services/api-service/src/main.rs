@@ -4,7 +4,8 @@ use platform::Settings;
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    platform::telemetry::init(&settings.log);
+    // Flushes the trace exporter when main returns (after the drain).
+    let _telemetry = platform::telemetry::init_service(&settings.log, "api-service");
     match cli::Command::parse(std::env::args().skip(1))? {
         cli::Command::Serve => {
             Application::build(settings)

@@ -19,6 +19,7 @@ use domain::{ConversationId, ErrorCode};
 use platform::upgrade::Upgraded;
 use platform::AuthUser;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::commands;
 use crate::hub::{ConnId, SocketHandle};
@@ -243,6 +244,7 @@ impl Connection {
     /// Sends an error frame; a client that keeps provoking them is closed as abusive.
     fn error(&mut self, id: Option<String>, code: ErrorCode, message: impl Into<String>) {
         self.gw.metrics.error_frames.increment(1);
+        tracing::Span::current().record("ws.error_code", code.as_str());
         self.push(protocol::error_frame(id, code, message));
         if self.limits.record_error() == ErrorVerdict::Abusive {
             self.gw.metrics.abusive_closes.increment(1);
@@ -279,13 +281,18 @@ impl Connection {
                 };
                 match self.mode {
                     Mode::Full => match protocol::parse_client_frame(text) {
-                        Ok(frame) => self.on_frame(frame).await,
+                        Ok(frame) => {
+                            let span = op_span(&frame, &self.user);
+                            self.on_frame(frame).instrument(span).await
+                        }
                         Err(e) => {
                             self.error(e.id, e.code, e.message);
                             ControlFlow::Continue(After::Continue)
                         }
                     },
                     Mode::Simple(conversation) => {
+                        let span = simple_span(conversation, &self.user);
+                        let _entered = span.enter();
                         self.on_simple(conversation, text);
                         ControlFlow::Continue(After::Continue)
                     }
@@ -474,14 +481,76 @@ impl Connection {
         let inflight = self.inflight.clone();
         let socket = self.socket.clone();
         let metrics = self.gw.metrics.clone();
-        actix_web::rt::spawn(async move {
-            let frame = op.await;
-            inflight.fetch_sub(1, Ordering::Relaxed);
-            if !frame.is_empty() {
-                socket.push(Out::frame(frame), &metrics);
+        // In the operation's span: its database and Redis spans (and the job it enqueues, and
+        // so the whole AI reply) belong to this frame's trace.
+        actix_web::rt::spawn(
+            async move {
+                let frame = op.await;
+                inflight.fetch_sub(1, Ordering::Relaxed);
+                if !frame.is_empty() {
+                    socket.push(Out::frame(frame), &metrics);
+                }
             }
-        });
+            .in_current_span(),
+        );
     }
+}
+
+/// One span per client operation (issue 23): the frame type, the conversation and the user, an
+/// error code when the answer is an error frame, error status and cause for a server fault. A
+/// root span of its own (the socket lives for hours; one trace per operation, not per socket).
+fn op_span(frame: &ClientFrame, user: &AuthUser) -> tracing::Span {
+    let (kind, conversation) = match frame {
+        ClientFrame::Subscribe {
+            conversation_id, ..
+        } => ("subscribe", Some(*conversation_id)),
+        ClientFrame::Unsubscribe {
+            conversation_id, ..
+        } => ("unsubscribe", Some(*conversation_id)),
+        ClientFrame::Send {
+            conversation_id, ..
+        } => ("send", Some(*conversation_id)),
+        ClientFrame::Typing {
+            conversation_id, ..
+        } => ("typing", Some(*conversation_id)),
+        ClientFrame::Cancel {
+            conversation_id, ..
+        } => ("cancel", Some(*conversation_id)),
+        ClientFrame::Auth { .. } => ("auth", None),
+        ClientFrame::Ping { .. } => ("ping", None),
+    };
+    ws_span(kind, conversation, user)
+}
+
+fn simple_span(conversation: ConversationId, user: &AuthUser) -> tracing::Span {
+    ws_span("send", Some(conversation), user)
+}
+
+fn ws_span(
+    kind: &'static str,
+    conversation: Option<ConversationId>,
+    user: &AuthUser,
+) -> tracing::Span {
+    use tracing::field::Empty;
+    let span = tracing::info_span!(
+        parent: None,
+        "ws",
+        otel.name = %format_args!("ws {kind}"),
+        otel.kind = "server",
+        ws.frame.type = kind,
+        conversation_id = Empty,
+        user.id = %user.id,
+        ws.error_code = Empty,
+        otel.status_code = Empty,
+        otel.status_description = Empty,
+        trace_id = Empty,
+        span_id = Empty,
+    );
+    if let Some(conversation) = conversation {
+        span.record("conversation_id", tracing::field::display(conversation));
+    }
+    platform::telemetry::record_ids(&span);
+    span
 }
 
 /// The instant a token expiring at `exp` (Unix seconds) stops being valid.

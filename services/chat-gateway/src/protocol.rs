@@ -88,6 +88,10 @@ pub fn problem_frame(id: Option<String>, error: impl Into<platform::ApiError>) -
     let error: platform::ApiError = error.into();
     if error.code.http_status() >= 500 {
         tracing::error!(error = %error, "command failed");
+        // The operation's span (`connection::op_span`) shows the failure and its cause.
+        platform::telemetry::record_error(&tracing::Span::current(), &error);
+    } else {
+        tracing::Span::current().record("ws.error_code", error.code.as_str());
     }
     let body = error.body();
     server_frame(&ServerFrame::Error {

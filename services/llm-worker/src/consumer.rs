@@ -214,13 +214,36 @@ async fn read_loop(
 
 /// Runs one delivery to its end and acknowledges it if its outcome says so.
 async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphorePermit) {
+    use tracing::field::Empty;
+    // The job's span (issue 23) is a child of the request that enqueued it: its trace context
+    // travels in the job (`TracedJob`), so one trace follows the message from the REST call or
+    // WebSocket frame through this worker to the provider and back out to the gateways.
     let span = tracing::info_span!(
         "job",
+        otel.name = %format_args!("llm.jobs process {:?}", delivery.job.kind),
+        otel.kind = "consumer",
+        messaging.system = "redis",
+        messaging.destination.name = "llm.jobs",
         job_id = %delivery.job.job_id,
         entry = %delivery.id,
         attempt = delivery.deliveries,
         kind = ?delivery.job.kind,
+        conversation_id = Empty,
+        outcome = Empty,
+        otel.status_code = Empty,
+        trace_id = Empty,
+        span_id = Empty,
     );
+    if let Some(conversation) = delivery.job.conversation_id {
+        span.record("conversation_id", tracing::field::display(conversation));
+    }
+    if platform::telemetry::exporting() {
+        if let Some(trace) = &delivery.trace {
+            trace.parent_of(&span);
+        }
+        platform::telemetry::record_ids(&span);
+    }
+    let job_span = span.clone();
     async move {
         let _gauge = InFlightGuard::new();
         let slot = ctx.in_flight.enter(&delivery.job.job_id);
@@ -270,6 +293,13 @@ async fn handle(ctx: Arc<Context>, delivery: JobDelivery, _permit: OwnedSemaphor
             }
         }
         metrics::job_finished(disposition.outcome);
+        job_span.record("outcome", disposition.outcome.as_str());
+        if matches!(
+            disposition.outcome,
+            Outcome::Failed | Outcome::Error | Outcome::DeadLettered
+        ) {
+            job_span.record("otel.status_code", "ERROR");
+        }
         tracing::debug!(outcome = disposition.outcome.as_str(), "job finished");
     }
     .instrument(span)

@@ -6,7 +6,8 @@ use platform::Settings;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    platform::telemetry::init(&settings.log);
+    // Flushes the trace exporter when main returns (after the drain).
+    let _telemetry = platform::telemetry::init_service(&settings.log, "llm-worker");
     Application::build(settings)
         .await?
         .run_until_stopped()

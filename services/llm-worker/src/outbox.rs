@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::Utc;
 use db::outbox::OutboxRow;
 use domain::events::{ConversationEvent, EventPayload, FailureCode};
-use domain::jobs::LlmJob;
+use domain::jobs::{LlmJob, TracedJob};
 use domain::{MessageStatus, StoryStatus};
 use tokio_util::sync::CancellationToken;
 
@@ -87,8 +87,8 @@ async fn relay(ctx: &Context) -> Result<Round, InfraError> {
     };
     let running = ctx.in_flight.job_ids();
     for row in rows {
-        let job: LlmJob = match serde_json::from_str(&row.payload) {
-            Ok(job) => job,
+        let (job, trace) = match serde_json::from_str::<TracedJob>(&row.payload) {
+            Ok(TracedJob { job, trace }) => (job, trace),
             Err(e) => {
                 // Written by a newer or broken release: nothing here can run it.
                 tracing::error!(job_id = %row.job_id, error = %e, "undecodable outbox row removed");
@@ -102,7 +102,11 @@ async fn relay(ctx: &Context) -> Result<Round, InfraError> {
             round.cleared += 1;
         } else if !running.contains(&job.job_id)
             && !ctx.bus.job_known(&job.job_id).await?
-            && ctx.bus.enqueue_job_once(&job, bus::JOB_MEMORY).await?
+            // With the request's trace context: the relayed job's spans join the original trace.
+            && ctx
+                .bus
+                .enqueue_traced_job_once(&job, trace, bus::JOB_MEMORY)
+                .await?
         {
             tracing::warn!(
                 job_id = %job.job_id,

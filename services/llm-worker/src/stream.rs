@@ -17,6 +17,8 @@ use futures_util::StreamExt;
 use llm::{ChatModel, ChatRequest, LlmError, StreamEvent};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::field::Empty;
+use tracing::Instrument;
 
 /// Where an attempt's events go.
 #[derive(Debug, Clone, Copy)]
@@ -108,11 +110,21 @@ pub enum Outcome {
     Failed { text: String, error: LlmError },
 }
 
+/// Marks the provider call's span failed: the error's kind and its cause chain (the provider's
+/// status and error message, never the request).
+fn record_failure(span: &tracing::Span, error: &LlmError) {
+    span.record("llm.outcome", "failed");
+    span.record("error.type", error.kind());
+    platform::telemetry::record_error(span, &platform::telemetry::cause_chain(error));
+}
+
 /// One attempt's fixed parts.
 pub struct Attempt<'a> {
     pub bus: &'a Bus,
     pub sink: Sink,
     pub job_id: &'a str,
+    /// The resolved `provider/model` asked for (a fallback may answer instead).
+    pub model_id: &'a str,
     pub attempt: u32,
     pub coalesce: Duration,
     pub cancel: &'a CancellationToken,
@@ -137,6 +149,29 @@ impl Attempt<'_> {
         announce: impl Future<Output = Result<(), E>>,
     ) -> Result<Outcome, E> {
         let started = Instant::now();
+        // The provider call's span (issue 23), from the request to the last token: model,
+        // provider, token counts and time to first token as attributes — never the prompt,
+        // the reply's text or a key. The delta events it publishes are its children.
+        let (provider, _) = self.model_id.split_once('/').unwrap_or((self.model_id, ""));
+        let span = tracing::info_span!(
+            "llm.generate",
+            otel.name = %format_args!("chat {}", self.model_id),
+            otel.kind = "client",
+            gen_ai.operation.name = "chat",
+            gen_ai.provider.name = provider,
+            gen_ai.request.model = self.model_id,
+            gen_ai.response.model = Empty,
+            gen_ai.usage.input_tokens = Empty,
+            gen_ai.usage.output_tokens = Empty,
+            llm.time_to_first_token_ms = Empty,
+            llm.deltas = Empty,
+            llm.outcome = Empty,
+            job_id = self.job_id,
+            attempt = self.attempt,
+            error.type = Empty,
+            otel.status_code = Empty,
+            otel.status_description = Empty,
+        );
         let open = async {
             tokio::select! {
                 biased;
@@ -147,26 +182,60 @@ impl Attempt<'_> {
                     Err(e) => Opened::Failed(e),
                 },
             }
-        };
+        }
+        .instrument(span.clone());
         let (announced, opened) = tokio::join!(announce, open);
         announced?;
         let mut stream = match opened {
             Opened::Stream(s) => s,
             Opened::Cancelled => {
+                span.record("llm.outcome", "cancelled");
                 return Ok(Outcome::Cancelled {
                     text: String::new(),
-                })
+                });
             }
-            Opened::Abandoned => return Ok(Outcome::Abandoned),
+            Opened::Abandoned => {
+                span.record("llm.outcome", "abandoned");
+                return Ok(Outcome::Abandoned);
+            }
             Opened::Failed(error) => {
                 crate::metrics::provider_error(error.kind());
+                record_failure(&span, &error);
                 return Ok(Outcome::Failed {
                     text: String::new(),
                     error,
                 });
             }
         };
+        let outcome = self
+            .stream(&mut stream, started, &span)
+            .instrument(span.clone())
+            .await?;
+        match &outcome {
+            Outcome::Done { usage, model, .. } => {
+                span.record("llm.outcome", "done");
+                span.record("gen_ai.response.model", model.as_str());
+                span.record("gen_ai.usage.input_tokens", usage.prompt_tokens);
+                span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
+            }
+            Outcome::Cancelled { .. } => {
+                span.record("llm.outcome", "cancelled");
+            }
+            Outcome::Abandoned => {
+                span.record("llm.outcome", "abandoned");
+            }
+            Outcome::Failed { error, .. } => record_failure(&span, error),
+        }
+        Ok(outcome)
+    }
 
+    /// Forwards the open stream as coalesced deltas until it ends.
+    async fn stream(
+        &self,
+        stream: &mut llm::ChatStream,
+        started: Instant,
+        span: &tracing::Span,
+    ) -> Result<Outcome, BusError> {
         let mut text = String::new();
         let mut pending = String::new();
         let mut last_flush: Option<Instant> = None;
@@ -201,6 +270,10 @@ impl Attempt<'_> {
                         match last_flush {
                             None => {
                                 crate::metrics::first_token(started.elapsed());
+                                span.record(
+                                    "llm.time_to_first_token_ms",
+                                    started.elapsed().as_secs_f64() * 1e3,
+                                );
                                 self.flush(&mut pending).await?;
                                 last_flush = Some(now);
                             }
@@ -235,6 +308,7 @@ impl Attempt<'_> {
             }
         };
         crate::metrics::tokens_streamed(tokens);
+        span.record("llm.deltas", tokens);
         Ok(outcome)
     }
 

@@ -15,5 +15,6 @@ mod social;
 mod storage;
 mod stories;
 mod sweep;
+mod traces;
 mod tree;
 mod users;

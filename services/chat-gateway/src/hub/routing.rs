@@ -8,6 +8,7 @@ use bus::{BusError, LogEntry, SubscriberEvent, SubscriberEvents};
 use domain::frames::ServerFrame;
 use domain::{ConversationId, UserId};
 use futures_util::StreamExt;
+use tracing::Instrument;
 
 use super::tables::{Conv, Hub, Position, SubState};
 use crate::metrics::Metrics;
@@ -29,7 +30,10 @@ impl Hub {
     pub async fn run_router(self: Arc<Self>, mut events: SubscriberEvents) {
         while let Some(event) = events.recv().await {
             match event {
-                SubscriberEvent::Entry(entry) => self.route_entry(entry).await,
+                SubscriberEvent::Entry(entry) => match delivery_span(&entry) {
+                    Some(span) => self.route_entry(entry).instrument(span).await,
+                    None => self.route_entry(entry).await,
+                },
                 SubscriberEvent::User { user_id, payload } => {
                     self.on_user_event(user_id, &payload).await
                 }
@@ -189,6 +193,10 @@ impl Hub {
             }
         }
         self.metrics.delivered.increment(delivered);
+        if entry.trace.is_some() {
+            // Within the delivery span (`delivery_span`), only made for traced events.
+            tracing::Span::current().record("delivered", delivered);
+        }
         Routed::Done
     }
 
@@ -245,6 +253,29 @@ impl Hub {
             })
             .await;
     }
+}
+
+/// The span of one event's delivery on this replica (issue 23): a child of the span that
+/// published it (its trace context rides in the pub/sub envelope), so the trace of a message
+/// ends at every gateway that handed it to sockets. One span per event, not per socket: the
+/// frame is encoded once and queued for all local subscribers. Made only when this process
+/// exports traces and the event carries a context, so with tracing off delivery does no
+/// tracing work at all.
+fn delivery_span(entry: &LogEntry) -> Option<tracing::Span> {
+    let trace = entry.trace.as_ref()?;
+    if !platform::telemetry::exporting() {
+        return None;
+    }
+    let span = tracing::info_span!(
+        "deliver",
+        otel.kind = "consumer",
+        messaging.operation.type = "process",
+        conversation_id = %entry.conversation_id,
+        offset = entry.offset,
+        delivered = tracing::field::Empty,
+    );
+    trace.parent_of(&span);
+    Some(span)
 }
 
 fn resync_locked(conv: &mut Conv, conversation: ConversationId, at: Position, metrics: &Metrics) {

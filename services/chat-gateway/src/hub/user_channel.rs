@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use domain::events::UserEvent;
+use domain::events::{TracedUserEvent, UserEvent};
 use domain::frames::ServerFrame;
 use domain::UserId;
+use tracing::Instrument;
 
 use super::handle::SocketHandle;
 use super::tables::{Blocked, ConnEntry, ConnId, Hub, Inner};
@@ -15,13 +16,33 @@ use crate::socket::Out;
 
 impl Hub {
     pub(super) async fn on_user_event(&self, user: UserId, payload: &str) {
-        let event: UserEvent = match serde_json::from_str(payload) {
+        let TracedUserEvent { event, trace } = match serde_json::from_str(payload) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(error = %e, %user, "undecodable user event");
                 return;
             }
         };
+        // As for conversation events (`routing::delivery_span`): a child of the publisher's
+        // span when it was traced and this replica exports.
+        match trace.filter(|_| platform::telemetry::exporting()) {
+            Some(trace) => {
+                let span = tracing::info_span!(
+                    "deliver_user",
+                    otel.kind = "consumer",
+                    messaging.operation.type = "process",
+                    user.id = %user,
+                );
+                trace.parent_of(&span);
+                self.on_decoded_user_event(user, event)
+                    .instrument(span)
+                    .await
+            }
+            None => self.on_decoded_user_event(user, event).await,
+        }
+    }
+
+    async fn on_decoded_user_event(&self, user: UserId, event: UserEvent) {
         match event {
             UserEvent::SessionRevoked => {
                 for socket in self.user_sockets(user, true) {

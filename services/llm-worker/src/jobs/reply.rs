@@ -383,6 +383,7 @@ async fn try_run(
         bus: &ctx.bus,
         sink,
         job_id: &job.job_id,
+        model_id: &model_id,
         attempt: delivery.deliveries,
         coalesce: ctx.cfg.coalesce,
         cancel,

@@ -260,6 +260,7 @@ async fn try_run(
         bus: &ctx.bus,
         sink,
         job_id: &job_id,
+        model_id: &model_id,
         attempt: delivery.deliveries,
         coalesce: ctx.cfg.coalesce,
         cancel,
