@@ -378,12 +378,20 @@ pub fn build(input: &PromptInput, budget: &Budget<'_>) -> Prompt {
         text: None,
         depth: None,
     });
-    let mut messages: Vec<ChatMessage> = Vec::with_capacity(history.len() + 4);
-    messages.extend(history.iter().cloned());
-    messages.push(input.new_message.clone());
+    // Each message with its cost (history costs are known already): the total is summed, not
+    // counted again — a 2,000-message history is counted once per reply, not twice.
+    let mut messages: Vec<(ChatMessage, usize)> = Vec::with_capacity(history.len() + 4);
+    messages.extend(
+        history
+            .iter()
+            .cloned()
+            .zip(costs[first_kept..].iter().copied()),
+    );
+    let new_tokens = budget.count(&input.new_message.content);
+    messages.push((input.new_message.clone(), new_tokens + PER_MESSAGE_OVERHEAD));
     sections.push(ContextSection {
         kind: SectionKind::NewMessage,
-        tokens: tokens_u32(budget.count(&input.new_message.content)),
+        tokens: tokens_u32(new_tokens),
         text: None,
         depth: None,
     });
@@ -401,28 +409,68 @@ pub fn build(input: &PromptInput, budget: &Budget<'_>) -> Prompt {
     });
     for (depth, kind, text) in at_depth {
         let at = messages.len().saturating_sub(depth as usize);
+        let tokens = budget.count(&text);
         sections.push(ContextSection {
             kind,
-            tokens: tokens_u32(budget.count(&text)),
+            tokens: tokens_u32(tokens),
             text: Some(text.clone()),
             depth: Some(depth),
         });
-        messages.insert(at, ChatMessage::system(text));
-    }
-    if messages.first().is_some_and(|m| m.role != ChatRole::User) {
-        messages.insert(0, ChatMessage::user(START_MARKER));
+        messages.insert(
+            at,
+            (ChatMessage::system(text), tokens + PER_MESSAGE_OVERHEAD),
+        );
     }
     if let Some(post) = post_history {
+        let tokens = budget.count(&post);
         sections.push(ContextSection {
             kind: SectionKind::PostHistory,
-            tokens: tokens_u32(budget.count(&post)),
+            tokens: tokens_u32(tokens),
             text: Some(post.clone()),
             depth: None,
         });
-        messages.push(ChatMessage::system(post));
+        messages.push((ChatMessage::system(post), tokens + PER_MESSAGE_OVERHEAD));
     }
-
-    let mut request = ChatRequest {
+    let marker_cost = budget.message(START_MARKER);
+    let opens_with_user = |messages: &[(ChatMessage, usize)]| {
+        messages
+            .first()
+            .is_some_and(|(m, _)| m.role == ChatRole::User)
+    };
+    // Sections were counted apart; the system prompt joins them with separators, and a start
+    // marker may be needed. The prompt must never exceed the budget: the whole is summed and,
+    // rarely, one more old message goes.
+    let system_tokens = budget.message(&system);
+    let total_of = |messages: &[(ChatMessage, usize)]| {
+        system_tokens
+            + messages.iter().map(|(_, c)| c).sum::<usize>()
+            + if opens_with_user(messages) {
+                0
+            } else {
+                marker_cost
+            }
+    };
+    let mut total = total_of(&messages);
+    let mut dropped_late = 0;
+    while total > budget.prompt_tokens && dropped_late < history.len() {
+        // The oldest history message still in (system insertions are not history).
+        let Some(i) = messages
+            .iter()
+            .position(|(m, _)| m.role != ChatRole::System)
+            .filter(|&i| i + 1 < messages.len())
+        else {
+            break;
+        };
+        messages.remove(i);
+        dropped_late += 1;
+        total = total_of(&messages);
+    }
+    let needs_marker = !opens_with_user(&messages);
+    let mut messages: Vec<ChatMessage> = messages.into_iter().map(|(m, _)| m).collect();
+    if needs_marker {
+        messages.insert(0, ChatMessage::user(START_MARKER));
+    }
+    let request = ChatRequest {
         model: String::new(),
         system: Some(system),
         messages,
@@ -432,36 +480,6 @@ pub fn build(input: &PromptInput, budget: &Budget<'_>) -> Prompt {
         stop: Vec::new(),
         attempts: None,
     };
-    // Sections were counted apart; the whole may differ by a token where they join. The prompt
-    // must never exceed the budget, so the whole is counted and, rarely, one more old message
-    // goes.
-    let mut total = request_tokens(&request, budget);
-    let mut dropped_late = 0;
-    while total > budget.prompt_tokens {
-        let Some(i) = request
-            .messages
-            .iter()
-            .take(history.len() + 1)
-            .position(|m| m.role != ChatRole::System && m.content != START_MARKER)
-            .filter(|&i| i + 1 < request.messages.len())
-        else {
-            break;
-        };
-        if dropped_late >= history.len() {
-            break;
-        }
-        request.messages.remove(i);
-        dropped_late += 1;
-        total = request_tokens(&request, budget);
-    }
-    if request
-        .messages
-        .first()
-        .is_some_and(|m| m.role != ChatRole::User)
-    {
-        request.messages.insert(0, ChatMessage::user(START_MARKER));
-        total = request_tokens(&request, budget);
-    }
     let included = history.len() - dropped_late;
 
     let report = ContextReport {
