@@ -681,6 +681,28 @@ mod tests {
     }
 
     #[test]
+    fn chat_setting_bounds_come_from_the_environment() {
+        let d = Settings::defaults().unwrap();
+        assert!(d.llm.allowed_models.is_empty());
+        assert_eq!((d.llm.temperature_max, d.llm.lorebook_scan_depth), (2.0, 2));
+        let s = load(&[
+            (
+                "APP__LLM__ALLOWED_MODELS",
+                "openai/gpt-4o-mini,anthropic/claude-sonnet-4",
+            ),
+            ("APP__LLM__TEMPERATURE_MAX", "1.2"),
+            ("APP__LLM__LOREBOOK_TOKEN_BUDGET", "300"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.llm.allowed_models,
+            vec!["openai/gpt-4o-mini", "anthropic/claude-sonnet-4"]
+        );
+        assert_eq!(s.llm.temperature_max, 1.2);
+        assert_eq!(s.llm.lorebook_token_budget, 300);
+    }
+
+    #[test]
     fn a_non_numeric_port_is_a_clear_error() {
         let err = load(&[("APP__HTTP__API_PORT", "eighty")]).unwrap_err();
         assert!(err.to_string().contains("api_port"), "{err}");
