@@ -14,6 +14,10 @@ pub enum Resource {
     Generation,
     Story,
     Member,
+    Persona,
+    Lorebook,
+    /// A reply's context report.
+    Context,
 }
 
 impl Resource {
@@ -24,6 +28,9 @@ impl Resource {
             Resource::Generation => "generation",
             Resource::Story => "story",
             Resource::Member => "member",
+            Resource::Persona => "persona",
+            Resource::Lorebook => "lorebook",
+            Resource::Context => "context report",
         }
     }
 }

@@ -4,11 +4,15 @@
 //! HTTP: REST renders them as problem bodies, the gateway as error frames with the same code.
 
 pub mod access;
+pub mod chat_settings;
+pub mod contexts;
 pub mod conversations;
 pub mod error;
 pub mod generations;
+pub mod lorebooks;
 pub mod members;
 pub mod messages;
+pub mod personas;
 pub mod roles;
 pub mod tree;
 

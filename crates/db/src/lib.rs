@@ -23,11 +23,15 @@ pub mod types;
 
 pub mod blocks;
 pub mod characters;
+pub mod chat_settings;
+pub mod contexts;
 pub mod conversations;
 pub mod friendships;
+pub mod lorebooks;
 pub mod members;
 pub mod messages;
 pub mod outbox;
+pub mod personas;
 pub mod prompts;
 pub mod refresh_tokens;
 pub mod servers;

@@ -228,7 +228,77 @@ diesel::table! {
     }
 }
 
+// The context engine (issue 16).
+
+diesel::table! {
+    personas (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        description -> Text,
+        avatar_url -> Nullable<Text>,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lorebooks (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        character_id -> Nullable<BigInt>,
+        name -> Text,
+        book -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_lorebooks (conversation_id, lorebook_id) {
+        conversation_id -> BigInt,
+        lorebook_id -> BigInt,
+        attached_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_settings (conversation_id) {
+        conversation_id -> BigInt,
+        author_note -> Text,
+        author_note_depth -> Integer,
+        author_note_interval -> Integer,
+        model -> Nullable<Text>,
+        temperature -> Nullable<Double>,
+        top_p -> Nullable<Double>,
+        max_tokens -> Nullable<Integer>,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_personas (conversation_id, user_id) {
+        conversation_id -> BigInt,
+        user_id -> BigInt,
+        persona_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    message_contexts (message_id) {
+        message_id -> BigInt,
+        conversation_id -> BigInt,
+        report -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(conversation_lorebooks -> lorebooks (lorebook_id));
+diesel::joinable!(conversation_personas -> personas (persona_id));
 diesel::joinable!(characters -> users (owner_id));
 diesel::joinable!(servers -> users (owner_id));
 diesel::joinable!(server_members -> servers (server_id));
@@ -260,6 +330,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     friendships,
     blocks,
     stories,
+    personas,
+    lorebooks,
+    conversation_lorebooks,
+    conversation_settings,
+    conversation_personas,
+    message_contexts,
 );
 
 // The admin statistics roll-ups (db::stats); only that module touches them.

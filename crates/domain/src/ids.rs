@@ -45,5 +45,7 @@ id_type!(
     MessageId,
     ServerId,
     StoryId,
+    PersonaId,
+    LorebookId,
     FriendshipId,
 );

@@ -1,12 +1,14 @@
 //! Pure types shared by every service. No I/O lives here: only ids, entity enums, validated input
 //! newtypes, the one [`ErrorCode`] and the versioned schemas carried on Redis and the WebSocket.
 
+pub mod context;
 pub mod entities;
 pub mod error;
 pub mod events;
 pub mod frames;
 pub mod ids;
 pub mod jobs;
+pub mod lorebook;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod trace;

@@ -1,9 +1,9 @@
 //! Context budgets: how many tokens a model takes in, and a cheap estimate of how many a text
 //! costs, for trimming history to fit (DESIGN §7).
 //!
-//! The estimate is the chars/4 heuristic (about right for English with OpenAI, Anthropic and
-//! Gemini tokenizers; it overestimates code-free prose slightly and underestimates CJK text). It
-//! needs no tokenizer tables, costs nothing, and the budget keeps a safety margin for the error.
+//! The estimate is [`crate::tokens::estimate_tokens`] (per script, never below the real OpenAI
+//! encodings on the tested samples); [`crate::tokens`] also counts exactly where a model's
+//! tokenizer is public.
 
 use crate::{ChatRequest, ChatRole};
 
@@ -59,9 +59,10 @@ pub fn context_window(model_id: &str) -> usize {
         .map_or(DEFAULT_CONTEXT_WINDOW, |(_, window)| *window)
 }
 
-/// Estimated tokens of `text`: ceil(chars / 4).
+/// Estimated tokens of `text`: the conservative per-script estimate of [`crate::tokens`]
+/// (chars/4 for English, a token or more per Hangul syllable or CJK character).
 pub fn estimate_tokens(text: &str) -> usize {
-    text.chars().count().div_ceil(4)
+    crate::tokens::estimate_tokens(text)
 }
 
 /// Estimated prompt tokens of a whole request (system prompt, messages and per-message

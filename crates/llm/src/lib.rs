@@ -22,6 +22,7 @@ mod retry;
 mod router;
 mod sse;
 mod timeouts;
+pub mod tokens;
 
 pub use error::{LlmError, TimeoutPhase};
 pub use model::{

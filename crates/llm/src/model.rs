@@ -57,6 +57,8 @@ pub struct ChatRequest {
     pub messages: Vec<ChatMessage>,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
+    /// Nucleus sampling; each provider's own parameter name (`top_p`, `topP`).
+    pub top_p: Option<f32>,
     pub stop: Vec<String>,
     /// Asked before every upstream request made for this request (retries and fallbacks
     /// included); `None` = unlimited.

@@ -84,6 +84,10 @@ max_retry_wait_secs = 30
 max_scheduled_wait_secs = 600
 max_output_tokens = 1024
 max_prompt_tokens = 0
+allowed_models = []
+temperature_max = 2.0
+lorebook_scan_depth = 2
+lorebook_token_budget = 1024
 history_messages = 200
 delta_coalesce_ms = 30
 reclaim_idle_ms = 15000
@@ -304,6 +308,15 @@ pub struct LlmSettings {
     pub max_output_tokens: u32,
     /// A cap on prompt tokens below the model's context window (cost control); 0 = no cap.
     pub max_prompt_tokens: usize,
+    /// Models (`provider/model` ids or aliases) a conversation's settings may pick; the
+    /// deployment default is always allowed. Empty = only the default.
+    pub allowed_models: Vec<String>,
+    /// The highest temperature a conversation may ask for (providers accept 0–2).
+    pub temperature_max: f64,
+    /// Messages a lorebook scans when it names no scan depth (SillyTavern's default is 2).
+    pub lorebook_scan_depth: u32,
+    /// A lorebook's token budget when it names none.
+    pub lorebook_token_budget: u32,
     /// How many recent messages are loaded before trimming history to the context budget.
     pub history_messages: i64,
     /// Token deltas are coalesced into one event per this many milliseconds (the first token
@@ -402,6 +415,7 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("http.cors_origins")
                     .with_list_parse_key("http.trusted_proxies")
+                    .with_list_parse_key("llm.allowed_models")
                     .try_parsing(true)
                     .source(Some(vars.clone())),
             );
@@ -664,6 +678,28 @@ mod tests {
         assert_eq!(s.llm.cache_ttl_ms, 5000);
         let d = Settings::defaults().unwrap();
         assert!(d.llm.aliases.is_empty() && d.llm.compat_base_url.is_empty());
+    }
+
+    #[test]
+    fn chat_setting_bounds_come_from_the_environment() {
+        let d = Settings::defaults().unwrap();
+        assert!(d.llm.allowed_models.is_empty());
+        assert_eq!((d.llm.temperature_max, d.llm.lorebook_scan_depth), (2.0, 2));
+        let s = load(&[
+            (
+                "APP__LLM__ALLOWED_MODELS",
+                "openai/gpt-4o-mini,anthropic/claude-sonnet-4",
+            ),
+            ("APP__LLM__TEMPERATURE_MAX", "1.2"),
+            ("APP__LLM__LOREBOOK_TOKEN_BUDGET", "300"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.llm.allowed_models,
+            vec!["openai/gpt-4o-mini", "anthropic/claude-sonnet-4"]
+        );
+        assert_eq!(s.llm.temperature_max, 1.2);
+        assert_eq!(s.llm.lorebook_token_budget, 300);
     }
 
     #[test]

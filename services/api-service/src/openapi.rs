@@ -5,8 +5,8 @@ use domain::openapi::{BearerAuth, ProblemResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    auth, blocks, characters, conversations, friends, messages, prompts, servers, social, stories,
-    users,
+    auth, blocks, characters, chat_settings, conversations, friends, lorebooks, messages, personas,
+    prompts, servers, social, stories, users,
 };
 
 #[derive(OpenApi)]
@@ -38,6 +38,14 @@ use crate::routes::{
         servers::update_server, servers::delete_server, servers::join_server, servers::join_by_invite,
         servers::leave_server, servers::list_server_members, servers::change_server_role, servers::kick_member,
         servers::list_channels, servers::create_channel, servers::update_channel, servers::delete_channel,
+        personas::list_personas, personas::create_persona, personas::get_persona, personas::update_persona,
+        personas::delete_persona, personas::make_default_persona,
+        lorebooks::list_lorebooks, lorebooks::create_lorebook, lorebooks::test_lorebook, lorebooks::get_lorebook,
+        lorebooks::update_lorebook, lorebooks::delete_lorebook, lorebooks::list_attached_lorebooks,
+        lorebooks::attach_lorebook, lorebooks::detach_lorebook,
+        chat_settings::get_chat_settings, chat_settings::update_chat_settings,
+        chat_settings::get_conversation_persona, chat_settings::lock_conversation_persona,
+        chat_settings::get_message_context,
     ),
     components(schemas(domain::ErrorBody, domain::FieldError)),
     modifiers(&BearerAuth, &ProblemResponses),
@@ -53,6 +61,8 @@ use crate::routes::{
         (name = "friends", description = "Friends and friend requests"),
         (name = "blocks", description = "Blocking"),
         (name = "servers", description = "Discord-style servers and channels"),
+        (name = "personas", description = "Who you speak as: name, description, avatar"),
+        (name = "lorebooks", description = "World info: lorebooks, their entries and the conversations they are attached to"),
     )
 )]
 pub struct ApiDoc;

@@ -16,8 +16,12 @@
 //! ```text
 //! cargo run --release -p llm-worker --example worker-bench            # PostgreSQL
 //! cargo run --release -p llm-worker --example worker-bench -- sqlite  # SQLite
+//! cargo run --release -p llm-worker --example worker-bench -- prompt  # the prompt build alone
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "worker-bench-parts/prompt.rs"]
+mod prompt_bench;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -288,6 +292,10 @@ async fn stop_worker((stop, task): (CancellationToken, tokio::task::JoinHandle<(
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == "prompt") {
+        prompt_bench::run();
+        return;
+    }
     let backend = if std::env::args().any(|a| a == "sqlite") {
         Backend::Sqlite
     } else {

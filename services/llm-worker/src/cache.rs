@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use db::characters::CharacterRow;
+use db::lorebooks::BookVersion;
+use domain::lorebook::matcher::CompiledBook;
 use domain::{CharacterId, ConversationId, UserId};
+use llm::tokens::TokenCounter;
 
 /// A map whose entries expire after `ttl`, bounded to about `cap` entries.
 pub struct TtlCache<K, V> {
@@ -75,6 +78,41 @@ pub struct Caches {
     pub user_names: TtlCache<UserId, String>,
     /// The character of an AI conversation (`None`: it has none).
     pub conversations: TtlCache<ConversationId, Option<CharacterId>>,
+    /// Compiled lorebooks by version: a book's regexes are compiled once per edit, not per
+    /// reply. Keyed by `updated_at`, so an edit is seen at once (no TTL needed).
+    pub books: Books,
+    /// Token counts of texts every reply of a conversation sends again (history, cards).
+    pub tokens: TokenCounter,
+}
+
+/// Compiled lorebooks by (id, version), bounded; with the book's name.
+pub struct Books {
+    map: Mutex<HashMap<BookVersion, (String, Arc<CompiledBook>)>>,
+    cap: usize,
+}
+
+impl Books {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+            cap: cap.max(1),
+        }
+    }
+
+    pub fn get(&self, version: &BookVersion) -> Option<(String, Arc<CompiledBook>)> {
+        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(version).cloned()
+    }
+
+    pub fn put(&self, version: BookVersion, name: String, book: Arc<CompiledBook>) {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        // Older versions of the same book are never read again.
+        map.retain(|v, _| v.id != version.id);
+        if map.len() >= self.cap {
+            map.clear();
+        }
+        map.insert(version, (name, book));
+    }
 }
 
 impl Caches {
@@ -85,6 +123,8 @@ impl Caches {
             characters: TtlCache::new(ttl, 10_000),
             user_names: TtlCache::new(ttl, 100_000),
             conversations: TtlCache::new(ttl, 100_000),
+            books: Books::new(1_000),
+            tokens: TokenCounter::default(),
         }
     }
 }

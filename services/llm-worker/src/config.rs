@@ -38,6 +38,8 @@ pub struct WorkerConfig {
     /// 0 = the model's context window alone limits the prompt.
     pub max_prompt_tokens: usize,
     pub history_messages: i64,
+    /// Scan depth and token budget of lorebooks that name none.
+    pub lore_defaults: crate::prompt::LoreDefaults,
     /// The longest a read blocks; bounds how late a stop is noticed by the reader.
     pub read_block: Duration,
     pub cache_ttl: Duration,
@@ -73,6 +75,10 @@ impl WorkerConfig {
             max_output_tokens: llm.max_output_tokens.max(1),
             max_prompt_tokens: llm.max_prompt_tokens,
             history_messages: llm.history_messages.max(1),
+            lore_defaults: crate::prompt::LoreDefaults {
+                scan_depth: llm.lorebook_scan_depth,
+                token_budget: llm.lorebook_token_budget.max(1),
+            },
             read_block: Duration::from_millis(500),
             cache_ttl: Duration::from_millis(llm.cache_ttl_ms),
             outbox_interval: Duration::from_millis(llm.outbox_interval_ms.max(10)),

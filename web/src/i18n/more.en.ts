@@ -323,6 +323,18 @@ export const moreEn = {
     language: "Language",
     languageHint: "The app's language; the browser's language is used until you pick one.",
   },
+  personas: {
+    title: "Personas",
+    hint: "Who you are in AI chats: {{user}} becomes the persona's name, and its description is shown to the character.",
+    name: "Name",
+    description: "Description",
+    add: "Add persona",
+    added: "Persona added",
+    isDefault: "default",
+    makeDefault: "Make default",
+    remove: "Delete {{name}}",
+    none: "No personas yet: your display name is used.",
+  },
 };
 
 export type MoreCatalogue = Widen<typeof moreEn>;

@@ -321,4 +321,16 @@ export const moreKo: MoreCatalogue = {
     language: "언어",
     languageHint: "앱에 쓰는 언어입니다. 고르기 전에는 브라우저 언어를 따릅니다.",
   },
+  personas: {
+    title: "페르소나",
+    hint: "AI 채팅에서의 내 모습입니다. {{user}}는 페르소나 이름이 되고, 설명은 캐릭터에게 전달됩니다.",
+    name: "이름",
+    description: "설명",
+    add: "페르소나 추가",
+    added: "페르소나를 추가했습니다",
+    isDefault: "기본",
+    makeDefault: "기본으로 지정",
+    remove: "{{name}} 삭제",
+    none: "아직 페르소나가 없습니다. 표시 이름이 쓰입니다.",
+  },
 };

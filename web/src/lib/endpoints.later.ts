@@ -51,6 +51,15 @@ export const unblock = ({ client }: Clients, user_id: number) => unwrap(client.D
 
 export const updateProfile = ({ client }: Clients, body: Schemas["UpdateProfileRequest"]) => unwrap(client.PATCH(`${P}/users/me`, { body }));
 
+// ---- personas (Settings → Personas); key ["personas"]
+
+export type Persona = Schemas["PersonaView"];
+export const personaList = ({ client }: Clients): Read<Persona[]> => [["personas"], () => unwrap(client.GET(`${P}/personas`))];
+export const createPersona = ({ client }: Clients, body: Schemas["PersonaRequest"]) => unwrap(client.POST(`${P}/personas`, { body }));
+export const makeDefaultPersona = ({ client }: Clients, id: number) =>
+  unwrap(client.POST(`${P}/personas/{id}/default`, { params: { path: { id } } }));
+export const deletePersona = ({ client }: Clients, id: number) => unwrap(client.DELETE(`${P}/personas/{id}`, { params: { path: { id } } }));
+
 // ---- common prompts (Admin → Prompts, api-service)
 
 export const createPrompt = ({ client }: Clients, body: Schemas["CreatePromptRequest"]) => unwrap(client.POST(`${P}/prompts`, { body }));

@@ -7,6 +7,7 @@ mod support;
 
 mod blocks;
 mod characters;
+mod context_engine;
 mod conversations;
 mod friendships;
 mod members;

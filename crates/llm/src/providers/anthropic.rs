@@ -93,6 +93,9 @@ impl Anthropic {
         if let Some(t) = req.temperature {
             body["temperature"] = json!(t);
         }
+        if let Some(p) = req.top_p {
+            body["top_p"] = json!(p);
+        }
         if !req.stop.is_empty() {
             body["stop_sequences"] = json!(req.stop);
         }

@@ -93,6 +93,9 @@ impl Gemini {
         if let Some(t) = req.temperature {
             config.insert("temperature".into(), json!(t));
         }
+        if let Some(p) = req.top_p {
+            config.insert("topP".into(), json!(p));
+        }
         if !req.stop.is_empty() {
             config.insert("stopSequences".into(), json!(req.stop));
         }

@@ -126,6 +126,9 @@ impl OpenAiCompatible {
         if let Some(t) = req.temperature {
             body["temperature"] = json!(t);
         }
+        if let Some(p) = req.top_p {
+            body["top_p"] = json!(p);
+        }
         if !req.stop.is_empty() {
             body["stop"] = json!(req.stop);
         }

@@ -52,6 +52,7 @@ pub fn request(model: &str) -> ChatRequest {
         ],
         max_tokens: Some(256),
         temperature: Some(0.5),
+        top_p: Some(0.25),
         stop: vec!["\nUser:".to_owned()],
         attempts: None,
     }

@@ -32,6 +32,7 @@ async fn openai_request_shape() {
     assert_eq!(body["max_completion_tokens"], 256);
     assert!(body.get("max_tokens").is_none());
     assert_eq!(body["temperature"], 0.5);
+    assert_eq!(body["top_p"], 0.25);
     assert_eq!(body["stop"], json!(["\nUser:"]));
 }
 
@@ -86,6 +87,7 @@ async fn anthropic_request_shape() {
         ])
     );
     assert_eq!(body["temperature"], 0.5);
+    assert_eq!(body["top_p"], 0.25);
     assert_eq!(body["stop_sequences"], json!(["\nUser:"]));
 }
 
@@ -137,7 +139,7 @@ async fn gemini_request_shape() {
     );
     assert_eq!(
         body["generationConfig"],
-        json!({ "maxOutputTokens": 256, "temperature": 0.5, "stopSequences": ["\nUser:"] })
+        json!({ "maxOutputTokens": 256, "temperature": 0.5, "topP": 0.25, "stopSequences": ["\nUser:"] })
     );
 }
 

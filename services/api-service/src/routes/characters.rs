@@ -512,11 +512,29 @@ pub async fn import_character(
         model_preference: None,
         extensions: None,
     };
+    // The card's `character_book` becomes the character's own lorebook (it also stays in the
+    // blob, so a card exported before any edit of the book is byte-for-byte what came in).
+    let book = fields
+        .extensions
+        .get("card_extra")
+        .and_then(|extra| extra.get("character_book"))
+        .map(|raw| chat::lorebooks::parse_card_book(raw).map(|book| (book, raw.clone())))
+        .transpose()?;
     let mut row = new_row(user.id, request)?;
     // Tags keep the card's spelling (lower-casing would change the exported card).
     row.tags = fields.tags;
     row.extensions = blob_text;
-    let created = db::run(&state.db, move |c| db::characters::insert(c, row)).await?;
+    let actor = chat::Actor::from(&user);
+    let created = db::run(&state.db, move |c| {
+        db::transaction(c, |c| {
+            let created = db::characters::insert(c, row)?;
+            if let Some((book, raw)) = &book {
+                chat::lorebooks::bind_card_book(c, &actor, created.id, &created.name, book, raw)?;
+            }
+            Ok(created)
+        })
+    })
+    .await?;
     Ok(HttpResponse::Created().json(CharacterView::from_row(&created)))
 }
 
@@ -537,7 +555,14 @@ pub async fn export_character(
     query: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let row = visible(&state, &user, CharacterId(path.into_inner())).await?;
-    let card = cards::to_card_json(&card_fields(&row));
+    let mut card = cards::to_card_json(&card_fields(&row));
+    // The character's lorebook as it is now (edits included), in the place the card had it.
+    let id = row.id;
+    if let Some(book) = db::run(&state.db, move |c| chat::lorebooks::character_book(c, id)).await? {
+        if let Some(data) = card.get_mut("data").and_then(Value::as_object_mut) {
+            data.insert("character_book".to_owned(), book);
+        }
+    }
     let filename = row
         .name
         .chars()

@@ -8,10 +8,13 @@ use utoipa::ToSchema;
 pub mod auth;
 pub mod blocks;
 pub mod characters;
+pub mod chat_settings;
 pub mod conversation_views;
 pub mod conversations;
 pub mod friends;
+pub mod lorebooks;
 pub mod messages;
+pub mod personas;
 pub mod prompts;
 pub mod servers;
 pub mod social;
@@ -103,6 +106,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(messages::continue_message),
             )
             .route(
+                "/{id}/messages/{message_id}/context",
+                web::get().to(chat_settings::get_message_context),
+            )
+            .route(
+                "/{id}/settings",
+                web::get().to(chat_settings::get_chat_settings),
+            )
+            .route(
+                "/{id}/settings",
+                web::patch().to(chat_settings::update_chat_settings),
+            )
+            .route(
+                "/{id}/persona",
+                web::get().to(chat_settings::get_conversation_persona),
+            )
+            .route(
+                "/{id}/persona",
+                web::put().to(chat_settings::lock_conversation_persona),
+            )
+            .route(
+                "/{id}/lorebooks",
+                web::get().to(lorebooks::list_attached_lorebooks),
+            )
+            .route(
+                "/{id}/lorebooks",
+                web::post().to(lorebooks::attach_lorebook),
+            )
+            .route(
+                "/{id}/lorebooks/{lorebook_id}",
+                web::delete().to(lorebooks::detach_lorebook),
+            )
+            .route(
                 "/{id}/branch",
                 web::post().to(conversations::branch_conversation),
             )
@@ -178,6 +213,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/{id}/channels/{channel_id}",
                 web::delete().to(servers::delete_channel),
             ),
+    )
+    .service(
+        web::scope("/personas")
+            .route("", web::get().to(personas::list_personas))
+            .route("", web::post().to(personas::create_persona))
+            .route("/{id}", web::get().to(personas::get_persona))
+            .route("/{id}", web::patch().to(personas::update_persona))
+            .route("/{id}", web::delete().to(personas::delete_persona))
+            .route(
+                "/{id}/default",
+                web::post().to(personas::make_default_persona),
+            ),
+    )
+    .service(
+        web::scope("/lorebooks")
+            .route("", web::get().to(lorebooks::list_lorebooks))
+            .route("", web::post().to(lorebooks::create_lorebook))
+            .route("/test", web::post().to(lorebooks::test_lorebook))
+            .route("/{id}", web::get().to(lorebooks::get_lorebook))
+            .route("/{id}", web::put().to(lorebooks::update_lorebook))
+            .route("/{id}", web::delete().to(lorebooks::delete_lorebook)),
     )
     .service(
         web::scope("/stories")

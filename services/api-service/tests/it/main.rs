@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod characters;
+mod context_engine;
 mod conversations;
 mod messages;
 mod openapi;

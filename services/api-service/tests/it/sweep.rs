@@ -51,6 +51,8 @@ struct Owned {
     story: i64,
     prompt: i64,
     request: i64,
+    persona: i64,
+    lorebook: i64,
 }
 
 fn fill(template: &str, ids: &Owned) -> String {
@@ -66,6 +68,10 @@ fn fill(template: &str, ids: &Owned) -> String {
         ids.user
     } else if template.starts_with("/api/v1/friends") {
         ids.request
+    } else if template.starts_with("/api/v1/personas") {
+        ids.persona
+    } else if template.starts_with("/api/v1/lorebooks") {
+        ids.lorebook
     } else {
         ids.conversation
     };
@@ -75,6 +81,7 @@ fn fill(template: &str, ids: &Owned) -> String {
         .replace("{user_id}", &ids.user.to_string())
         .replace("{channel_id}", &ids.channel.to_string())
         .replace("{character_id}", &ids.character.to_string())
+        .replace("{lorebook_id}", &ids.lorebook.to_string())
 }
 
 /// What a stranger may legitimately do with the owner's ids.
@@ -95,6 +102,10 @@ async fn snapshot(app: &TestApp, token: &str, ids: &Owned) -> Vec<Value> {
         format!("/api/v1/stories/{}", ids.story),
         "/api/v1/prompts".to_owned(),
         "/api/v1/friends/requests".to_owned(),
+        format!("/api/v1/personas/{}", ids.persona),
+        format!("/api/v1/lorebooks/{}", ids.lorebook),
+        format!("/api/v1/conversations/{}/settings", ids.conversation),
+        format!("/api/v1/conversations/{}/lorebooks", ids.conversation),
     ] {
         let mut body = app.get(&path, token).await.expect(200);
         // Unread counts and read markers may legitimately move; the rest must not.
@@ -166,6 +177,29 @@ both_backends!(strangers_are_refused_everywhere_and_change_nothing, |app| {
         .expect(201)["id"]
         .as_i64()
         .unwrap();
+    let persona = app
+        .post("/api/v1/personas", &owner.token, json!({"name": "Me"}))
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let lorebook = app
+        .post(
+            "/api/v1/lorebooks",
+            &owner.token,
+            json!({"book": {"entries": [{"keys": ["k"], "content": "c"}]}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        &format!("/api/v1/conversations/{conversation}/lorebooks"),
+        &owner.token,
+        json!({"lorebook_id": lorebook}),
+    )
+    .await
+    .expect(200);
     let ids = Owned {
         user: owner.id,
         character,
@@ -176,12 +210,14 @@ both_backends!(strangers_are_refused_everywhere_and_change_nothing, |app| {
         story,
         prompt,
         request,
+        persona,
+        lorebook,
     };
     let before = snapshot(&app, &owner.token, &ids).await;
 
     for (method, template) in routes() {
         let path = fill(&template, &ids);
-        let body = json!({"content": "x", "name": "x", "title": "x", "user_id": ids.user, "role": "member", "message_id": ids.message, "character_id": ids.character, "refresh_token": "x", "ids": [ids.prompt], "invite_code": "nope", "prompt": "x"});
+        let body = json!({"content": "x", "name": "x", "title": "x", "user_id": ids.user, "role": "member", "message_id": ids.message, "character_id": ids.character, "refresh_token": "x", "ids": [ids.prompt], "invite_code": "nope", "prompt": "x", "lorebook_id": ids.lorebook, "persona_id": ids.persona, "book": {"entries": []}, "author_note": "x"});
         // No token at all.
         let anon = app
             .request(method.clone(), &path, None, Some(body.clone()))
@@ -242,6 +278,8 @@ both_backends!(malformed_bodies_and_bad_ids_never_reach_500, |app| {
         story: 1,
         prompt: 1,
         request: 1,
+        persona: 1,
+        lorebook: 1,
     };
     let huge = vec![b'a'; 2 * 1024 * 1024];
     for (method, template) in routes() {

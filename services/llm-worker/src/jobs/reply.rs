@@ -13,19 +13,24 @@ use std::time::Duration;
 
 use bus::{BusError, JobDelivery};
 use chrono::Utc;
+use db::chat_settings::ChatSettings;
 use db::messages::{AssistantReply, MessageRow};
 use db::{DbConn, DbError};
+use domain::context::ContextReport;
 use domain::events::{ConversationEvent, EventPayload, FailureCode, MessageView, Usage};
+use domain::lorebook::matcher::CompiledBook;
+use domain::lorebook::Lorebook;
 use domain::{
     CharacterId, ConversationId, MessageId, MessageRole, MessageStatus, MessageType, UserId,
 };
-use llm::{ChatMessage, ChatModel, LlmError};
+use llm::tokens::Encoding;
+use llm::{ChatMessage, ChatModel, ChatRole, LlmError};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::{resolve_model, usage_or_estimate, Context, Disposition, InfraError};
 use crate::jobs::failure::{next_step, Failure, Next, UpstreamAttempts};
 use crate::metrics::Outcome;
-use crate::prompt::{self, Card, PromptInput};
+use crate::prompt::{self, AuthorNote, BookInput, Budget, Card, Persona, PromptInput, Sampling};
 use crate::stream::{Attempt, Outcome as Streamed, Sink};
 
 /// What the database said about a job before generating.
@@ -91,6 +96,69 @@ fn history_messages(rows: &[MessageRow], trigger: MessageId, job_id: &str) -> Ve
         .collect()
 }
 
+/// The persona `author` speaks as here: the one locked to the conversation, else their default.
+fn load_persona(
+    c: &mut DbConn,
+    conversation: ConversationId,
+    author: UserId,
+) -> Result<Option<Persona>, DbError> {
+    let row = match db::chat_settings::locked_persona(c, conversation, author)? {
+        Some(id) => match db::personas::find(c, id) {
+            Ok(p) => Some(p),
+            Err(DbError::NotFound) => None,
+            Err(e) => return Err(e),
+        },
+        None => db::personas::default_for(c, author)?,
+    };
+    Ok(row.map(|p| Persona {
+        id: Some(p.id.0),
+        name: p.name,
+        description: p.description,
+    }))
+}
+
+/// The lorebooks a prompt scans: the character's own, then those attached to the conversation,
+/// compiled once per version (the cache) — a book that does not parse is skipped, not fatal.
+fn load_books(
+    c: &mut DbConn,
+    ctx: &Context,
+    conversation: ConversationId,
+    character: Option<CharacterId>,
+) -> Result<Vec<BookInput>, DbError> {
+    let versions = db::lorebooks::versions_for_prompt(c, conversation, character)?;
+    let mut books = Vec::with_capacity(versions.len());
+    for version in versions {
+        let (name, book) = match ctx.caches.books.get(&version) {
+            Some(found) => found,
+            None => {
+                let row = match db::lorebooks::find(c, version.id) {
+                    Ok(row) => row,
+                    Err(DbError::NotFound) => continue,
+                    Err(e) => return Err(e),
+                };
+                let parsed: Lorebook = match serde_json::from_str(&row.book) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!(lorebook = %row.id, error = %e, "stored lorebook does not parse; skipped");
+                        continue;
+                    }
+                };
+                let compiled = Arc::new(CompiledBook::new(parsed));
+                ctx.caches
+                    .books
+                    .put(version, row.name.clone(), compiled.clone());
+                (row.name, compiled)
+            }
+        };
+        books.push(BookInput {
+            id: Some(version.id.0),
+            name,
+            book,
+        });
+    }
+    Ok(books)
+}
+
 /// One database round trip: the idempotency check, the history and what the prompt needs
 /// (cards, common prompts and names mostly from the caches), and the model.
 fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> {
@@ -135,15 +203,24 @@ fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> 
         None => None,
     };
     let author = trigger.author_id.unwrap_or(job.user);
-    let user_name =
-        ctx.caches
+    // `{{user}}` is the persona's name; without one, the display name, then the username.
+    let persona = load_persona(c, conversation, author)?;
+    let user_name = match &persona {
+        Some(p) => p.name.clone(),
+        None => ctx
+            .caches
             .user_names
             .get_or_try(author, || match db::users::find(c, author) {
                 Ok(u) if !u.display_name.trim().is_empty() => Ok(u.display_name),
                 Ok(u) => Ok(u.username),
                 Err(DbError::NotFound) => Ok("User".to_owned()),
                 Err(e) => Err(e),
-            })?;
+            })?,
+    };
+    let settings = db::chat_settings::find(c, conversation)?
+        .map(ChatSettings::from)
+        .unwrap_or_default();
+    let lorebooks = load_books(c, ctx, conversation, character_id)?;
     let common = ctx.caches.prompts.get_or_try((), || {
         let prompts = db::prompts::list_enabled(c)?;
         Ok::<_, DbError>(Arc::new(prompts.into_iter().map(|p| p.content).collect()))
@@ -151,16 +228,22 @@ fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> 
     let preference = character
         .as_ref()
         .and_then(|ch| ch.model_preference.clone());
-    let (model, model_id) =
-        match resolve_model(&ctx.router, &[preference.as_deref(), job.model.as_deref()]) {
-            Ok(resolved) => resolved,
-            Err(error) => {
-                return Ok(Loaded::NoModel {
-                    error,
-                    character_id,
-                })
-            }
-        };
+    // The conversation's choice (checked against the allowed list when it was saved), then the
+    // character's preference, then the job's (the deployment default).
+    let candidates = [
+        settings.model.as_deref(),
+        preference.as_deref(),
+        job.model.as_deref(),
+    ];
+    let (model, model_id) = match resolve_model(&ctx.router, &candidates) {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            return Ok(Loaded::NoModel {
+                error,
+                character_id,
+            })
+        }
+    };
     let mut history = history_messages(&rows, trigger.id, &job.job_id);
     // A continue job answers nothing new: the reply so far is the last turn of the history and
     // the model is asked to go on with it; its text stays the prefix of what is stored.
@@ -173,12 +256,34 @@ fn load(c: &mut DbConn, job: &JobRef, ctx: &Context) -> Result<Loaded, DbError> 
     } else {
         (ChatMessage::user(trigger.content), String::new())
     };
+    let user_turns = history.iter().filter(|m| m.role == ChatRole::User).count() + 1;
+    let max_tokens = settings
+        .max_tokens
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|&n| n > 0)
+        .map_or(ctx.cfg.max_output_tokens, |n| {
+            n.min(ctx.cfg.max_output_tokens)
+        });
     let input = PromptInput {
         common: common.as_ref().clone(),
+        persona,
         card: character.as_deref().map(Card::from),
         user_name,
         history,
         new_message,
+        lorebooks,
+        lore_defaults: ctx.cfg.lore_defaults,
+        author_note: (!settings.author_note.trim().is_empty()).then(|| AuthorNote {
+            text: settings.author_note.clone(),
+            depth: u32::try_from(settings.author_note_depth).unwrap_or(0),
+            interval: u32::try_from(settings.author_note_interval).unwrap_or(0),
+        }),
+        user_turns,
+        sampling: Sampling {
+            temperature: settings.temperature,
+            top_p: settings.top_p,
+            max_tokens,
+        },
     };
     Ok(Loaded::Ready(Box::new(Ready {
         input,
@@ -198,6 +303,8 @@ struct Final {
     model: Option<String>,
     usage: Option<Usage>,
     character_id: Option<CharacterId>,
+    /// What the model was shown; stored beside the reply in the same transaction.
+    report: Option<Arc<ContextReport>>,
 }
 
 async fn store_final(ctx: &Context, job: &JobRef, fin: Final) -> Result<MessageView, DbError> {
@@ -220,6 +327,11 @@ async fn store_final(ctx: &Context, job: &JobRef, fin: Final) -> Result<MessageV
                     completion_tokens: fin.usage.map(|u| u.completion_tokens),
                 },
             )?;
+            if let Some(report) = &fin.report {
+                let text = serde_json::to_string(report.as_ref())
+                    .map_err(|e| DbError::Encode(format!("context report: {e}")))?;
+                db::contexts::put(c, row.id, conversation, &text)?;
+            }
             if let (Some(u), Some(model)) = (fin.usage, fin.model.as_deref()) {
                 let today = Utc::now().date_naive();
                 db::usage::charge(
@@ -361,22 +473,47 @@ async fn try_run(
 
     let budget = prompt::budget_for(
         &model_id,
-        ctx.cfg.max_output_tokens,
+        input.sampling.max_tokens,
         ctx.cfg.max_prompt_tokens,
     );
-    let mut built = prompt::build(&input, budget, ctx.cfg.max_output_tokens);
+    // Counting tokens is CPU work (a real tokenizer, hundreds of messages): off the async
+    // threads, in the caller's span.
+    let building = {
+        let (shared, model_id) = (ctx.clone(), model_id.clone());
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            prompt::build(
+                &input,
+                &Budget {
+                    model_id: &model_id,
+                    encoding: Encoding::for_model(&model_id),
+                    counter: &shared.caches.tokens,
+                    prompt_tokens: budget,
+                },
+            )
+        })
+    };
+    let mut built = match building.await {
+        Ok(built) => built,
+        Err(e) => {
+            tracing::error!(error = %e, "the prompt builder panicked");
+            return Ok(Disposition::keep(Outcome::Error));
+        }
+    };
     let attempts =
         UpstreamAttempts::new(ctx.bus.clone(), &job.job_id, ctx.cfg.max_upstream_attempts);
     built.request.attempts = Some(attempts.gate());
-    if built.dropped_history > 0 || built.dropped_examples > 0 {
+    if built.report.history.dropped > 0 || built.report.examples_dropped > 0 {
         tracing::debug!(
-            dropped_history = built.dropped_history,
-            dropped_examples = built.dropped_examples,
+            dropped_history = built.report.history.dropped,
+            dropped_examples = built.report.examples_dropped,
             budget,
             "trimmed the prompt to the context budget"
         );
     }
-    let prompt_estimate = built.estimated_tokens;
+    let prompt_estimate = built.prompt_tokens();
+    let report = Arc::new(built.report.clone());
 
     let sink = Sink::Conversation(conversation);
     let attempt = Attempt {
@@ -440,6 +577,7 @@ async fn try_run(
                 model: Some(model),
                 usage: Some(usage),
                 character_id,
+                report: Some(report.clone()),
             };
             let message = store_final(ctx, &job, fin).await?;
             publish_final(
@@ -470,6 +608,7 @@ async fn try_run(
                 model: Some(model_id),
                 usage,
                 character_id,
+                report: Some(report.clone()),
             };
             let message = store_final(ctx, &job, fin).await?;
             publish_final(
@@ -529,6 +668,7 @@ async fn fail(
         model,
         usage: None,
         character_id,
+        report: None,
     };
     store_final(ctx, job, fin).await?;
     publish_final(

@@ -75,6 +75,7 @@ fn request(
         messages: vec![ChatMessage::user(user)],
         max_tokens: Some(max_output),
         temperature: None,
+        top_p: None,
         stop: Vec::new(),
         attempts: None,
     }

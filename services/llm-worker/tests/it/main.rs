@@ -4,6 +4,7 @@
 
 mod app;
 mod cancel;
+mod context;
 mod docs;
 mod failures;
 mod helpers;
