@@ -19,8 +19,14 @@ use serde_json::json;
 
 const ENTRIES: usize = 200;
 const HISTORY: usize = 2_000;
-const ITERATIONS: usize = 1_000;
-// Fewer in a debug build, which is only a smoke test.
+/// Replies per model; `BENCH_ITERATIONS` changes it (fewer for a debug-build smoke run).
+fn iterations() -> usize {
+    std::env::var("BENCH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000)
+        .max(1)
+}
 
 fn lorebook() -> Lorebook {
     let entries: Vec<_> = (0..ENTRIES)
@@ -120,8 +126,9 @@ pub fn run() {
         },
         ..PromptInput::default()
     };
+    let iterations = iterations();
     println!(
-        "prompt build: {ENTRIES}-entry lorebook, {HISTORY} messages of history, {ITERATIONS} replies per model"
+        "prompt build: {ENTRIES}-entry lorebook, {HISTORY} messages of history, {iterations} replies per model"
     );
     println!(
         "{:<28} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7}",
@@ -148,9 +155,9 @@ pub fn run() {
         let started = Instant::now();
         let first = build(&input);
         let first_time = started.elapsed();
-        let mut samples = Vec::with_capacity(ITERATIONS);
+        let mut samples = Vec::with_capacity(iterations);
         let mut last = first;
-        for i in 0..ITERATIONS {
+        for i in 0..iterations {
             // A new turn: the last message joins the history, a new one is answered.
             input.history.push(input.new_message.clone());
             input.history.remove(0);
