@@ -9,6 +9,8 @@ pub mod error;
 pub mod generations;
 pub mod members;
 pub mod messages;
+pub mod pins;
+pub mod reactions;
 pub mod roles;
 pub mod tree;
 

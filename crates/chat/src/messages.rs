@@ -102,7 +102,7 @@ async fn enforce_send_rate(ctx: &ChatContext, user: UserId) -> Result<(), ChatEr
 }
 
 /// In a DM, either side's block stops messages.
-async fn ensure_not_blocked(
+pub(crate) async fn ensure_not_blocked(
     ctx: &ChatContext,
     conversation: &ConversationRow,
     sender: UserId,
@@ -389,7 +389,10 @@ pub async fn publish(
 
 async fn load_view(ctx: &ChatContext, row: MessageRow) -> Result<MessageView, ChatError> {
     db::run(&ctx.db, move |c| {
-        db::messages::views(c, std::slice::from_ref(&row))
+        // Shared with every member (events): reactions without `mine`.
+        let mut views = db::messages::views(c, std::slice::from_ref(&row))?;
+        db::messages::annotate(c, &mut views, None)?;
+        Ok(views)
     })
     .await?
     .into_iter()
@@ -398,7 +401,7 @@ async fn load_view(ctx: &ChatContext, row: MessageRow) -> Result<MessageView, Ch
 }
 
 /// A message of this conversation, or 404.
-async fn message_in(
+pub(crate) async fn message_in(
     ctx: &ChatContext,
     conversation_id: ConversationId,
     message_id: MessageId,

@@ -86,6 +86,9 @@ impl MessageRow {
             deleted_at: self.deleted_at.map(|t| t.and_utc()),
             parent_id: self.parent_id,
             fork: None,
+            reactions: Vec::new(),
+            mentions: Vec::new(),
+            pinned: false,
         }
     }
 }
@@ -534,6 +537,26 @@ pub fn search(
         DbConn::Postgres(c) => page!(diesel::pg::Pg, ilike).load(c)?,
         DbConn::Sqlite(c) => page!(diesel::sqlite::Sqlite, like).load(c)?,
     })
+}
+
+/// Fills in what other tables know about `views` (issue 19): reactions (with `mine` for
+/// `viewer`; `None` for views every member shares, such as events), mentions and pins. Three
+/// queries for the whole page.
+pub fn annotate(
+    conn: &mut DbConn,
+    views: &mut [MessageView],
+    viewer: Option<UserId>,
+) -> Result<(), DbError> {
+    let ids: Vec<MessageId> = views.iter().map(|v| v.id).collect();
+    let mut reactions = crate::reactions::summaries(conn, &ids, viewer)?;
+    let mut mentions = crate::mentions::of(conn, &ids)?;
+    let pinned = crate::pins::pinned_among(conn, &ids)?;
+    for view in views.iter_mut() {
+        view.reactions = reactions.remove(&view.id).unwrap_or_default();
+        view.mentions = mentions.remove(&view.id).unwrap_or_default();
+        view.pinned = pinned.contains(&view.id);
+    }
+    Ok(())
 }
 
 /// Wire forms of `rows` with their authors' usernames and their AI characters' names and

@@ -226,6 +226,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    message_reactions (message_id, emoji, user_id) {
+        message_id -> BigInt,
+        emoji -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    message_pins (message_id) {
+        message_id -> BigInt,
+        conversation_id -> BigInt,
+        pinned_by -> Nullable<BigInt>,
+        pinned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    message_mentions (message_id, user_id) {
+        message_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(characters -> users (owner_id));
 diesel::joinable!(servers -> users (owner_id));
@@ -241,6 +266,9 @@ diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (author_id));
 diesel::joinable!(usage_daily -> users (user_id));
 diesel::joinable!(stories -> users (user_id));
+diesel::joinable!(message_reactions -> messages (message_id));
+diesel::joinable!(message_pins -> messages (message_id));
+diesel::joinable!(message_mentions -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -258,6 +286,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     friendships,
     blocks,
     stories,
+    message_reactions,
+    message_pins,
+    message_mentions,
 );
 
 // The admin statistics roll-ups (db::stats); only that module touches them.

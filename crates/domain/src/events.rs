@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::reactions::ReactionCount;
 use crate::{
     CharacterId, ConversationId, MemberRole, MessageId, MessageRole, MessageStatus, MessageType,
     StoryId, UserId,
@@ -47,6 +48,18 @@ pub struct MessageView {
     /// after an edit-and-rerun): how many there are and which one this is. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork: Option<ForkInfo>,
+    /// Reactions, aggregated per emoji, most chosen first (issue 19). `mine` is the viewer's
+    /// own over REST; in events it is false (see [`ReactionCount`]).
+    #[serde(default)]
+    pub reactions: Vec<ReactionCount>,
+    /// The people this message mentions with `@username`, resolved when it was sent (members
+    /// of the conversation only; issue 19).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<i64>))]
+    pub mentions: Vec<UserId>,
+    /// Whether an owner or admin pinned it in its conversation.
+    #[serde(default)]
+    pub pinned: bool,
 }
 
 /// Where a message sits among its siblings: `index` (0-based, oldest first) of `count`.
@@ -146,6 +159,34 @@ pub enum ConversationEvent {
         message_id: MessageId,
         leaf_id: MessageId,
     },
+    /// `user_id` reacted with `emoji`; `count` is how many people have that reaction now.
+    #[serde(rename = "message.reaction_added")]
+    ReactionAdded {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+        count: u32,
+    },
+    #[serde(rename = "message.reaction_removed")]
+    ReactionRemoved {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+        count: u32,
+    },
+    #[serde(rename = "message.pinned")]
+    MessagePinned {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        pinned_by: UserId,
+    },
+    #[serde(rename = "message.unpinned")]
+    MessageUnpinned {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
     #[serde(rename = "typing")]
     Typing { user_id: UserId, username: String },
     #[serde(rename = "member.joined")]
@@ -179,7 +220,10 @@ impl ConversationEvent {
         match self {
             ConversationEvent::MessageCreated { message }
             | ConversationEvent::MessageEdited { message } => message.author_id,
-            ConversationEvent::Typing { user_id, .. } => Some(*user_id),
+            // A blocked person's reactions are hidden live like their messages.
+            ConversationEvent::Typing { user_id, .. }
+            | ConversationEvent::ReactionAdded { user_id, .. }
+            | ConversationEvent::ReactionRemoved { user_id, .. } => Some(*user_id),
             _ => None,
         }
     }

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod jobs;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod reactions;
 pub mod validate;
 
 pub use entities::*;

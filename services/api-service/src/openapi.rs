@@ -5,8 +5,8 @@ use domain::openapi::{BearerAuth, ProblemResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    auth, blocks, characters, conversations, friends, messages, prompts, servers, social, stories,
-    users,
+    auth, blocks, characters, conversations, friends, messages, pins, prompts, reactions, servers,
+    social, stories, users,
 };
 
 #[derive(OpenApi)]
@@ -27,6 +27,8 @@ use crate::routes::{
         messages::rerun_message, messages::continue_message, conversations::branch_conversation,
         stories::create_story, stories::list_stories, stories::get_story, stories::stop_story,
         messages::search_conversation, messages::search_mine,
+        reactions::add_reaction, reactions::remove_reaction,
+        pins::list_pins, pins::pin_message, pins::unpin_message,
         social::list_public_groups, social::list_members, social::add_member, social::change_member_role,
         social::remove_member, social::join_group, social::add_character, social::remove_character,
         friends::list_friends, friends::list_requests, friends::send_request, friends::accept_request,

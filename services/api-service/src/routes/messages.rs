@@ -139,6 +139,7 @@ pub async fn list_messages(
     let items = db::run(&state.db, move |c| {
         let mut items = db::messages::views(c, &rows)?;
         db::tree::annotate_forks(c, id, &mut items, room)?;
+        db::messages::annotate(c, &mut items, Some(viewer))?;
         Ok(items)
     })
     .await?;
@@ -416,7 +417,9 @@ async fn search(
     let q = domain::bounded_text("q", &query.q, 1, 200)?;
     let items = db::run(&state.db, move |c| {
         let rows = db::messages::search(c, scope, viewer, &q, limit, offset)?;
-        db::messages::views(c, &rows)
+        let mut items = db::messages::views(c, &rows)?;
+        db::messages::annotate(c, &mut items, Some(viewer))?;
+        Ok(items)
     })
     .await?;
     Ok(crate::routes::Page::new(items, limit, offset))

@@ -12,7 +12,9 @@ pub mod conversation_views;
 pub mod conversations;
 pub mod friends;
 pub mod messages;
+pub mod pins;
 pub mod prompts;
+pub mod reactions;
 pub mod servers;
 pub mod social;
 pub mod stories;
@@ -88,6 +90,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/{id}/messages/{message_id}/continue",
                 web::post().to(messages::continue_message),
+            )
+            .route(
+                "/{id}/messages/{message_id}/reactions/{emoji}",
+                web::put().to(reactions::add_reaction),
+            )
+            .route(
+                "/{id}/messages/{message_id}/reactions/{emoji}",
+                web::delete().to(reactions::remove_reaction),
+            )
+            .route("/{id}/pins", web::get().to(pins::list_pins))
+            .route("/{id}/pins/{message_id}", web::put().to(pins::pin_message))
+            .route(
+                "/{id}/pins/{message_id}",
+                web::delete().to(pins::unpin_message),
             )
             .route(
                 "/{id}/branch",
