@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod error;
 pub mod generations;
 pub mod members;
+pub mod mentions;
 pub mod messages;
 pub mod pins;
 pub mod reactions;

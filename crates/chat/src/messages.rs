@@ -139,9 +139,27 @@ pub async fn send(
     let client_id = validate_client_id(input.client_id)?;
     let message_type = input.message_type.unwrap_or(MessageType::Text);
     let metadata = validate_attachment(message_type, input.metadata)?;
-    let (conversation, _) = access::member_conversation(ctx, conversation_id, actor.id).await?;
+    let (conversation, member) =
+        access::member_conversation(ctx, conversation_id, actor.id).await?;
     ensure_not_blocked(ctx, &conversation, actor.id).await?;
     enforce_send_rate(ctx, actor.id).await?;
+    // People are mentioned where people talk; an AI chat has only its owner.
+    let (mentioned, everyone) = if conversation.kind == ConversationKind::AiChat {
+        (Vec::new(), false)
+    } else {
+        let (room, role, text, me) = (
+            conversation.clone(),
+            member.role,
+            content.as_str().to_owned(),
+            actor.id,
+        );
+        crate::mentions::checked(
+            db::run(&ctx.db, move |c| {
+                crate::mentions::resolve(c, &room, me, role, &text)
+            })
+            .await?,
+        )?
+    };
 
     let new = NewMessageRow {
         conversation_id,
@@ -172,8 +190,10 @@ pub async fn send(
         // The message, its admin statistics (issue #6) and the jobs answering it (the outbox,
         // issue #14: an accepted job survives any loss of Redis data) are stored together.
         let inserted = db::transaction(c, |c| {
-            let inserted = db::messages::insert_idempotent(c, new)?;
+            let mut inserted = db::messages::insert_idempotent(c, new)?;
             if inserted.created {
+                db::mentions::insert(c, inserted.message.id, &mentioned, everyone)?;
+                inserted.message.mention_everyone = everyone;
                 let m = &inserted.message;
                 db::stats::record_user_message(c, author, character, m.created_at.date(), m.id)?;
                 for job in jobs_answering(c, kind, m)? {
@@ -182,7 +202,8 @@ pub async fn send(
             }
             Ok(inserted)
         })?;
-        let view = db::messages::views(c, std::slice::from_ref(&inserted.message))?;
+        let mut view = db::messages::views(c, std::slice::from_ref(&inserted.message))?;
+        db::messages::annotate(c, &mut view, None)?;
         Ok((inserted, view))
     })
     .await

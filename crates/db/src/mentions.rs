@@ -5,10 +5,21 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use domain::{MessageId, UserId};
 
-use crate::schema::message_mentions;
+use crate::schema::{message_mentions, messages, users};
 use crate::{on_backend, DbConn, DbError};
 
-pub fn insert(conn: &mut DbConn, message: MessageId, users: &[UserId]) -> Result<(), DbError> {
+/// Stores who `message` mentions and whether it addressed everyone.
+pub fn insert(
+    conn: &mut DbConn,
+    message: MessageId,
+    users: &[UserId],
+    everyone: bool,
+) -> Result<(), DbError> {
+    if everyone {
+        diesel::update(messages::table.find(message.0))
+            .set(messages::mention_everyone.eq(true))
+            .execute(conn)?;
+    }
     if users.is_empty() {
         return Ok(());
     }
@@ -47,4 +58,22 @@ pub fn of(
         out.entry(MessageId(m)).or_default().push(UserId(u));
     }
     Ok(out)
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The active accounts among `names` (lower-cased usernames), as (id, lower-cased name).
+pub fn users_named(conn: &mut DbConn, names: &[String]) -> Result<Vec<(UserId, String)>, DbError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, String)> = users::table
+        .filter(lower(users::username).eq_any(names))
+        .filter(users::is_active.eq(true))
+        .select((users::id, users::username))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (UserId(id), name.to_ascii_lowercase()))
+        .collect())
 }

@@ -54,6 +54,8 @@ pub struct MessageRow {
     pub parent_id: Option<MessageId>,
     /// On the active path: shown by default and followed by the worker's prompt.
     pub on_path: bool,
+    /// An owner or admin wrote `@everyone` / `@here` (issue 19).
+    pub mention_everyone: bool,
 }
 
 impl MessageRow {
@@ -88,6 +90,7 @@ impl MessageRow {
             fork: None,
             reactions: Vec::new(),
             mentions: Vec::new(),
+            mention_everyone: self.mention_everyone,
             pinned: false,
         }
     }

@@ -154,6 +154,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         parent_id -> Nullable<BigInt>,
         on_path -> Bool,
+        mention_everyone -> Bool,
     }
 }
 

@@ -57,6 +57,9 @@ pub struct MessageView {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<i64>))]
     pub mentions: Vec<UserId>,
+    /// An owner or admin addressed everyone (`@everyone` / `@here`).
+    #[serde(default)]
+    pub mention_everyone: bool,
     /// Whether an owner or admin pinned it in its conversation.
     #[serde(default)]
     pub pinned: bool,

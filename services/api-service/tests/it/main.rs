@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod characters;
 mod conversations;
+mod mentions;
 mod messages;
 mod openapi;
 mod ops;

@@ -6,3 +6,5 @@ CREATE TABLE message_mentions (
     PRIMARY KEY (message_id, user_id)
 );
 CREATE INDEX message_mentions_user_idx ON message_mentions (user_id, message_id);
+-- @everyone / @here by an owner or admin: one flag instead of a row per member of a large server.
+ALTER TABLE messages ADD COLUMN mention_everyone BOOLEAN NOT NULL DEFAULT FALSE;
