@@ -74,5 +74,26 @@ pub async fn mark_read(
         )),
         other => ChatError::from(other),
     })?;
+    announce_read(ctx, actor, id, message_id, None).await;
     Ok(())
+}
+
+/// Tells the reader's other devices (issue 19): they move their marker and badge at once.
+/// Best effort: the stored marker is what counts, and a device that missed this reads it again
+/// from REST.
+pub(crate) async fn announce_read(
+    ctx: &ChatContext,
+    actor: &Actor,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    thread_root_id: Option<MessageId>,
+) {
+    let event = domain::events::UserEvent::ConversationRead {
+        conversation_id,
+        message_id,
+        thread_root_id,
+    };
+    if let Err(e) = ctx.bus.publish_user(actor.id, &event).await {
+        tracing::warn!(error = %e, user = %actor.id, "conversation.read not announced");
+    }
 }

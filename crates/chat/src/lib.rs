@@ -13,6 +13,7 @@ pub mod messages;
 pub mod pins;
 pub mod reactions;
 pub mod roles;
+pub mod threads;
 pub mod tree;
 
 use std::sync::Arc;

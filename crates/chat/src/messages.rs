@@ -24,6 +24,8 @@ pub struct SendInput {
     pub message_type: Option<MessageType>,
     /// Attachment details for image/file messages: `{"url": "https://…", "name": …, "size": …}`.
     pub metadata: Option<serde_json::Value>,
+    /// Reply in the thread under this message (groups and channels; issue 19).
+    pub thread_root_id: Option<MessageId>,
 }
 
 #[cfg(test)]
@@ -141,6 +143,10 @@ pub async fn send(
     let metadata = validate_attachment(message_type, input.metadata)?;
     let (conversation, member) =
         access::member_conversation(ctx, conversation_id, actor.id).await?;
+    let thread_root = match input.thread_root_id {
+        Some(root) => Some(crate::threads::root_for_reply(ctx, &conversation, root).await?),
+        None => None,
+    };
     ensure_not_blocked(ctx, &conversation, actor.id).await?;
     enforce_send_rate(ctx, actor.id).await?;
     // People are mentioned where people talk; an AI chat has only its owner.
@@ -178,6 +184,7 @@ pub async fn send(
         model: None,
     };
     let reply_to = input.reply_to_id;
+    let root_id = thread_root.as_ref().map(|r| r.id);
     let (author, character) = (actor.id, conversation.character_id);
     let kind = conversation.kind;
     let (inserted, view) = db::run(&ctx.db, move |c| {
@@ -190,14 +197,18 @@ pub async fn send(
         // The message, its admin statistics (issue #6) and the jobs answering it (the outbox,
         // issue #14: an accepted job survives any loss of Redis data) are stored together.
         let inserted = db::transaction(c, |c| {
-            let mut inserted = db::messages::insert_idempotent(c, new)?;
+            let mut inserted = db::messages::insert_idempotent_in(c, new, root_id)?;
             if inserted.created {
                 db::mentions::insert(c, inserted.message.id, &mentioned, everyone)?;
                 inserted.message.mention_everyone = everyone;
                 let m = &inserted.message;
                 db::stats::record_user_message(c, author, character, m.created_at.date(), m.id)?;
-                for job in jobs_answering(c, kind, m)? {
-                    db::outbox::insert(c, &job)?;
+                // AI characters answer on the main timeline only (their replies follow the
+                // active path, which a thread is not on).
+                if root_id.is_none() {
+                    for job in jobs_answering(c, kind, m)? {
+                        db::outbox::insert(c, &job)?;
+                    }
                 }
             }
             Ok(inserted)
@@ -231,6 +242,14 @@ pub async fn send(
             JOB_MEMORY,
         )
         .await?;
+    if let Some(root) = &thread_root {
+        crate::threads::announce_reply(ctx, root, &message).await?;
+        return Ok(SendOutcome {
+            message,
+            job_id: None,
+            created: inserted.created,
+        });
+    }
     let job_id = match conversation.kind {
         ConversationKind::AiChat => {
             Some(ensure_reply_job(ctx, &conversation, &inserted.message, inserted.created).await?)

@@ -36,6 +36,7 @@ pub mod refresh_tokens;
 pub mod servers;
 pub mod stats;
 pub mod stories;
+pub mod threads;
 pub mod tree;
 pub mod usage;
 pub mod users;

@@ -155,6 +155,7 @@ diesel::table! {
         parent_id -> Nullable<BigInt>,
         on_path -> Bool,
         mention_everyone -> Bool,
+        thread_root_id -> Nullable<BigInt>,
     }
 }
 
@@ -246,6 +247,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    thread_reads (root_id, user_id) {
+        root_id -> BigInt,
+        user_id -> BigInt,
+        last_read_message_id -> BigInt,
+    }
+}
+
+diesel::table! {
     message_mentions (message_id, user_id) {
         message_id -> BigInt,
         user_id -> BigInt,
@@ -290,6 +299,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_reactions,
     message_pins,
     message_mentions,
+    thread_reads,
 );
 
 // The admin statistics roll-ups (db::stats); only that module touches them.

@@ -63,6 +63,25 @@ pub struct MessageView {
     /// Whether an owner or admin pinned it in its conversation.
     #[serde(default)]
     pub pinned: bool,
+    /// Set on a thread reply: the message whose thread it belongs to. Thread replies are not in
+    /// the main timeline (`GET …/messages/{root}/thread` lists them).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub thread_root_id: Option<MessageId>,
+    /// Set on a message with thread replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ThreadSummary>,
+}
+
+/// A thread under a message: how many replies, the latest one's time, and (over REST) how
+/// many of them the viewer has not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThreadSummary {
+    pub reply_count: u32,
+    pub last_reply_at: DateTime<Utc>,
+    #[serde(default)]
+    pub unread_count: u32,
 }
 
 /// Where a message sits among its siblings: `index` (0-based, oldest first) of `count`.
@@ -190,6 +209,15 @@ pub enum ConversationEvent {
         conversation_id: ConversationId,
         message_id: MessageId,
     },
+    /// A thread got a reply (the reply itself is a `message.created` with `thread_root_id`):
+    /// the root's counter and time for the timeline.
+    #[serde(rename = "thread.updated")]
+    ThreadUpdated {
+        conversation_id: ConversationId,
+        root_id: MessageId,
+        reply_count: u32,
+        last_reply_at: DateTime<Utc>,
+    },
     #[serde(rename = "typing")]
     Typing { user_id: UserId, username: String },
     #[serde(rename = "member.joined")]
@@ -247,6 +275,15 @@ pub enum UserEvent {
     ConversationAdded { conversation_id: ConversationId },
     #[serde(rename = "conversation.removed")]
     ConversationRemoved { conversation_id: ConversationId },
+    /// The user read up to `message_id` on one of their devices (in the thread under
+    /// `thread_root_id` when set): the others move their marker and unread badge too.
+    #[serde(rename = "conversation.read")]
+    ConversationRead {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread_root_id: Option<MessageId>,
+    },
     /// The account was deactivated or its tokens revoked: sockets must close.
     #[serde(rename = "session.revoked")]
     SessionRevoked,

@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 
 use crate::routes::{
     auth, blocks, characters, conversations, friends, messages, pins, prompts, reactions, servers,
-    social, stories, users,
+    social, stories, threads, users,
 };
 
 #[derive(OpenApi)]
@@ -29,6 +29,7 @@ use crate::routes::{
         messages::search_conversation, messages::search_mine,
         reactions::add_reaction, reactions::remove_reaction,
         pins::list_pins, pins::pin_message, pins::unpin_message,
+        threads::get_thread, threads::mark_thread_read,
         social::list_public_groups, social::list_members, social::add_member, social::change_member_role,
         social::remove_member, social::join_group, social::add_character, social::remove_character,
         friends::list_friends, friends::list_requests, friends::send_request, friends::accept_request,

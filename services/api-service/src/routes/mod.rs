@@ -18,6 +18,7 @@ pub mod reactions;
 pub mod servers;
 pub mod social;
 pub mod stories;
+pub mod threads;
 pub mod users;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -98,6 +99,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/{id}/messages/{message_id}/reactions/{emoji}",
                 web::delete().to(reactions::remove_reaction),
+            )
+            .route(
+                "/{id}/messages/{message_id}/thread",
+                web::get().to(threads::get_thread),
+            )
+            .route(
+                "/{id}/messages/{message_id}/thread/read",
+                web::post().to(threads::mark_thread_read),
             )
             .route("/{id}/pins", web::get().to(pins::list_pins))
             .route("/{id}/pins/{message_id}", web::put().to(pins::pin_message))

@@ -18,5 +18,6 @@ mod social;
 mod storage;
 mod stories;
 mod sweep;
+mod threads;
 mod tree;
 mod users;

@@ -131,3 +131,91 @@ async fn a_blocked_persons_reactions_do_not_reach_the_blocker() {
     assert_eq!(event["type"], "message.reaction_added");
     assert_eq!(event["user_id"], carol.0, "bob's reaction was filtered out");
 }
+
+/// Threads live on the conversation's log: a reply and the root's new counter reach a socket
+/// subscribed to the conversation, and replay after a resume on the other replica.
+#[tokio::test]
+async fn thread_replies_and_counters_replay_after_resume() {
+    let c = Cluster::start(Backend::Postgres).await;
+    let (alice, token) = c.user("alice").await;
+    let (bob, _) = c.user("bob").await;
+    let conv = c.group(&[alice, bob]).await;
+    let ctx = ChatContext {
+        db: c.pool.clone(),
+        bus: c.bus.clone(),
+        settings: Arc::new(platform::Settings::defaults().unwrap()),
+    };
+    let root = chat::messages::send(
+        &ctx,
+        &actor(alice),
+        conv,
+        chat::messages::SendInput {
+            content: "root".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .message
+    .id;
+    let reply = |text: &'static str| chat::messages::SendInput {
+        content: text.into(),
+        thread_root_id: Some(root),
+        ..Default::default()
+    };
+    let (mut client, _) = Client::connect(&c.a, &token).await;
+    let sub = client.subscribe(conv).await;
+    let epoch = sub["epoch"].as_str().unwrap().to_owned();
+    chat::messages::send(&ctx, &actor(bob), conv, reply("one"))
+        .await
+        .unwrap();
+    let (_, created) = client.event().await;
+    assert_eq!(created["type"], "message.created");
+    assert_eq!(created["message"]["thread_root_id"], root.0);
+    let (last, counter) = client.event().await;
+    assert_eq!(counter["type"], "thread.updated");
+    assert_eq!(counter["reply_count"], 1);
+    drop(client);
+
+    chat::messages::send(&ctx, &actor(bob), conv, reply("two"))
+        .await
+        .unwrap();
+    let (mut client, _) = Client::connect(&c.b, &token).await;
+    assert_eq!(client.resume(conv, &epoch, last).await["recovered"], true);
+    let (_, created) = client.event().await;
+    assert_eq!(created["message"]["content"], "two");
+    let (_, counter) = client.event().await;
+    assert_eq!(counter["root_id"], root.0);
+    assert_eq!(counter["reply_count"], 2);
+}
+
+/// Marking read on one device moves the marker on the others, whichever replica they are on.
+#[tokio::test]
+async fn marking_read_reaches_the_readers_other_devices() {
+    let c = Cluster::start(Backend::Sqlite).await;
+    let (alice, token) = c.user("alice").await;
+    let (bob, _) = c.user("bob").await;
+    let conv = c.group(&[alice, bob]).await;
+    let m = db::run(&c.pool, move |db| {
+        db::messages::insert(db, NewMessageRow::user(conv, bob, "읽어 주세요"))
+    })
+    .await
+    .unwrap()
+    .id;
+    let ctx = ChatContext {
+        db: c.pool.clone(),
+        bus: c.bus.clone(),
+        settings: Arc::new(platform::Settings::defaults().unwrap()),
+    };
+    let (mut phone, _) = Client::connect(&c.a, &token).await;
+    let (mut laptop, _) = Client::connect(&c.b, &token).await;
+    chat::conversations::mark_read(&ctx, &actor(alice), conv, m)
+        .await
+        .unwrap();
+    for device in [&mut phone, &mut laptop] {
+        let frame = device.until(|f| f["type"] == "notification").await;
+        assert_eq!(frame["event"]["type"], "conversation.read");
+        assert_eq!(frame["event"]["conversation_id"], conv.0);
+        assert_eq!(frame["event"]["message_id"], m.0);
+    }
+}
