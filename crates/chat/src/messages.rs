@@ -242,6 +242,15 @@ pub async fn send(
             JOB_MEMORY,
         )
         .await?;
+    if inserted.created {
+        // The message is stored and published; a failure to notify must not fail the send.
+        let root_author = thread_root.as_ref().and_then(|r| r.author_id);
+        if let Err(e) =
+            crate::notifications::on_message(ctx, conversation.kind, &message, root_author).await
+        {
+            tracing::warn!(error = %e, message = %message.id, "notifications not stored");
+        }
+    }
     if let Some(root) = &thread_root {
         crate::threads::announce_reply(ctx, root, &message).await?;
         return Ok(SendOutcome {

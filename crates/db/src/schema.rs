@@ -247,6 +247,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        conversation_id -> Nullable<BigInt>,
+        message_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     thread_reads (root_id, user_id) {
         root_id -> BigInt,
         user_id -> BigInt,
@@ -300,6 +313,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_pins,
     message_mentions,
     thread_reads,
+    notifications,
 );
 
 // The admin statistics roll-ups (db::stats); only that module touches them.

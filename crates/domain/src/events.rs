@@ -275,6 +275,11 @@ pub enum UserEvent {
     ConversationAdded { conversation_id: ConversationId },
     #[serde(rename = "conversation.removed")]
     ConversationRemoved { conversation_id: ConversationId },
+    /// A new item in the user's inbox (issue 19).
+    #[serde(rename = "notification.created")]
+    NotificationCreated {
+        notification: crate::notifications::NotificationView,
+    },
     /// The user read up to `message_id` on one of their devices (in the thread under
     /// `thread_root_id` when set): the others move their marker and unread badge too.
     #[serde(rename = "conversation.read")]

@@ -7,6 +7,7 @@ pub mod events;
 pub mod frames;
 pub mod ids;
 pub mod jobs;
+pub mod notifications;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod reactions;

@@ -5,8 +5,8 @@ use domain::openapi::{BearerAuth, ProblemResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    auth, blocks, characters, conversations, friends, messages, pins, prompts, reactions, servers,
-    social, stories, threads, users,
+    auth, blocks, characters, conversations, friends, messages, notifications, pins, prompts,
+    reactions, servers, social, stories, threads, users,
 };
 
 #[derive(OpenApi)]
@@ -30,6 +30,8 @@ use crate::routes::{
         reactions::add_reaction, reactions::remove_reaction,
         pins::list_pins, pins::pin_message, pins::unpin_message,
         threads::get_thread, threads::mark_thread_read,
+        notifications::list_notifications, notifications::unread_notifications,
+        notifications::mark_notifications_read,
         social::list_public_groups, social::list_members, social::add_member, social::change_member_role,
         social::remove_member, social::join_group, social::add_character, social::remove_character,
         friends::list_friends, friends::list_requests, friends::send_request, friends::accept_request,
@@ -54,6 +56,7 @@ use crate::routes::{
         (name = "friends", description = "Friends and friend requests"),
         (name = "blocks", description = "Blocking"),
         (name = "servers", description = "Discord-style servers and channels"),
+        (name = "notifications", description = "The inbox: mentions, thread replies, DMs while away, friend requests"),
     )
 )]
 pub struct ApiDoc;

@@ -12,6 +12,7 @@ pub mod conversation_views;
 pub mod conversations;
 pub mod friends;
 pub mod messages;
+pub mod notifications;
 pub mod pins;
 pub mod prompts;
 pub mod reactions;
@@ -138,6 +139,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ),
     )
     .service(web::scope("/messages").route("/search", web::get().to(messages::search_mine)))
+    .service(
+        web::scope("/notifications")
+            .route("", web::get().to(notifications::list_notifications))
+            .route(
+                "/unread_count",
+                web::get().to(notifications::unread_notifications),
+            )
+            .route(
+                "/read",
+                web::post().to(notifications::mark_notifications_read),
+            ),
+    )
     .service(
         web::scope("/friends")
             .route("", web::get().to(friends::list_friends))

@@ -8,6 +8,7 @@ mod characters;
 mod conversations;
 mod mentions;
 mod messages;
+mod notifications;
 mod openapi;
 mod ops;
 mod outbox;

@@ -132,6 +132,12 @@ async fn a_blocked_persons_reactions_do_not_reach_the_blocker() {
     assert_eq!(event["user_id"], carol.0, "bob's reaction was filtered out");
 }
 
+/// The next conversation event, past the inbox notifications the same user may get meanwhile.
+async fn next_event(client: &mut Client) -> (u64, serde_json::Value) {
+    let v = client.until(|f| f["type"] == "event").await;
+    (v["offset"].as_u64().unwrap(), v["event"].clone())
+}
+
 /// Threads live on the conversation's log: a reply and the root's new counter reach a socket
 /// subscribed to the conversation, and replay after a resume on the other replica.
 #[tokio::test]
@@ -169,10 +175,10 @@ async fn thread_replies_and_counters_replay_after_resume() {
     chat::messages::send(&ctx, &actor(bob), conv, reply("one"))
         .await
         .unwrap();
-    let (_, created) = client.event().await;
+    let (_, created) = next_event(&mut client).await;
     assert_eq!(created["type"], "message.created");
     assert_eq!(created["message"]["thread_root_id"], root.0);
-    let (last, counter) = client.event().await;
+    let (last, counter) = next_event(&mut client).await;
     assert_eq!(counter["type"], "thread.updated");
     assert_eq!(counter["reply_count"], 1);
     drop(client);
@@ -182,9 +188,9 @@ async fn thread_replies_and_counters_replay_after_resume() {
         .unwrap();
     let (mut client, _) = Client::connect(&c.b, &token).await;
     assert_eq!(client.resume(conv, &epoch, last).await["recovered"], true);
-    let (_, created) = client.event().await;
+    let (_, created) = next_event(&mut client).await;
     assert_eq!(created["message"]["content"], "two");
-    let (_, counter) = client.event().await;
+    let (_, counter) = next_event(&mut client).await;
     assert_eq!(counter["root_id"], root.0);
     assert_eq!(counter["reply_count"], 2);
 }
@@ -218,4 +224,44 @@ async fn marking_read_reaches_the_readers_other_devices() {
         assert_eq!(frame["event"]["conversation_id"], conv.0);
         assert_eq!(frame["event"]["message_id"], m.0);
     }
+}
+
+/// A mention reaches the mentioned person's sockets live as `notification.created`, on
+/// whichever replica they are.
+#[tokio::test]
+async fn a_mention_arrives_live_in_the_inbox() {
+    let c = Cluster::start(Backend::Postgres).await;
+    let (alice, _) = c.user("alice").await;
+    let (bob, token) = c.user("bob").await;
+    let bob_name = db::run(&c.pool, move |db| db::users::find(db, bob))
+        .await
+        .unwrap()
+        .username;
+    let conv = c.group(&[alice, bob]).await;
+    let ctx = ChatContext {
+        db: c.pool.clone(),
+        bus: c.bus.clone(),
+        settings: Arc::new(platform::Settings::defaults().unwrap()),
+    };
+    let (mut bob_ws, _) = Client::connect(&c.b, &token).await;
+    let sent = chat::messages::send(
+        &ctx,
+        &actor(alice),
+        conv,
+        chat::messages::SendInput {
+            content: format!("@{bob_name} 확인 부탁해요"),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.message.mentions, vec![bob]);
+    let frame = bob_ws
+        .until(|f| f["type"] == "notification" && f["event"]["type"] == "notification.created")
+        .await;
+    let n = &frame["event"]["notification"];
+    assert_eq!(n["kind"], "mention");
+    assert_eq!(n["actor_id"], alice.0);
+    assert_eq!(n["message_id"], sent.message.id.0);
+    assert_eq!(n["read"], false);
 }
