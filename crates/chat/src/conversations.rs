@@ -57,7 +57,7 @@ pub async fn mark_read(
     id: ConversationId,
     message_id: MessageId,
 ) -> Result<(), ChatError> {
-    access::member_conversation(ctx, id, actor.id).await?;
+    let (conversation, _) = access::member_conversation(ctx, id, actor.id).await?;
     let me = actor.id;
     db::run(&ctx.db, move |c| {
         let message = db::messages::find(c, message_id)?;
@@ -75,7 +75,36 @@ pub async fn mark_read(
         other => ChatError::from(other),
     })?;
     announce_read(ctx, actor, id, message_id, None).await;
+    if conversation.kind == ConversationKind::Direct && receipts_shared(ctx, id, me).await? {
+        let receipt = domain::events::ConversationEvent::ReadReceipt {
+            conversation_id: id,
+            user_id: me,
+            message_id,
+        };
+        crate::messages::publish(ctx, id, receipt).await?;
+    }
     Ok(())
+}
+
+/// Read receipts in a DM go out only when both people turned them on: you see the other's
+/// only if you share yours (the rule messengers use), and either can stop them alone.
+async fn receipts_shared(
+    ctx: &ChatContext,
+    id: ConversationId,
+    reader: domain::UserId,
+) -> Result<bool, ChatError> {
+    Ok(db::run(&ctx.db, move |c| {
+        for user in db::members::active_user_ids(c, id)? {
+            if !db::user_settings::get(c, user)?.read_receipts {
+                return Ok(false);
+            }
+        }
+        // A DM whose other side left has nobody to tell.
+        Ok(db::members::active_user_ids(c, id)?
+            .iter()
+            .any(|u| *u != reader))
+    })
+    .await?)
 }
 
 /// Tells the reader's other devices (issue 19): they move their marker and badge at once.

@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod pins;
 pub mod reactions;
 pub mod roles;
+pub mod settings;
 pub mod threads;
 pub mod tree;
 

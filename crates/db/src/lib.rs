@@ -40,6 +40,7 @@ pub mod stories;
 pub mod threads;
 pub mod tree;
 pub mod usage;
+pub mod user_settings;
 pub mod users;
 
 pub use conn::{establish, transaction, Backend, DbConn};

@@ -260,6 +260,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_settings (user_id) {
+        user_id -> BigInt,
+        read_receipts -> Bool,
+    }
+}
+
+diesel::table! {
     thread_reads (root_id, user_id) {
         root_id -> BigInt,
         user_id -> BigInt,
@@ -314,6 +321,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     message_mentions,
     thread_reads,
     notifications,
+    user_settings,
 );
 
 // The admin statistics roll-ups (db::stats); only that module touches them.

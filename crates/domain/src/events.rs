@@ -209,6 +209,13 @@ pub enum ConversationEvent {
         conversation_id: ConversationId,
         message_id: MessageId,
     },
+    /// In a DM where both people turned read receipts on: `user_id` read up to `message_id`.
+    #[serde(rename = "conversation.read_receipt")]
+    ReadReceipt {
+        conversation_id: ConversationId,
+        user_id: UserId,
+        message_id: MessageId,
+    },
     /// A thread got a reply (the reply itself is a `message.created` with `thread_root_id`):
     /// the root's counter and time for the timeline.
     #[serde(rename = "thread.updated")]
@@ -254,7 +261,8 @@ impl ConversationEvent {
             // A blocked person's reactions are hidden live like their messages.
             ConversationEvent::Typing { user_id, .. }
             | ConversationEvent::ReactionAdded { user_id, .. }
-            | ConversationEvent::ReactionRemoved { user_id, .. } => Some(*user_id),
+            | ConversationEvent::ReactionRemoved { user_id, .. }
+            | ConversationEvent::ReadReceipt { user_id, .. } => Some(*user_id),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 
 use crate::routes::{
     auth, blocks, characters, conversations, friends, messages, notifications, pins, prompts,
-    reactions, servers, social, stories, threads, users,
+    reactions, servers, settings, social, stories, threads, users,
 };
 
 #[derive(OpenApi)]
@@ -15,6 +15,7 @@ use crate::routes::{
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         users::get_me, users::update_me, users::get_user,
+        settings::get_settings, settings::update_settings,
         characters::list_characters, characters::create_character, characters::get_character,
         characters::update_character, characters::delete_character, characters::import_character,
         characters::export_character,

@@ -189,7 +189,10 @@ impl EventFrame {
         let probe: ActorProbe = serde_json::from_str(&self.payload).ok()?;
         match probe.kind.as_str() {
             "message.created" | "message.edited" => probe.message.and_then(|m| m.author_id),
-            "typing" | "message.reaction_added" | "message.reaction_removed" => probe.user_id,
+            "typing"
+            | "message.reaction_added"
+            | "message.reaction_removed"
+            | "conversation.read_receipt" => probe.user_id,
             _ => None,
         }
     }

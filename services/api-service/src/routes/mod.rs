@@ -17,6 +17,7 @@ pub mod pins;
 pub mod prompts;
 pub mod reactions;
 pub mod servers;
+pub mod settings;
 pub mod social;
 pub mod stories;
 pub mod threads;
@@ -35,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/users")
             .route("/me", web::get().to(users::get_me))
             .route("/me", web::patch().to(users::update_me))
+            .route("/me/settings", web::get().to(settings::get_settings))
+            .route("/me/settings", web::patch().to(settings::update_settings))
             .route("/{id}", web::get().to(users::get_user)),
     )
     .service(

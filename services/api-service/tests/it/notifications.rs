@@ -246,3 +246,96 @@ both_backends!(a_dm_notifies_only_while_the_other_person_is_away, |app| {
     send(&app, &alice, dm, json!({"content": "일어났네"})).await;
     assert_eq!(kinds(&inbox(&app, &bob).await).len(), 1);
 });
+
+async fn receipts(app: &TestApp, dm: i64) -> Vec<(i64, i64)> {
+    app.events(dm)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.event {
+            domain::events::ConversationEvent::ReadReceipt {
+                user_id,
+                message_id,
+                ..
+            } => Some((user_id.0, message_id.0)),
+            _ => None,
+        })
+        .collect()
+}
+
+both_backends!(
+    dm_read_receipts_go_out_only_when_both_turned_them_on,
+    |app| {
+        let alice = app.register("alice").await;
+        let bob = app.register("bob").await;
+        let stranger = app.register("stranger").await;
+        assert_eq!(
+            app.get("/api/v1/users/me/settings", &alice.token)
+                .await
+                .expect(200),
+            json!({"read_receipts": false}),
+            "off by default"
+        );
+        let dm = app
+            .post(
+                "/api/v1/conversations",
+                &alice.token,
+                json!({"kind": "direct", "user_id": bob.id}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let m1 = send(&app, &bob, dm, json!({"content": "하나"})).await;
+        let m2 = send(&app, &bob, dm, json!({"content": "둘"})).await;
+        let read = format!("/api/v1/conversations/{dm}/read");
+        // Only alice shares: nothing goes out.
+        app.patch(
+            "/api/v1/users/me/settings",
+            &alice.token,
+            json!({"read_receipts": true}),
+        )
+        .await
+        .expect(200);
+        app.post(&read, &alice.token, json!({"message_id": m1}))
+            .await
+            .expect(204);
+        assert_eq!(receipts(&app, dm).await, vec![]);
+        // Both share: the reader's position goes on the DM's log.
+        let on = app
+            .patch(
+                "/api/v1/users/me/settings",
+                &bob.token,
+                json!({"read_receipts": true}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(on, json!({"read_receipts": true}));
+        app.post(&read, &alice.token, json!({"message_id": m2}))
+            .await
+            .expect(204);
+        assert_eq!(receipts(&app, dm).await, vec![(alice.id, m2)]);
+        // Either can stop it alone.
+        app.patch(
+            "/api/v1/users/me/settings",
+            &bob.token,
+            json!({"read_receipts": false}),
+        )
+        .await
+        .expect(200);
+        app.post(&read, &alice.token, json!({"message_id": m2}))
+            .await
+            .expect(204);
+        assert_eq!(receipts(&app, dm).await.len(), 1);
+        // Strangers cannot mark read there; bad settings are 422.
+        app.post(&read, &stranger.token, json!({"message_id": m2}))
+            .await
+            .expect(404);
+        app.patch(
+            "/api/v1/users/me/settings",
+            &alice.token,
+            json!({"read_receipts": "yes"}),
+        )
+        .await
+        .expect(422);
+    }
+);
