@@ -10,6 +10,7 @@ pub mod generations;
 pub mod members;
 pub mod mentions;
 pub mod messages;
+pub mod mutes;
 pub mod notifications;
 pub mod pins;
 pub mod reactions;

@@ -99,13 +99,22 @@ pub(crate) async fn on_message(
     if let Some(root_author) = thread_root_author.filter(|a| !mentioned.contains(a)) {
         recipients.push((root_author, NotificationKind::ThreadReply));
     }
+    // A muted conversation still lets a direct @mention through; the rest stays quiet.
+    let direct: BTreeSet<UserId> = message.mentions.iter().copied().collect();
+    let muted = db::run(&ctx.db, move |c| db::mutes::muted_now(c, conversation)).await?;
+    recipients.retain(|(user, kind)| {
+        !muted.contains(user) || (*kind == NotificationKind::Mention && direct.contains(user))
+    });
     if kind == ConversationKind::Direct {
         let others = db::run(&ctx.db, move |c| {
             db::members::active_user_ids(c, conversation)
         })
         .await?;
         for other in others.into_iter().filter(|o| *o != author) {
-            if !ctx.bus.is_online(other).await? && !mentioned.contains(&other) {
+            if !muted.contains(&other)
+                && !mentioned.contains(&other)
+                && !ctx.bus.is_online(other).await?
+            {
                 recipients.push((other, NotificationKind::DirectMessage));
             }
         }

@@ -28,6 +28,7 @@ pub mod friendships;
 pub mod members;
 pub mod mentions;
 pub mod messages;
+pub mod mutes;
 pub mod notifications;
 pub mod outbox;
 pub mod pins;

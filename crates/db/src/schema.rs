@@ -267,6 +267,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    conversation_mutes (user_id, conversation_id) {
+        user_id -> BigInt,
+        conversation_id -> BigInt,
+        muted_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     thread_reads (root_id, user_id) {
         root_id -> BigInt,
         user_id -> BigInt,
@@ -322,6 +330,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     thread_reads,
     notifications,
     user_settings,
+    conversation_mutes,
 );
 
 // The admin statistics roll-ups (db::stats); only that module touches them.

@@ -5,8 +5,8 @@ use domain::openapi::{BearerAuth, ProblemResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    auth, blocks, characters, conversations, friends, messages, notifications, pins, prompts,
-    reactions, servers, settings, social, stories, threads, users,
+    auth, blocks, characters, conversations, friends, messages, mutes, notifications, pins,
+    prompts, reactions, servers, settings, social, stories, threads, users,
 };
 
 #[derive(OpenApi)]
@@ -32,7 +32,7 @@ use crate::routes::{
         pins::list_pins, pins::pin_message, pins::unpin_message,
         threads::get_thread, threads::mark_thread_read,
         notifications::list_notifications, notifications::unread_notifications,
-        notifications::mark_notifications_read,
+        notifications::mark_notifications_read, mutes::mute_conversation, mutes::unmute_conversation,
         social::list_public_groups, social::list_members, social::add_member, social::change_member_role,
         social::remove_member, social::join_group, social::add_character, social::remove_character,
         friends::list_friends, friends::list_requests, friends::send_request, friends::accept_request,

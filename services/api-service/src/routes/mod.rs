@@ -12,6 +12,7 @@ pub mod conversation_views;
 pub mod conversations;
 pub mod friends;
 pub mod messages;
+pub mod mutes;
 pub mod notifications;
 pub mod pins;
 pub mod prompts;
@@ -112,6 +113,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/{id}/messages/{message_id}/thread/read",
                 web::post().to(threads::mark_thread_read),
             )
+            .route("/{id}/mute", web::put().to(mutes::mute_conversation))
+            .route("/{id}/mute", web::delete().to(mutes::unmute_conversation))
             .route("/{id}/pins", web::get().to(pins::list_pins))
             .route("/{id}/pins/{message_id}", web::put().to(pins::pin_message))
             .route(

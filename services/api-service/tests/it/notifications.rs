@@ -339,3 +339,75 @@ both_backends!(
         .expect(422);
     }
 );
+
+both_backends!(
+    a_muted_conversation_lets_only_direct_mentions_through,
+    |app| {
+        let owner = app.register("owner").await;
+        let bob = app.register("bob").await;
+        let stranger = app.register("stranger").await;
+        let room = app
+            .post(
+                "/api/v1/conversations",
+                &owner.token,
+                json!({"kind": "group", "title": "Room"}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        app.post(
+            &format!("/api/v1/conversations/{room}/members"),
+            &owner.token,
+            json!({"user_id": bob.id}),
+        )
+        .await
+        .expect(204);
+        let mute = format!("/api/v1/conversations/{room}/mute");
+        app.put(&mute, &stranger.token, json!({})).await.expect(404);
+        app.put(&mute, &bob.token, json!({"until": "2001-01-01T00:00:00Z"}))
+            .await
+            .expect(422);
+        app.put(&mute, &bob.token, json!({})).await.expect(204);
+        let root = send(&app, &bob, room, json!({"content": "root"})).await;
+        send(&app, &owner, room, json!({"content": "@everyone hi"})).await;
+        send(
+            &app,
+            &owner,
+            room,
+            json!({"content": "reply", "thread_root_id": root}),
+        )
+        .await;
+        assert_eq!(kinds(&inbox(&app, &bob).await), vec![], "muted");
+        send(&app, &owner, room, json!({"content": "@bob look"})).await;
+        assert_eq!(
+            kinds(&inbox(&app, &bob).await),
+            vec![("mention".to_owned(), owner.id)],
+            "a direct mention still arrives"
+        );
+        app.delete(&mute, &bob.token).await.expect(204);
+        send(
+            &app,
+            &owner,
+            room,
+            json!({"content": "again", "thread_root_id": root}),
+        )
+        .await;
+        assert_eq!(
+            kinds(&inbox(&app, &bob).await)[0],
+            ("thread_reply".to_owned(), owner.id)
+        );
+        // A mute that ends in the future is a mute now.
+        app.put(&mute, &bob.token, json!({"until": "2999-01-01T00:00:00Z"}))
+            .await
+            .expect(204);
+        send(
+            &app,
+            &owner,
+            room,
+            json!({"content": "more", "thread_root_id": root}),
+        )
+        .await;
+        assert_eq!(kinds(&inbox(&app, &bob).await).len(), 2);
+    }
+);
