@@ -59,7 +59,7 @@ pub async fn mark_read(
     id: ConversationId,
     message_id: MessageId,
 ) -> Result<(), ChatError> {
-    access::member_conversation(ctx, id, actor.id).await?;
+    let (conversation, _) = access::member_conversation(ctx, id, actor.id).await?;
     let me = actor.id;
     db::run(&ctx.db, move |c| {
         let message = db::messages::find(c, message_id)?;
@@ -76,6 +76,15 @@ pub async fn mark_read(
         )),
         other => ChatError::from(other),
     })?;
+    announce_read(ctx, actor, id, message_id, None).await;
+    if conversation.kind == ConversationKind::Direct && receipts_shared(ctx, id, me).await? {
+        let receipt = domain::events::ConversationEvent::ReadReceipt {
+            conversation_id: id,
+            user_id: me,
+            message_id,
+        };
+        crate::messages::publish(ctx, id, receipt).await?;
+    }
     Ok(())
 }
 
@@ -115,4 +124,45 @@ pub async fn arrange(
         })
     })
     .await?
+}
+
+/// Read receipts in a DM go out only when both people turned them on: you see the other's
+/// only if you share yours (the rule messengers use), and either can stop them alone.
+async fn receipts_shared(
+    ctx: &ChatContext,
+    id: ConversationId,
+    reader: domain::UserId,
+) -> Result<bool, ChatError> {
+    Ok(db::run(&ctx.db, move |c| {
+        for user in db::members::active_user_ids(c, id)? {
+            if !db::user_settings::get(c, user)?.read_receipts {
+                return Ok(false);
+            }
+        }
+        // A DM whose other side left has nobody to tell.
+        Ok(db::members::active_user_ids(c, id)?
+            .iter()
+            .any(|u| *u != reader))
+    })
+    .await?)
+}
+
+/// Tells the reader's other devices (issue 19): they move their marker and badge at once.
+/// Best effort: the stored marker is what counts, and a device that missed this reads it again
+/// from REST.
+pub(crate) async fn announce_read(
+    ctx: &ChatContext,
+    actor: &Actor,
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    thread_root_id: Option<MessageId>,
+) {
+    let event = domain::events::UserEvent::ConversationRead {
+        conversation_id,
+        message_id,
+        thread_root_id,
+    };
+    if let Err(e) = ctx.bus.publish_user(actor.id, &event).await {
+        tracing::warn!(error = %e, user = %actor.id, "conversation.read not announced");
+    }
 }

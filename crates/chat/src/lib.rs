@@ -11,9 +11,16 @@ pub mod error;
 pub mod generations;
 pub mod lorebooks;
 pub mod members;
+pub mod mentions;
 pub mod messages;
+pub mod mutes;
+pub mod notifications;
 pub mod personas;
+pub mod pins;
+pub mod reactions;
 pub mod roles;
+pub mod settings;
+pub mod threads;
 pub mod tree;
 
 use std::sync::Arc;

@@ -24,6 +24,8 @@ pub struct SendInput {
     pub message_type: Option<MessageType>,
     /// Attachment details for image/file messages: `{"url": "https://…", "name": …, "size": …}`.
     pub metadata: Option<serde_json::Value>,
+    /// Reply in the thread under this message (groups and channels; issue 19).
+    pub thread_root_id: Option<MessageId>,
 }
 
 #[cfg(test)]
@@ -102,7 +104,7 @@ async fn enforce_send_rate(ctx: &ChatContext, user: UserId) -> Result<(), ChatEr
 }
 
 /// In a DM, either side's block stops messages.
-async fn ensure_not_blocked(
+pub(crate) async fn ensure_not_blocked(
     ctx: &ChatContext,
     conversation: &ConversationRow,
     sender: UserId,
@@ -139,9 +141,31 @@ pub async fn send(
     let client_id = validate_client_id(input.client_id)?;
     let message_type = input.message_type.unwrap_or(MessageType::Text);
     let metadata = validate_attachment(message_type, input.metadata)?;
-    let (conversation, _) = access::member_conversation(ctx, conversation_id, actor.id).await?;
+    let (conversation, member) =
+        access::member_conversation(ctx, conversation_id, actor.id).await?;
+    let thread_root = match input.thread_root_id {
+        Some(root) => Some(crate::threads::root_for_reply(ctx, &conversation, root).await?),
+        None => None,
+    };
     ensure_not_blocked(ctx, &conversation, actor.id).await?;
     enforce_send_rate(ctx, actor.id).await?;
+    // People are mentioned where people talk; an AI chat has only its owner.
+    let (mentioned, everyone) = if conversation.kind == ConversationKind::AiChat {
+        (Vec::new(), false)
+    } else {
+        let (room, role, text, me) = (
+            conversation.clone(),
+            member.role,
+            content.as_str().to_owned(),
+            actor.id,
+        );
+        crate::mentions::checked(
+            db::run(&ctx.db, move |c| {
+                crate::mentions::resolve(c, &room, me, role, &text)
+            })
+            .await?,
+        )?
+    };
 
     let new = NewMessageRow {
         conversation_id,
@@ -160,6 +184,7 @@ pub async fn send(
         model: None,
     };
     let reply_to = input.reply_to_id;
+    let root_id = thread_root.as_ref().map(|r| r.id);
     let (author, character) = (actor.id, conversation.character_id);
     let kind = conversation.kind;
     let (inserted, view) = db::run(&ctx.db, move |c| {
@@ -172,17 +197,24 @@ pub async fn send(
         // The message, its admin statistics (issue #6) and the jobs answering it (the outbox,
         // issue #14: an accepted job survives any loss of Redis data) are stored together.
         let inserted = db::transaction(c, |c| {
-            let inserted = db::messages::insert_idempotent(c, new)?;
+            let mut inserted = db::messages::insert_idempotent_in(c, new, root_id)?;
             if inserted.created {
+                db::mentions::insert(c, inserted.message.id, &mentioned, everyone)?;
+                inserted.message.mention_everyone = everyone;
                 let m = &inserted.message;
                 db::stats::record_user_message(c, author, character, m.created_at.date(), m.id)?;
-                for job in jobs_answering(c, kind, m)? {
-                    db::outbox::insert(c, &job)?;
+                // AI characters answer on the main timeline only (their replies follow the
+                // active path, which a thread is not on).
+                if root_id.is_none() {
+                    for job in jobs_answering(c, kind, m)? {
+                        db::outbox::insert(c, &job)?;
+                    }
                 }
             }
             Ok(inserted)
         })?;
-        let view = db::messages::views(c, std::slice::from_ref(&inserted.message))?;
+        let mut view = db::messages::views(c, std::slice::from_ref(&inserted.message))?;
+        db::messages::annotate(c, &mut view, None)?;
         Ok((inserted, view))
     })
     .await
@@ -210,6 +242,23 @@ pub async fn send(
             JOB_MEMORY,
         )
         .await?;
+    if inserted.created {
+        // The message is stored and published; a failure to notify must not fail the send.
+        let root_author = thread_root.as_ref().and_then(|r| r.author_id);
+        if let Err(e) =
+            crate::notifications::on_message(ctx, conversation.kind, &message, root_author).await
+        {
+            tracing::warn!(error = %e, message = %message.id, "notifications not stored");
+        }
+    }
+    if let Some(root) = &thread_root {
+        crate::threads::announce_reply(ctx, root, &message).await?;
+        return Ok(SendOutcome {
+            message,
+            job_id: None,
+            created: inserted.created,
+        });
+    }
     let job_id = match conversation.kind {
         ConversationKind::AiChat => {
             Some(ensure_reply_job(ctx, &conversation, &inserted.message, inserted.created).await?)
@@ -389,7 +438,10 @@ pub async fn publish(
 
 async fn load_view(ctx: &ChatContext, row: MessageRow) -> Result<MessageView, ChatError> {
     db::run(&ctx.db, move |c| {
-        db::messages::views(c, std::slice::from_ref(&row))
+        // Shared with every member (events): reactions without `mine`.
+        let mut views = db::messages::views(c, std::slice::from_ref(&row))?;
+        db::messages::annotate(c, &mut views, None)?;
+        Ok(views)
     })
     .await?
     .into_iter()
@@ -398,7 +450,7 @@ async fn load_view(ctx: &ChatContext, row: MessageRow) -> Result<MessageView, Ch
 }
 
 /// A message of this conversation, or 404.
-async fn message_in(
+pub(crate) async fn message_in(
     ctx: &ChatContext,
     conversation_id: ConversationId,
     message_id: MessageId,

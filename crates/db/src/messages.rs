@@ -54,6 +54,11 @@ pub struct MessageRow {
     pub parent_id: Option<MessageId>,
     /// On the active path: shown by default and followed by the worker's prompt.
     pub on_path: bool,
+    /// An owner or admin wrote `@everyone` / `@here` (issue 19).
+    pub mention_everyone: bool,
+    /// The message this one replies to in a thread (issue 19); thread replies are off the path.
+    #[diesel(deserialize_as = NullableId<MessageId>)]
+    pub thread_root_id: Option<MessageId>,
 }
 
 impl MessageRow {
@@ -86,6 +91,12 @@ impl MessageRow {
             deleted_at: self.deleted_at.map(|t| t.and_utc()),
             parent_id: self.parent_id,
             fork: None,
+            reactions: Vec::new(),
+            mentions: Vec::new(),
+            mention_everyone: self.mention_everyone,
+            pinned: false,
+            thread_root_id: self.thread_root_id,
+            thread: None,
         }
     }
 }
@@ -216,8 +227,30 @@ pub fn insert_under(
 /// after a lost ack never creates a duplicate. Without an author and a client id it is a plain
 /// [`insert`].
 pub fn insert_idempotent(conn: &mut DbConn, new: NewMessageRow) -> Result<Inserted, DbError> {
+    insert_idempotent_in(conn, new, None)
+}
+
+/// [`insert_idempotent`], in the thread under `thread_root` when given: a thread reply has no
+/// parent and is off the active path, so the main timeline, the conversation tree and the AI's
+/// prompt never see it (issue 19).
+pub fn insert_idempotent_in(
+    conn: &mut DbConn,
+    new: NewMessageRow,
+    thread_root: Option<MessageId>,
+) -> Result<Inserted, DbError> {
     let (Some(author), Some(client_id)) = (new.author_id, new.client_id.clone()) else {
-        return insert(conn, new).map(|message| Inserted {
+        return transaction(conn, |conn| {
+            let Some(root) = thread_root else {
+                return insert(conn, new);
+            };
+            let mut message = insert_under(conn, new, None, false)?;
+            diesel::update(messages::table.find(message.id.0))
+                .set(messages::thread_root_id.eq(root.0))
+                .execute(conn)?;
+            message.thread_root_id = Some(root);
+            Ok(message)
+        })
+        .map(|message| Inserted {
             message,
             created: true,
         });
@@ -225,14 +258,19 @@ pub fn insert_idempotent(conn: &mut DbConn, new: NewMessageRow) -> Result<Insert
     let conversation = new.conversation_id;
     transaction(conn, |conn| {
         let at = now();
-        let parent = crate::tree::leaf(conn, conversation)?.map(|p| p.0);
+        let (parent, on_path) = match thread_root {
+            Some(_) => (None, false),
+            None => (crate::tree::leaf(conn, conversation)?.map(|p| p.0), true),
+        };
+        let root = thread_root.map(|r| r.0);
         let created: Option<MessageRow> =
             on_backend!(conn, |c| diesel::insert_into(messages::table)
                 .values((
                     new,
                     messages::created_at.eq(at),
                     messages::parent_id.eq(parent),
-                    messages::on_path.eq(true),
+                    messages::on_path.eq(on_path),
+                    messages::thread_root_id.eq(root),
                 ))
                 .on_conflict((
                     messages::conversation_id,
@@ -534,6 +572,33 @@ pub fn search(
         DbConn::Postgres(c) => page!(diesel::pg::Pg, ilike).load(c)?,
         DbConn::Sqlite(c) => page!(diesel::sqlite::Sqlite, like).load(c)?,
     })
+}
+
+/// Fills in what other tables know about `views` (issue 19): reactions (with `mine` for
+/// `viewer`; `None` for views every member shares, such as events), mentions, pins and thread
+/// summaries (unread counts for `viewer`). A few queries for the whole page.
+pub fn annotate(
+    conn: &mut DbConn,
+    views: &mut [MessageView],
+    viewer: Option<UserId>,
+) -> Result<(), DbError> {
+    let ids: Vec<MessageId> = views.iter().map(|v| v.id).collect();
+    let mut reactions = crate::reactions::summaries(conn, &ids, viewer)?;
+    let mut mentions = crate::mentions::of(conn, &ids)?;
+    let pinned = crate::pins::pinned_among(conn, &ids)?;
+    let roots: Vec<MessageId> = views
+        .iter()
+        .filter(|v| v.thread_root_id.is_none())
+        .map(|v| v.id)
+        .collect();
+    let mut threads = crate::threads::summaries(conn, &roots, viewer)?;
+    for view in views.iter_mut() {
+        view.thread = threads.remove(&view.id);
+        view.reactions = reactions.remove(&view.id).unwrap_or_default();
+        view.mentions = mentions.remove(&view.id).unwrap_or_default();
+        view.pinned = pinned.contains(&view.id);
+    }
+    Ok(())
 }
 
 /// Wire forms of `rows` with their authors' usernames and their AI characters' names and

@@ -156,6 +156,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         parent_id -> Nullable<BigInt>,
         on_path -> Bool,
+        mention_everyone -> Bool,
+        thread_root_id -> Nullable<BigInt>,
     }
 }
 
@@ -265,6 +267,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    message_reactions (message_id, emoji, user_id) {
+        message_id -> BigInt,
+        emoji -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     conversation_settings (conversation_id) {
         conversation_id -> BigInt,
         author_note -> Text,
@@ -296,6 +307,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    message_pins (message_id) {
+        message_id -> BigInt,
+        conversation_id -> BigInt,
+        pinned_by -> Nullable<BigInt>,
+        pinned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        conversation_id -> Nullable<BigInt>,
+        message_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    user_settings (user_id) {
+        user_id -> BigInt,
+        read_receipts -> Bool,
+    }
+}
+
+diesel::table! {
+    conversation_mutes (user_id, conversation_id) {
+        user_id -> BigInt,
+        conversation_id -> BigInt,
+        muted_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    thread_reads (root_id, user_id) {
+        root_id -> BigInt,
+        user_id -> BigInt,
+        last_read_message_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    message_mentions (message_id, user_id) {
+        message_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(conversation_lorebooks -> lorebooks (lorebook_id));
 diesel::joinable!(conversation_personas -> personas (persona_id));
@@ -313,6 +376,9 @@ diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (author_id));
 diesel::joinable!(usage_daily -> users (user_id));
 diesel::joinable!(stories -> users (user_id));
+diesel::joinable!(message_reactions -> messages (message_id));
+diesel::joinable!(message_pins -> messages (message_id));
+diesel::joinable!(message_mentions -> messages (message_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -336,6 +402,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversation_settings,
     conversation_personas,
     message_contexts,
+    message_reactions,
+    message_pins,
+    message_mentions,
+    thread_reads,
+    notifications,
+    user_settings,
+    conversation_mutes,
 );
 
 // The admin statistics roll-ups (db::stats); only that module touches them.

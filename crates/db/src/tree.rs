@@ -45,6 +45,8 @@ pub fn streaming_on_path(conn: &mut DbConn, conversation: ConversationId) -> Res
 pub fn siblings(conn: &mut DbConn, message: &MessageRow) -> Result<Vec<MessageRow>, DbError> {
     let mut query = messages::table
         .filter(messages::conversation_id.eq(message.conversation_id.0))
+        // Thread replies (issue 19) are nobody's alternatives.
+        .filter(messages::thread_root_id.is_null())
         .filter(messages::role.eq(message.role.as_str()))
         .filter(messages::deleted_at.is_null())
         .order(messages::id.asc())
@@ -189,6 +191,7 @@ pub fn annotate_forks(
         messages::table
             .filter(messages::conversation_id.eq(conversation.0))
             .filter(messages::deleted_at.is_null())
+            .filter(messages::thread_root_id.is_null())
             .select((
                 messages::id,
                 messages::parent_id,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::reactions::ReactionCount;
 use crate::{
     CharacterId, ConversationId, MemberRole, MessageId, MessageRole, MessageStatus, MessageType,
     StoryId, UserId,
@@ -47,6 +48,40 @@ pub struct MessageView {
     /// after an edit-and-rerun): how many there are and which one this is. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fork: Option<ForkInfo>,
+    /// Reactions, aggregated per emoji, most chosen first (issue 19). `mine` is the viewer's
+    /// own over REST; in events it is false (see [`ReactionCount`]).
+    #[serde(default)]
+    pub reactions: Vec<ReactionCount>,
+    /// The people this message mentions with `@username`, resolved when it was sent (members
+    /// of the conversation only; issue 19).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<i64>))]
+    pub mentions: Vec<UserId>,
+    /// An owner or admin addressed everyone (`@everyone` / `@here`).
+    #[serde(default)]
+    pub mention_everyone: bool,
+    /// Whether an owner or admin pinned it in its conversation.
+    #[serde(default)]
+    pub pinned: bool,
+    /// Set on a thread reply: the message whose thread it belongs to. Thread replies are not in
+    /// the main timeline (`GET …/messages/{root}/thread` lists them).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub thread_root_id: Option<MessageId>,
+    /// Set on a message with thread replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<ThreadSummary>,
+}
+
+/// A thread under a message: how many replies, the latest one's time, and (over REST) how
+/// many of them the viewer has not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThreadSummary {
+    pub reply_count: u32,
+    pub last_reply_at: DateTime<Utc>,
+    #[serde(default)]
+    pub unread_count: u32,
 }
 
 /// Where a message sits among its siblings: `index` (0-based, oldest first) of `count`.
@@ -146,6 +181,50 @@ pub enum ConversationEvent {
         message_id: MessageId,
         leaf_id: MessageId,
     },
+    /// `user_id` reacted with `emoji`; `count` is how many people have that reaction now.
+    #[serde(rename = "message.reaction_added")]
+    ReactionAdded {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+        count: u32,
+    },
+    #[serde(rename = "message.reaction_removed")]
+    ReactionRemoved {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        user_id: UserId,
+        emoji: String,
+        count: u32,
+    },
+    #[serde(rename = "message.pinned")]
+    MessagePinned {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        pinned_by: UserId,
+    },
+    #[serde(rename = "message.unpinned")]
+    MessageUnpinned {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    /// In a DM where both people turned read receipts on: `user_id` read up to `message_id`.
+    #[serde(rename = "conversation.read_receipt")]
+    ReadReceipt {
+        conversation_id: ConversationId,
+        user_id: UserId,
+        message_id: MessageId,
+    },
+    /// A thread got a reply (the reply itself is a `message.created` with `thread_root_id`):
+    /// the root's counter and time for the timeline.
+    #[serde(rename = "thread.updated")]
+    ThreadUpdated {
+        conversation_id: ConversationId,
+        root_id: MessageId,
+        reply_count: u32,
+        last_reply_at: DateTime<Utc>,
+    },
     #[serde(rename = "typing")]
     Typing { user_id: UserId, username: String },
     #[serde(rename = "member.joined")]
@@ -179,7 +258,11 @@ impl ConversationEvent {
         match self {
             ConversationEvent::MessageCreated { message }
             | ConversationEvent::MessageEdited { message } => message.author_id,
-            ConversationEvent::Typing { user_id, .. } => Some(*user_id),
+            // A blocked person's reactions are hidden live like their messages.
+            ConversationEvent::Typing { user_id, .. }
+            | ConversationEvent::ReactionAdded { user_id, .. }
+            | ConversationEvent::ReactionRemoved { user_id, .. }
+            | ConversationEvent::ReadReceipt { user_id, .. } => Some(*user_id),
             _ => None,
         }
     }
@@ -200,6 +283,20 @@ pub enum UserEvent {
     ConversationAdded { conversation_id: ConversationId },
     #[serde(rename = "conversation.removed")]
     ConversationRemoved { conversation_id: ConversationId },
+    /// A new item in the user's inbox (issue 19).
+    #[serde(rename = "notification.created")]
+    NotificationCreated {
+        notification: crate::notifications::NotificationView,
+    },
+    /// The user read up to `message_id` on one of their devices (in the thread under
+    /// `thread_root_id` when set): the others move their marker and unread badge too.
+    #[serde(rename = "conversation.read")]
+    ConversationRead {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thread_root_id: Option<MessageId>,
+    },
     /// The account was deactivated or its tokens revoked: sockets must close.
     #[serde(rename = "session.revoked")]
     SessionRevoked,

@@ -35,6 +35,9 @@ pub enum ClientFrame {
         client_id: Option<String>,
         #[serde(default)]
         reply_to_id: Option<MessageId>,
+        /// Reply in the thread under this message (issue 19).
+        #[serde(default)]
+        thread_root_id: Option<MessageId>,
     },
     /// The user is typing. Ephemeral; rate-limited by the gateway.
     Typing {

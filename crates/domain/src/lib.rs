@@ -9,8 +9,10 @@ pub mod frames;
 pub mod ids;
 pub mod jobs;
 pub mod lorebook;
+pub mod notifications;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod reactions;
 pub mod trace;
 pub mod validate;
 

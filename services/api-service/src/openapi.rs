@@ -5,8 +5,9 @@ use domain::openapi::{BearerAuth, ProblemResponses};
 use utoipa::OpenApi;
 
 use crate::routes::{
-    auth, blocks, characters, chat_settings, conversations, friends, lorebooks, messages, personas,
-    prompts, servers, social, stories, users,
+    auth, blocks, characters, chat_settings, conversations, friends, lorebooks, messages, mutes,
+    notifications, personas, pins, prompts, reactions, servers, settings, social, stories, threads,
+    users,
 };
 
 #[derive(OpenApi)]
@@ -15,6 +16,7 @@ use crate::routes::{
     paths(
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         users::get_me, users::update_me, users::get_user,
+        settings::get_settings, settings::update_settings,
         characters::list_characters, characters::create_character, characters::get_character,
         characters::update_character, characters::delete_character, characters::import_character,
         characters::export_character,
@@ -29,6 +31,11 @@ use crate::routes::{
         messages::rerun_message, messages::continue_message, conversations::branch_conversation,
         stories::create_story, stories::list_stories, stories::get_story, stories::stop_story,
         messages::search_conversation, messages::search_mine,
+        reactions::add_reaction, reactions::remove_reaction,
+        pins::list_pins, pins::pin_message, pins::unpin_message,
+        threads::get_thread, threads::mark_thread_read,
+        notifications::list_notifications, notifications::unread_notifications,
+        notifications::mark_notifications_read, mutes::mute_conversation, mutes::unmute_conversation,
         social::list_public_groups, social::list_members, social::add_member, social::change_member_role,
         social::remove_member, social::join_group, social::add_character, social::remove_character,
         friends::list_friends, friends::list_requests, friends::send_request, friends::accept_request,
@@ -63,6 +70,7 @@ use crate::routes::{
         (name = "servers", description = "Discord-style servers and channels"),
         (name = "personas", description = "Who you speak as: name, description, avatar"),
         (name = "lorebooks", description = "World info: lorebooks, their entries and the conversations they are attached to"),
+        (name = "notifications", description = "The inbox: mentions, thread replies, DMs while away, friend requests"),
     )
 )]
 pub struct ApiDoc;

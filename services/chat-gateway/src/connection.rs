@@ -369,11 +369,13 @@ impl Connection {
                 content,
                 client_id,
                 reply_to_id,
+                thread_root_id,
             } => {
                 let input = SendInput {
                     content,
                     client_id,
                     reply_to_id,
+                    thread_root_id,
                     ..SendInput::default()
                 };
                 let (gw, user) = (self.gw.clone(), self.user.clone());

@@ -173,8 +173,9 @@ impl EventFrame {
             .as_ref()
     }
 
-    /// The user whose action this event is (author of a created/edited message, the typist), for
-    /// the block filter: a blocked user's messages and typing are not delivered to the blocker.
+    /// The user whose action this event is (author of a created/edited message, the typist, the
+    /// person reacting), for the block filter: a blocked user's messages, typing and reactions
+    /// are not delivered to the blocker (the same list as `ConversationEvent::actor`).
     pub fn actor(&self) -> Option<UserId> {
         #[derive(serde::Deserialize)]
         struct Author {
@@ -192,7 +193,10 @@ impl EventFrame {
         let probe: ActorProbe = serde_json::from_str(&self.payload).ok()?;
         match probe.kind.as_str() {
             "message.created" | "message.edited" => probe.message.and_then(|m| m.author_id),
-            "typing" => probe.user_id,
+            "typing"
+            | "message.reaction_added"
+            | "message.reaction_removed"
+            | "conversation.read_receipt" => probe.user_id,
             _ => None,
         }
     }

@@ -96,7 +96,7 @@ async fn sqlite_creates_its_directory_and_sets_pragmas() {
         .replace("test.db", "");
     let url = format!("sqlite://{dir}nested/deeper/app.db");
     let pool = db::connect(&url, 2).await.unwrap();
-    assert_eq!(db::migrate(&pool).await.unwrap(), 15);
+    assert_eq!(db::migrate(&pool).await.unwrap(), 22);
     let (journal, fk, sync, busy, cache) = db::run(&pool, |conn| {
         let DbConn::Sqlite(c) = conn else {
             unreachable!("sqlite url")

@@ -175,6 +175,12 @@ pub async fn send_request(
     };
     // Real-time notice; the request itself is stored, so a missed notice loses nothing.
     let _ = state.bus.publish_user(them, &event).await;
+    if !accepted {
+        // Into their inbox too (issue 19); the request is stored, so this is best effort.
+        if let Err(e) = chat::notifications::on_friend_request(&state.chat(), me, them).await {
+            tracing::warn!(error = %e, "friend request notification not stored");
+        }
+    }
     Ok(if accepted {
         HttpResponse::Ok().json(view)
     } else {

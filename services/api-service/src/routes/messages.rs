@@ -55,6 +55,10 @@ pub struct SendMessageRequest {
     pub message_type: Option<MessageType>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// Reply in the thread under this message (groups and channels): the reply stays off the
+    /// main timeline; `GET …/messages/{root}/thread` lists it.
+    #[schema(value_type = Option<i64>)]
+    pub thread_root_id: Option<MessageId>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -139,6 +143,7 @@ pub async fn list_messages(
     let items = db::run(&state.db, move |c| {
         let mut items = db::messages::views(c, &rows)?;
         db::tree::annotate_forks(c, id, &mut items, room)?;
+        db::messages::annotate(c, &mut items, Some(viewer))?;
         Ok(items)
     })
     .await?;
@@ -206,6 +211,7 @@ pub async fn send_message(
         reply_to_id: body.reply_to_id,
         message_type: body.message_type,
         metadata: body.metadata,
+        thread_root_id: body.thread_root_id,
     };
     let outcome = chat::messages::send(&state.chat(), &Actor::from(&user), id, input).await?;
     let reply = match (&outcome.job_id, query.wait) {
@@ -416,7 +422,9 @@ async fn search(
     let q = domain::bounded_text("q", &query.q, 1, 200)?;
     let items = db::run(&state.db, move |c| {
         let rows = db::messages::search(c, scope, viewer, &q, limit, offset)?;
-        db::messages::views(c, &rows)
+        let mut items = db::messages::views(c, &rows)?;
+        db::messages::annotate(c, &mut items, Some(viewer))?;
+        Ok(items)
     })
     .await?;
     Ok(crate::routes::Page::new(items, limit, offset))

@@ -14,11 +14,17 @@ pub mod conversations;
 pub mod friends;
 pub mod lorebooks;
 pub mod messages;
+pub mod mutes;
+pub mod notifications;
 pub mod personas;
+pub mod pins;
 pub mod prompts;
+pub mod reactions;
 pub mod servers;
+pub mod settings;
 pub mod social;
 pub mod stories;
+pub mod threads;
 pub mod users;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -34,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/users")
             .route("/me", web::get().to(users::get_me))
             .route("/me", web::patch().to(users::update_me))
+            .route("/me/settings", web::get().to(settings::get_settings))
+            .route("/me/settings", web::patch().to(settings::update_settings))
             .route("/{id}", web::get().to(users::get_user)),
     )
     .service(
@@ -138,6 +146,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::delete().to(lorebooks::detach_lorebook),
             )
             .route(
+                "/{id}/messages/{message_id}/reactions/{emoji}",
+                web::put().to(reactions::add_reaction),
+            )
+            .route(
+                "/{id}/messages/{message_id}/reactions/{emoji}",
+                web::delete().to(reactions::remove_reaction),
+            )
+            .route(
+                "/{id}/messages/{message_id}/thread",
+                web::get().to(threads::get_thread),
+            )
+            .route(
+                "/{id}/messages/{message_id}/thread/read",
+                web::post().to(threads::mark_thread_read),
+            )
+            .route("/{id}/mute", web::put().to(mutes::mute_conversation))
+            .route("/{id}/mute", web::delete().to(mutes::unmute_conversation))
+            .route("/{id}/pins", web::get().to(pins::list_pins))
+            .route("/{id}/pins/{message_id}", web::put().to(pins::pin_message))
+            .route(
+                "/{id}/pins/{message_id}",
+                web::delete().to(pins::unpin_message),
+            )
+            .route(
                 "/{id}/branch",
                 web::post().to(conversations::branch_conversation),
             )
@@ -161,6 +193,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             ),
     )
     .service(web::scope("/messages").route("/search", web::get().to(messages::search_mine)))
+    .service(
+        web::scope("/notifications")
+            .route("", web::get().to(notifications::list_notifications))
+            .route(
+                "/unread_count",
+                web::get().to(notifications::unread_notifications),
+            )
+            .route(
+                "/read",
+                web::post().to(notifications::mark_notifications_read),
+            ),
+    )
     .service(
         web::scope("/friends")
             .route("", web::get().to(friends::list_friends))

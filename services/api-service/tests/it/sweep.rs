@@ -82,6 +82,7 @@ fn fill(template: &str, ids: &Owned) -> String {
         .replace("{channel_id}", &ids.channel.to_string())
         .replace("{character_id}", &ids.character.to_string())
         .replace("{lorebook_id}", &ids.lorebook.to_string())
+        .replace("{emoji}", "%F0%9F%91%8D")
 }
 
 /// What a stranger may legitimately do with the owner's ids.
@@ -305,6 +306,8 @@ both_backends!(malformed_bodies_and_bad_ids_never_reach_500, |app| {
                     "/continue",
                     "/pin",
                     "/archive",
+                    "/pins/{message_id}",
+                    "/reactions/{emoji}",
                 ]
                 .iter()
                 .any(|suffix| template.ends_with(suffix) && template.contains('{'));

@@ -14,5 +14,6 @@ mod ops;
 mod presence;
 mod resume;
 mod simple;
+mod social;
 mod tree;
 mod upgrade;

@@ -1,0 +1,2 @@
+ALTER TABLE messages DROP COLUMN mention_everyone;
+DROP TABLE message_mentions;
