@@ -100,23 +100,26 @@ fn otlp_endpoint() -> Option<String> {
 
 fn install(settings: &LogSettings, provider: Option<SdkTracerProvider>) -> Telemetry {
     let filter = EnvFilter::try_new(&settings.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Per-layer filters: `RUST_LOG` decides what is logged, not what is traced, so a quiet log
+    // (`warn`) still exports the spans (all at `info`). With no OpenTelemetry layer a span the
+    // log filter disables is disabled everywhere: no cost.
     let format = match settings.format {
         LogFormat::Json => fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(true)
+            .with_filter(filter)
             .boxed(),
-        LogFormat::Pretty => fmt::layer().compact().boxed(),
+        LogFormat::Pretty => fmt::layer().compact().with_filter(filter).boxed(),
     };
     let otel = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("chat-platform"))
-            // Only spans: log lines are exported as span events already (their fields are
-            // the same ones the log shows, so what may not be logged is not exported either).
+            // Busy/idle times are noise on every span; the duration is what matters.
             .with_tracked_inactivity(false)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
     });
     let installed = tracing_subscriber::registry()
-        .with(filter)
         .with(format)
         .with(otel)
         .try_init()

@@ -134,7 +134,11 @@ impl Env {
         // The gateway's own limits (`APP__GATEWAY__*`) and allocator tunables pass through, so
         // a run can try other settings; everything else is set here.
         command.env_clear().envs(std::env::vars().filter(|(k, _)| {
-            k.starts_with("APP__GATEWAY__") || k == "GLIBC_TUNABLES" || k.starts_with("MALLOC_")
+            k.starts_with("APP__GATEWAY__")
+                || k == "GLIBC_TUNABLES"
+                || k.starts_with("MALLOC_")
+                // `--trace-sample`: the exporter's settings (issue 23).
+                || k.starts_with("OTEL_")
         }));
         let proc = Proc::spawn(
             "chat-gateway",

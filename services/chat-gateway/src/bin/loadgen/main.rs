@@ -7,13 +7,19 @@
 //! cargo build --release -p chat-gateway --bin chat-gateway --bin loadgen
 //! target/release/loadgen [--scenarios idle,a,b,c,resume] [--duration 10] [--idle 10000]
 //!                        [--resume-clients 1000] [--max-seconds 900] [--hold 0]
+//!                        [--trace-sample 0.1]
 //! ```
+//! `--trace-sample R` turns tracing on (issue 23): a trivial OTLP/HTTP sink on 127.0.0.1, the
+//! gateways export to it with `parentbased_traceidratio` R, and each publish is made in a span
+//! of this process sampled at R, so every event carries a trace context (sampled or not) and
+//! each delivery makes its span, as behind a traced worker. Without it nothing is traced.
 //! Publishing goes straight to `bus.publish`: the gateway path is what is measured. The run is
 //! bounded by `--max-seconds` (a watchdog ends it and its children) and only ever connects to
 //! 127.0.0.1.
 
 mod client;
 mod env;
+mod sink;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -37,6 +43,7 @@ struct Args {
     resume_clients: usize,
     max_seconds: u64,
     gateway_bin: PathBuf,
+    trace_sample: Option<f64>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -49,6 +56,7 @@ fn parse_args() -> anyhow::Result<Args> {
         resume_clients: 1_000,
         max_seconds: 900,
         gateway_bin: exe.with_file_name("chat-gateway"),
+        trace_sample: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +71,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--resume-clients" => a.resume_clients = value()?.parse()?,
             "--max-seconds" => a.max_seconds = value()?.parse()?,
             "--gateway-bin" => a.gateway_bin = value()?.into(),
+            "--trace-sample" => a.trace_sample = Some(value()?.parse()?),
             "-h" | "--help" => {
                 println!("see the module documentation in src/bin/loadgen/main.rs");
                 std::process::exit(0);
@@ -97,13 +106,50 @@ fn main() -> anyhow::Result<()> {
         "{} not found: build it with `cargo build --release -p chat-gateway`",
         args.gateway_bin.display()
     );
+    // Tracing on: the sink, and the variables this process and the gateways (which are given
+    // every OTEL_* variable) read. Set before any thread reads the environment.
+    let sink = match args.trace_sample {
+        Some(ratio) => {
+            let (url, received) = sink::start()?;
+            std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", url);
+            std::env::set_var("OTEL_TRACES_SAMPLER", "parentbased_traceidratio");
+            std::env::set_var("OTEL_TRACES_SAMPLER_ARG", ratio.to_string());
+            Some(received)
+        }
+        None => None,
+    };
     // Two threads: the clients share the machine's two cores with the gateways, as in
     // DESIGN §11 ("load generator included").
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(run(args))
+    let result = rt.block_on(async {
+        let mut telemetry = sink.as_ref().map(|_| {
+            let mut log = platform::Settings::defaults()
+                .map(|s| s.log)
+                .unwrap_or_else(|_| platform::config::LogSettings {
+                    format: platform::config::LogFormat::Pretty,
+                    filter: "warn".into(),
+                });
+            log.filter = "warn".into();
+            platform::telemetry::init_service(&log, "loadgen")
+        });
+        let result = run(args).await;
+        if let Some(t) = telemetry.as_mut() {
+            t.shutdown();
+        }
+        result
+    });
+    if let Some(received) = sink {
+        use std::sync::atomic::Ordering::Relaxed;
+        println!(
+            "# traces: the sink received {} export requests, {} bytes (gateways and loadgen)",
+            received.requests.load(Relaxed),
+            received.bytes.load(Relaxed)
+        );
+    }
+    result
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -242,7 +288,15 @@ async fn publish_for(
                 let mut n = 0u64;
                 while Instant::now() < end {
                     tick.tick().await;
-                    if bus.publish(conv, &payload(t0)).await.is_ok() {
+                    // In a span only when tracing is on: its context rides in the envelope.
+                    let published = if platform::telemetry::exporting() {
+                        use tracing::Instrument;
+                        let span = tracing::info_span!("loadgen.publish");
+                        bus.publish(conv, &payload(t0)).instrument(span).await
+                    } else {
+                        bus.publish(conv, &payload(t0)).await
+                    };
+                    if published.is_ok() {
                         n += 1;
                     }
                 }
