@@ -166,9 +166,30 @@ async fn a_reply_left_streaming_by_a_lost_job_is_failed_visibly() {
     assert_eq!(row.status, MessageStatus::Failed);
     assert_eq!(row.content, "Once upon a", "the partial text is kept");
 
+    // The sweeper stores the failure first and announces it after: wait for the announcement
+    // (it raced the read once in CI), then check, a moment later, that it came exactly once.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while failures_announced(&app, conv, &job_id).await.is_empty()
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        failures_announced(&app, conv, &job_id).await,
+        [(true, Some(FailureCode::Unavailable))]
+    );
+    stop.cancel();
+}
+
+/// The `message.failed` events of `job_id` on the conversation's log: (retryable, code).
+async fn failures_announced(
+    app: &TestApp,
+    conv: ConversationId,
+    job_id: &str,
+) -> Vec<(bool, Option<FailureCode>)> {
     let log = app.state.bus.read_since(conv, None, 0, 1000).await.unwrap();
-    let failures: Vec<_> = log
-        .entries
+    log.entries
         .iter()
         .map(|e| e.decode().unwrap().event)
         .filter_map(|e| match e {
@@ -180,9 +201,7 @@ async fn a_reply_left_streaming_by_a_lost_job_is_failed_visibly() {
             } if j == job_id => Some((retryable, code)),
             _ => None,
         })
-        .collect();
-    assert_eq!(failures, [(true, Some(FailureCode::Unavailable))]);
-    stop.cancel();
+        .collect()
 }
 
 async fn in_outbox(app: &TestApp, job_id: &str) -> bool {
