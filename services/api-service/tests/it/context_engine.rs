@@ -5,19 +5,7 @@ use serde_json::{json, Value};
 use testkit::both_backends;
 use testkit::services::Backend;
 
-use crate::helpers::{Session, TestApp};
-
-async fn group(app: &TestApp, owner: &Session) -> i64 {
-    app.post(
-        "/api/v1/conversations",
-        &owner.token,
-        json!({"kind": "group", "title": "Room", "visibility": "private"}),
-    )
-    .await
-    .expect(201)["id"]
-        .as_i64()
-        .unwrap()
-}
+use crate::helpers::TestApp;
 
 both_backends!(
     personas_are_private_with_one_default_and_lock_per_conversation,
@@ -335,7 +323,7 @@ both_backends!(lorebooks_crud_validation_test_box_and_attachment, |app| {
         r["errors"][0]["field"], "lorebook_id",
         "someone else's book cannot be attached"
     );
-    let room = group(&app, &alice).await;
+    let room = app.group(&alice, false).await;
     app.post(
         &format!("/api/v1/conversations/{room}/members"),
         &alice.token,
@@ -594,7 +582,7 @@ async fn chat_settings_within_bounds(backend: Backend) {
     app.patch(&path, &bob.token, json!({"author_note": "x"}))
         .await
         .expect(404);
-    let room = group(&app, &alice).await;
+    let room = app.group(&alice, false).await;
     app.post(
         &format!("/api/v1/conversations/{room}/members"),
         &alice.token,

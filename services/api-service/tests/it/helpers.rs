@@ -276,6 +276,20 @@ impl TestApp {
             .expect("character id")
     }
 
+    /// A group room owned by `owner` ("Room"; public or private), its id.
+    pub async fn group(&self, owner: &Session, public: bool) -> i64 {
+        let visibility = if public { "public" } else { "private" };
+        self.post(
+            "/api/v1/conversations",
+            &owner.token,
+            json!({"kind": "group", "title": "Room", "visibility": visibility}),
+        )
+        .await
+        .expect(201)["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     pub async fn ai_chat(&self, owner: &Session, character: i64) -> i64 {
         self.post(
             "/api/v1/conversations",

@@ -27,18 +27,6 @@ async fn events(app: &TestApp, conversation: i64) -> Vec<String> {
         .collect()
 }
 
-async fn group(app: &TestApp, owner: &Session, public: bool) -> i64 {
-    app.post(
-        "/api/v1/conversations",
-        &owner.token,
-        json!({"kind": "group", "title": "Room", "visibility": if public { "public" } else { "private" }}),
-    )
-    .await
-    .expect(201)["id"]
-        .as_i64()
-        .unwrap()
-}
-
 both_backends!(
     one_direct_conversation_per_pair_and_none_across_a_block,
     |app| {
@@ -138,7 +126,7 @@ both_backends!(group_roles_invite_remove_transfer_and_leave, |app| {
     let admin = app.register("admin1").await;
     let member = app.register("member").await;
     let outsider = app.register("outsider").await;
-    let room = group(&app, &owner, false).await;
+    let room = app.group(&owner, false).await;
     let members = format!("/api/v1/conversations/{room}/members");
 
     app.post(&members, &owner.token, json!({"user_id": admin.id}))
@@ -258,7 +246,7 @@ both_backends!(public_groups_are_listed_joinable_and_limited, |app| {
         .expect(201)["id"]
         .as_i64()
         .unwrap();
-    let private = group(&app, &owner, false).await;
+    let private = app.group(&owner, false).await;
     let listed = app
         .get("/api/v1/conversations/public", &b.token)
         .await
@@ -526,7 +514,7 @@ both_backends!(blocks_stop_friend_requests_and_end_friendships, |app| {
         .await
         .expect(404);
     // Someone who blocked you cannot be pulled into your group.
-    let room = group(&app, &a, false).await;
+    let room = app.group(&a, false).await;
     app.post(
         &format!("/api/v1/conversations/{room}/members"),
         &a.token,
@@ -789,7 +777,7 @@ both_backends!(public_servers_are_listed_and_joined, |app| {
 both_backends!(messages_support_replies_attachments_and_search, |app| {
     let a = app.register("alice").await;
     let b = app.register("bob").await;
-    let room = group(&app, &a, false).await;
+    let room = app.group(&a, false).await;
     app.post(
         &format!("/api/v1/conversations/{room}/members"),
         &a.token,
@@ -862,7 +850,7 @@ both_backends!(characters_join_groups_by_their_managers, |app| {
     let a = app.register("alice").await;
     let b = app.register("bob").await;
     let luna = app.character(&a, "Luna", false).await;
-    let room = group(&app, &a, false).await;
+    let room = app.group(&a, false).await;
     app.post(
         &format!("/api/v1/conversations/{room}/members"),
         &a.token,
@@ -916,7 +904,7 @@ both_backends!(
         let owner = app.register("owner").await;
         let bob = app.register("bob").await;
         let carol = app.register("carol").await;
-        let room = group(&app, &owner, false).await;
+        let room = app.group(&owner, false).await;
         for who in [&bob, &carol] {
             app.post(
                 &format!("/api/v1/conversations/{room}/members"),
@@ -1014,7 +1002,7 @@ both_backends!(rooms_and_servers_follow_one_role_rule, |app| {
     let admin = app.register("admin").await;
     let second = app.register("second").await;
     let member = app.register("member").await;
-    let room = group(&app, &owner, false).await;
+    let room = app.group(&owner, false).await;
     let server = app
         .post(
             "/api/v1/servers",
